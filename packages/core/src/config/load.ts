@@ -1,0 +1,269 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import yaml from 'js-yaml';
+import { z } from 'zod';
+import { closest, distance } from 'fastest-levenshtein';
+import { ConfigError, describeSource, type ConfigSource } from '../errors.js';
+import { configSchema, type ConfigInput, type ResolvedConfig } from './schema.js';
+import { listSettings, settingByPath, type Setting } from './settings.js';
+
+export const CONFIG_FILE_ENV = 'LOCAL_CLUSTER_CONF';
+export const HOME_ENV = 'LOCAL_CLUSTER_HOME';
+
+export interface LoadConfigOptions {
+  /** Config file path. Default: $LOCAL_CLUSTER_CONF, else ~/.local-cluster/config.yaml when it exists. */
+  file?: string;
+  /** Environment to read LOCAL_CLUSTER_* from. Default: process.env. */
+  env?: Record<string, string | undefined>;
+  /** Raw CLI flag values keyed by flag name (`num-nodes`), as strings or booleans. */
+  flags?: Record<string, string | boolean | undefined>;
+  /** Settings passed by a library user; they win over everything else. */
+  overrides?: ConfigInput;
+  /** Working directory for relative paths. Default: process.cwd(). */
+  cwd?: string;
+}
+
+export interface LoadedConfig {
+  config: ResolvedConfig;
+  /** Where each setting's value came from, by dotted path. */
+  sources: Record<string, ConfigSource>;
+  /** The config file that was read, if any. */
+  file: string | undefined;
+  /** Directory plugin paths and package names resolve from. */
+  baseDir: string;
+}
+
+/** The tool's home: $LOCAL_CLUSTER_HOME or ~/.local-cluster. */
+export function localClusterHome(env: Record<string, string | undefined> = process.env): string {
+  return env[HOME_ENV] || join(homedir(), '.local-cluster');
+}
+
+function getIn(obj: Record<string, unknown>, keys: readonly string[]): unknown {
+  let cur: unknown = obj;
+  for (const k of keys) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<string, unknown>)[k];
+  }
+  return cur;
+}
+
+function setIn(obj: Record<string, unknown>, keys: readonly string[], value: unknown): void {
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    if (typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+/** Turns an env/flag string into the setting's type where it clearly is one; zod judges the rest. */
+export function coerceText(setting: Setting, raw: string | boolean): unknown {
+  if (typeof raw === 'boolean') return raw;
+  const text = raw.trim();
+  switch (setting.type) {
+    case 'integer':
+      return /^[+-]?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+      if (['false', '0', 'no', 'off'].includes(lower)) return false;
+      return text;
+    }
+    case 'list':
+      return text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+    default:
+      return text;
+  }
+}
+
+function suggest(unknownKey: string, parentPath: string[]): string | undefined {
+  const settings = listSettings();
+  const candidates = new Map<string, string>();
+  for (const s of settings) {
+    // siblings at the same level
+    if (s.keys.length > parentPath.length && parentPath.every((k, i) => s.keys[i] === k)) {
+      const sibling = s.keys.slice(0, parentPath.length + 1).join('.');
+      candidates.set(s.keys[parentPath.length]!, sibling);
+    }
+    // a leaf written at the wrong level
+    candidates.set(s.keys[s.keys.length - 1]!, s.path);
+  }
+  const names = [...candidates.keys()];
+  const lowered = names.find((n) => n.toLowerCase() === unknownKey.toLowerCase());
+  const best = lowered ?? closest(unknownKey, names);
+  if (best === undefined) return undefined;
+  const limit = Math.max(2, Math.floor(unknownKey.length / 3));
+  return lowered || distance(unknownKey, best) <= limit ? candidates.get(best) : undefined;
+}
+
+function checkKnownKeys(value: unknown, parentPath: string[], file: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
+  const settings = listSettings();
+  for (const key of Object.keys(value)) {
+    const path = [...parentPath, key];
+    const isLeaf = settings.some((s) => s.path === path.join('.'));
+    const isSection = settings.some((s) => s.keys.length > path.length && path.every((k, i) => s.keys[i] === k));
+    if (!isLeaf && !isSection) {
+      const hint = suggest(key, parentPath);
+      throw new ConfigError(
+        `Unknown setting "${path.join('.')}" in config file ${file}.${hint ? ` Did you mean "${hint}"?` : ''}`,
+        {
+          setting: path.join('.'),
+          source: { kind: 'file', path: file },
+          hint: 'Run `local-cluster --help` or see the README for the settings there are.',
+        },
+      );
+    }
+    if (isSection) checkKnownKeys((value as Record<string, unknown>)[key], path, file);
+  }
+}
+
+/** Reads and parses a YAML config file; malformed YAML names the file, line and column. */
+export function readConfigFile(path: string, via?: ConfigSource): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(
+      `Cannot read config file ${path}${via ? ` (named by ${describeSource(via)})` : ''}: ${(cause as NodeJS.ErrnoException).code ?? cause}.`,
+      { source: { kind: 'file', path }, cause, hint: `Create the file or point ${CONFIG_FILE_ENV} at an existing one.` },
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = yaml.load(text, { filename: path });
+  } catch (cause) {
+    const mark = (cause as { mark?: { line: number; column: number } }).mark;
+    const reason = (cause as { reason?: string }).reason ?? String(cause);
+    const line = mark ? mark.line + 1 : undefined;
+    const column = mark ? mark.column + 1 : undefined;
+    throw new ConfigError(`Malformed YAML in config file ${path}:${line}:${column}: ${reason}.`, {
+      source: { kind: 'file', path, ...(line !== undefined ? { line } : {}), ...(column !== undefined ? { column } : {}) },
+      cause,
+      hint: 'Fix the YAML syntax at that line (indentation, a missing colon or an unclosed quote are usual causes).',
+    });
+  }
+  if (doc === undefined || doc === null) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError(`Config file ${path} must hold a YAML mapping (key: value), not ${Array.isArray(doc) ? 'a list' : typeof doc}.`, {
+      source: { kind: 'file', path },
+    });
+  }
+  checkKnownKeys(doc, [], path);
+  return doc as Record<string, unknown>;
+}
+
+function fixHint(setting: Setting): string {
+  return `Set it with flag --${setting.flag}, environment variable ${setting.env}, or "${setting.path}" in the config file.`;
+}
+
+function describeValue(value: unknown): string {
+  return typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
+}
+
+/**
+ * Loads the effective config: defaults < file < environment < flags < library
+ * overrides. Throws ConfigError naming the setting and where its value came from.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const sources: Record<string, ConfigSource> = {};
+  const merged: Record<string, unknown> = {};
+
+  let file: string | undefined;
+  let via: ConfigSource | undefined;
+  if (options.file) {
+    file = resolve(cwd, options.file);
+    via = { kind: 'library' };
+  } else if (env[CONFIG_FILE_ENV]) {
+    file = resolve(cwd, env[CONFIG_FILE_ENV]!);
+    via = { kind: 'env', name: CONFIG_FILE_ENV };
+  } else {
+    const fallback = join(localClusterHome(env), 'config.yaml');
+    if (existsSync(fallback)) file = fallback;
+  }
+
+  const settings = listSettings();
+  if (file) {
+    const doc = readConfigFile(file, via);
+    for (const s of settings) {
+      const value = getIn(doc, s.keys);
+      if (value === undefined || value === null) continue;
+      // the proposal writes lists as "a,b,c"; accept that as well as YAML lists
+      setIn(merged, s.keys, s.type === 'list' && typeof value === 'string' ? coerceText(s, value) : value);
+      sources[s.path] = { kind: 'file', path: file };
+    }
+  }
+  for (const s of settings) {
+    const raw = env[s.env];
+    if (raw === undefined || raw === '') continue;
+    setIn(merged, s.keys, coerceText(s, raw));
+    sources[s.path] = { kind: 'env', name: s.env };
+  }
+  for (const s of settings) {
+    const raw = options.flags?.[s.flag];
+    if (raw === undefined) continue;
+    setIn(merged, s.keys, coerceText(s, raw));
+    sources[s.path] = { kind: 'flag', name: s.flag };
+  }
+  if (options.overrides) {
+    for (const s of settings) {
+      const value = getIn(options.overrides as Record<string, unknown>, s.keys);
+      if (value === undefined) continue;
+      setIn(merged, s.keys, value);
+      sources[s.path] = { kind: 'library' };
+    }
+  }
+
+  const parsed = configSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.filter((k) => typeof k === 'string').join('.');
+    const setting = settingByPath(path) ?? listSettings().find((s) => path.startsWith(s.path + '.'));
+    if (!setting) throw new ConfigError(`Invalid config: ${issue.message}`, { cause: parsed.error });
+    const source = sources[setting.path] ?? { kind: 'default' };
+    const value = getIn(merged, setting.keys);
+    throw new ConfigError(
+      `Invalid value ${describeValue(value)} for ${setting.path} (from ${describeSource(source)}): ${issue.message}.`,
+      { setting: setting.path, source, cause: parsed.error, hint: fixHint(setting) },
+    );
+  }
+  const config = parsed.data;
+  for (const s of settings) sources[s.path] ??= { kind: 'default' };
+  checkPairs(config, sources);
+
+  return { config, sources, file, baseDir: file ? dirname(file) : cwd };
+}
+
+/** A checksum without its URL, or a URL without its checksum, is a mistake. */
+function checkPairs(config: ResolvedConfig, sources: Record<string, ConfigSource>): void {
+  for (const binary of ['kubeadm', 'hyperkube', 'kubectl'] as const) {
+    const url = config.source[`${binary}Url`];
+    const sum = config.source[`${binary}Sha1`];
+    if (url && !sum) {
+      const s = settingByPath(`source.${binary}Url`)!;
+      throw new ConfigError(
+        `source.${binary}Url (from ${describeSource(sources[s.path]!)}) needs a checksum to verify the download.`,
+        { setting: s.path, source: sources[s.path], hint: `Set source.${binary}Sha1 (flag --${binary}-sha1) to its SHA-1 or SHA-256.` },
+      );
+    }
+    if (sum && !url) {
+      const s = settingByPath(`source.${binary}Sha1`)!;
+      throw new ConfigError(
+        `source.${binary}Sha1 (from ${describeSource(sources[s.path]!)}) is set but source.${binary}Url is not.`,
+        { setting: s.path, source: sources[s.path], hint: `Set source.${binary}Url (flag --${binary}-url) or remove the checksum.` },
+      );
+    }
+  }
+}
+
+/** The JSON Schema of the config file, for editors. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return { ...schema, title: 'local-cluster config' };
+}

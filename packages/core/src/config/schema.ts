@@ -1,0 +1,243 @@
+import { z } from 'zod';
+import semver from 'semver';
+import { BlockList, isIPv4 } from 'node:net';
+
+/**
+ * The one schema behind the YAML file, the environment variables, the CLI
+ * flags, the defaults, `--help` and the README's config table. Each leaf
+ * carries `flag` and `description` metadata; env names are derived from flags
+ * (`--num-nodes` -> `LOCAL_CLUSTER_NUM_NODES`), like the proposal's K8S_DIND_*.
+ */
+
+/** Default Kubernetes version: the one images/binaries builds by default. */
+export const DEFAULT_KUBERNETES_VERSION = 'v1.34.2';
+
+export interface SettingMeta {
+  flag: string;
+  description: string;
+  /** Shown in docs instead of the default when the default is computed at run time. */
+  defaultText?: string;
+  /** Value placeholder in --help, e.g. CIDR. */
+  placeholder?: string;
+}
+
+const settingMeta = new WeakMap<z.ZodType, SettingMeta>();
+
+function setting<T extends z.ZodType>(schema: T, meta: SettingMeta): T {
+  const described = schema.describe(meta.description) as T;
+  settingMeta.set(described, meta);
+  return described;
+}
+
+export function getSettingMeta(schema: z.ZodType): SettingMeta | undefined {
+  return settingMeta.get(schema);
+}
+
+/** Parses "a.b.c.d/n"; returns undefined when it is not an IPv4 CIDR. */
+export function parseCidr(value: string): { address: string; prefix: number } | undefined {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(value);
+  if (!m || !isIPv4(m[1]!)) return undefined;
+  const prefix = Number(m[2]);
+  if (prefix > 32) return undefined;
+  return { address: m[1]!, prefix };
+}
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+/** True when the address has no bits set past the prefix (10.192.0.0/16, not 10.192.3.0/16). */
+export function isNetworkAddress(cidr: { address: string; prefix: number }): boolean {
+  const hostBits = 32 - cidr.prefix;
+  return hostBits === 0 || ipToInt(cidr.address) % 2 ** hostBits === 0;
+}
+
+/** Whether two IPv4 CIDRs share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const pa = parseCidr(a);
+  const pb = parseCidr(b);
+  if (!pa || !pb) return false;
+  const list = new BlockList();
+  list.addSubnet(pa.address, pa.prefix, 'ipv4');
+  if (list.check(pb.address, 'ipv4')) return true;
+  const other = new BlockList();
+  other.addSubnet(pb.address, pb.prefix, 'ipv4');
+  return other.check(pa.address, 'ipv4');
+}
+
+const cidr = (minPrefix: number, maxPrefix: number) =>
+  z.string().superRefine((value, ctx) => {
+    const parsed = parseCidr(value);
+    if (!parsed) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not an IPv4 CIDR such as 10.192.0.0/16` });
+      return;
+    }
+    if (parsed.prefix < minPrefix || parsed.prefix > maxPrefix) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" has prefix /${parsed.prefix}; use a prefix between /${minPrefix} and /${maxPrefix}`,
+      });
+      return;
+    }
+    if (!isNetworkAddress(parsed)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${value}" has host bits set; write the network address of that range`,
+      });
+    }
+  });
+
+const checksum = z
+  .string()
+  .regex(/^[0-9a-fA-F]*$/, 'must be hexadecimal')
+  .refine((v) => v.length === 40 || v.length === 64, {
+    message: 'must be a SHA-1 (40 hex digits) or SHA-256 (64 hex digits) checksum',
+  });
+
+const url = z.string().refine((v) => /^(https?|file):\/\/\S+$/.test(v), {
+  message: 'must be an http(s):// or file:// URL',
+});
+
+const kubernetesVersion = z.string().refine((v) => /^v\d+\.\d+\.\d+$/.test(v) && semver.valid(v) !== null, {
+  message: 'must be a Kubernetes release version such as v1.34.2',
+});
+
+const clusterName = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, {
+    message: 'must be 1-32 lowercase letters, digits or dashes, starting and ending with a letter or digit',
+  });
+
+export const configSchema = z.strictObject({
+  verbose: setting(z.number().int().min(0).max(9).default(1), {
+    flag: 'verbose',
+    placeholder: 'N',
+    description:
+      'Verbosity: 0 quiet, 1 steps, 2 also command output and stack traces. A bare --verbose means 2.',
+  }),
+  dind: z
+    .strictObject({
+      subnet: setting(cidr(8, 24).default('10.192.0.0/16'), {
+        flag: 'dind-subnet',
+        placeholder: 'CIDR',
+        description: 'IP range of the Docker network the node containers live on.',
+      }),
+      privileged: setting(z.enum(['auto', 'always', 'never']).default('auto'), {
+        flag: 'privileged',
+        placeholder: 'MODE',
+        description:
+          'Node security mode: "auto" uses --privileged when the engine allows it and a capability set otherwise; "always" or "never" force one.',
+      }),
+    })
+    .prefault({}),
+  source: z
+    .strictObject({
+      kubernetesVersion: setting(kubernetesVersion.default(DEFAULT_KUBERNETES_VERSION), {
+        flag: 'kubernetes-version',
+        placeholder: 'VERSION',
+        description: 'Kubernetes version to run (built from Go modules unless another source is given).',
+      }),
+      buildKubeadm: setting(z.boolean().default(false), {
+        flag: 'build-kubeadm',
+        description: 'Build kubeadm from the Kubernetes source tree in source.k8sDir.',
+      }),
+      buildHyperkube: setting(z.boolean().default(false), {
+        flag: 'build-hyperkube',
+        description:
+          'Build the node binaries (kubelet and the control-plane components, which replaced hyperkube) from source.k8sDir.',
+      }),
+      buildKubectl: setting(z.boolean().default(false), {
+        flag: 'build-kubectl',
+        description: 'Build kubectl from the Kubernetes source tree in source.k8sDir.',
+      }),
+      k8sDir: setting(z.string().min(1).optional(), {
+        flag: 'k8s-dir',
+        placeholder: 'DIR',
+        defaultText: 'current directory',
+        description: 'Kubernetes source directory, used when a source.build* setting is on.',
+      }),
+      binDir: setting(z.string().min(1).optional(), {
+        flag: 'bin-dir',
+        placeholder: 'DIR',
+        description: 'A directory of prebuilt Kubernetes binaries (kubeadm, kubelet, kubectl, kube-*) to use.',
+      }),
+      kubeadmUrl: setting(url.optional(), {
+        flag: 'kubeadm-url',
+        placeholder: 'URL',
+        description: 'URL to download the kubeadm binary from.',
+      }),
+      kubeadmSha1: setting(checksum.optional(), {
+        flag: 'kubeadm-sha1',
+        placeholder: 'SUM',
+        description: 'SHA-1 or SHA-256 of the binary at source.kubeadmUrl.',
+      }),
+      hyperkubeUrl: setting(url.optional(), {
+        flag: 'hyperkube-url',
+        placeholder: 'URL',
+        description:
+          'Base URL of the node binaries (kubelet, kube-apiserver, ...), the successor of the hyperkube binary.',
+      }),
+      hyperkubeSha1: setting(checksum.optional(), {
+        flag: 'hyperkube-sha1',
+        placeholder: 'SUM',
+        description: 'SHA-1 or SHA-256 of the binary at source.hyperkubeUrl.',
+      }),
+      kubectlUrl: setting(url.optional(), {
+        flag: 'kubectl-url',
+        placeholder: 'URL',
+        description: 'URL to download the kubectl binary from.',
+      }),
+      kubectlSha1: setting(checksum.optional(), {
+        flag: 'kubectl-sha1',
+        placeholder: 'SUM',
+        description: 'SHA-1 or SHA-256 of the binary at source.kubectlUrl.',
+      }),
+    })
+    .prefault({}),
+  cluster: z
+    .strictObject({
+      name: setting(clusterName.default('local'), {
+        flag: 'name',
+        placeholder: 'NAME',
+        description: 'Cluster name; clusters with different names live side by side.',
+      }),
+      numNodes: setting(z.number().int().min(0).max(50).default(2), {
+        flag: 'num-nodes',
+        placeholder: 'N',
+        description:
+          'Number of worker nodes. 0: a single control-plane node with its dedicated taint removed.',
+      }),
+      cniPlugin: setting(z.string().min(1).default('bridge'), {
+        flag: 'cni-plugin',
+        placeholder: 'NAME',
+        description:
+          'CNI plugin: bridge, flannel, calico, weave, a ./path (relative to the config file) or an npm package name.',
+      }),
+      noDedicated: setting(z.boolean().default(false), {
+        flag: 'no-dedicated',
+        description: 'Remove the dedicated taint from the control-plane node even when there are workers.',
+      }),
+      apiServerPort: setting(z.number().int().min(1).max(65535).optional(), {
+        flag: 'apiserver-port',
+        placeholder: 'PORT',
+        defaultText: 'random free port',
+        description: 'Host port the API server is published on.',
+      }),
+      addons: setting(z.array(z.string().min(1)).default([]), {
+        flag: 'addons',
+        placeholder: 'LIST',
+        description:
+          'Comma-separated addons: dashboard, a path to a YAML manifest, an http(s) URL, or an npm package.',
+      }),
+    })
+    .prefault({}),
+});
+
+/** The config as a user writes it (everything optional). */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The config after defaults. */
+export type ResolvedConfig = z.output<typeof configSchema>;
+
+export function isSupportedKubernetesVersion(v: string): boolean {
+  return semver.satisfies(v, '>=1.31.0 <1.35.0');
+}

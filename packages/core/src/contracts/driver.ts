@@ -1,0 +1,214 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The Driver contract: what the engine needs from a container runtime. It stops
+ * short of Kubernetes: it knows networks, node containers, images and volumes,
+ * and nothing about kubeadm. Every object it creates carries ownership labels,
+ * and every list/remove selects by them.
+ */
+
+export const DRIVER_API_VERSION = 'local-cluster.dev/driver/v1' as const;
+
+/** Ownership labels put on every object the project creates. */
+export const LABELS = {
+  /** Marks an object as created by local-cluster. Value: "true". */
+  managed: 'dev.local-cluster.managed',
+  /** The cluster name the object belongs to. */
+  cluster: 'dev.local-cluster.cluster',
+  /** What the object is for: node, network, volume, snapshot, image. */
+  role: 'dev.local-cluster.role',
+  /** Node role: control-plane or worker. */
+  nodeRole: 'dev.local-cluster.node-role',
+  /** Hash of the config a snapshot or image was made from. */
+  configHash: 'dev.local-cluster.config-hash',
+} as const;
+
+export type ObjectRole = 'node' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
+
+/** Select objects by label. `cluster` undefined means every cluster. */
+export interface Selector {
+  cluster?: string;
+  role?: ObjectRole;
+  /** Extra labels that must all match. */
+  labels?: Record<string, string>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface DriverInfo {
+  driver: string;
+  /** Where the engine was reached, e.g. unix:///var/run/docker.sock. */
+  endpoint: string;
+  engineVersion: string;
+  apiVersion: string;
+  os: string;
+  /** 1 or 2. */
+  cgroupVersion: 1 | 2;
+  rootless: boolean;
+  /** Whether the engine accepts privileged containers. */
+  privilegedSupported: boolean;
+  /** The mode node containers will use: privileged, or the capability fallback. */
+  securityMode: 'privileged' | 'capabilities';
+}
+
+export interface NetworkSpec {
+  name: string;
+  subnet: string;
+  gateway?: string;
+  labels: Record<string, string>;
+}
+
+export interface NetworkInfo {
+  id: string;
+  name: string;
+  subnets: string[];
+  labels: Record<string, string>;
+}
+
+export interface PortMapping {
+  containerPort: number;
+  /** 0 or undefined: let the engine choose. */
+  hostPort?: number;
+  hostIp?: string;
+  protocol?: 'tcp' | 'udp';
+}
+
+export interface Mount {
+  /** Named volume (created if missing) or, with `type: 'bind'`, a host path. */
+  source?: string;
+  target: string;
+  type: 'volume' | 'bind' | 'tmpfs';
+  readOnly?: boolean;
+}
+
+export interface NodeSpec {
+  /** Container name, unique on the engine. */
+  name: string;
+  /** Hostname inside the container; also a DNS alias on the network. */
+  hostname: string;
+  image: string;
+  network?: string;
+  /** Fixed IP on the network, if wanted. */
+  ip?: string;
+  labels: Record<string, string>;
+  env?: Record<string, string>;
+  mounts?: Mount[];
+  ports?: PortMapping[];
+  /** Run as a Kubernetes node (systemd, cgroups, privileges); false for plain test containers. */
+  privileged?: boolean;
+  /** Command override (argv). */
+  cmd?: string[];
+  entrypoint?: string[];
+}
+
+export interface ExecOptions extends CallOptions {
+  stdin?: string | Uint8Array | Readable;
+  env?: Record<string, string>;
+  user?: string;
+  workdir?: string;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type NodeRole = 'control-plane' | 'worker';
+
+/** A handle on one node container. Helpers in core are plain functions over handles. */
+export interface NodeHandle {
+  readonly id: string;
+  /** Container name on the engine. */
+  readonly name: string;
+  /** Hostname inside the cluster (kube-master, kube-node-1, ...). */
+  readonly hostname: string;
+  readonly cluster: string;
+  readonly role: NodeRole | undefined;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The container's IPv4 address on the cluster network. */
+  ip(options?: CallOptions): Promise<string>;
+  state(options?: CallOptions): Promise<'running' | 'exited' | 'created' | 'paused' | 'unknown'>;
+  /** Runs argv; resolves with the result whatever the exit code. */
+  run(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Runs argv; throws ExecError (argv, exit code, output) on a non-zero exit. */
+  exec(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+  /** Extracts a tar stream into `destDir`. */
+  copyIn(destDir: string, tar: Readable, options?: CallOptions): Promise<void>;
+  /** A tar stream of `path`. */
+  copyOut(path: string, options?: CallOptions): Promise<Readable>;
+  start(options?: CallOptions): Promise<void>;
+  stop(options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
+  /** The container's combined log so far. */
+  logs(options?: CallOptions): Promise<string>;
+  /** Host port bound to a container port, if published. */
+  hostPort(containerPort: number, options?: CallOptions): Promise<number | undefined>;
+}
+
+export interface ImageInfo {
+  id: string;
+  tags: string[];
+  labels: Record<string, string>;
+  size: number;
+}
+
+export interface ImageOps {
+  has(ref: string, options?: CallOptions): Promise<boolean>;
+  inspect(ref: string, options?: CallOptions): Promise<ImageInfo | undefined>;
+  /** `docker import`: a rootfs tar stream becomes an image. */
+  importRootfs(
+    tar: Readable,
+    ref: string,
+    config: { labels: Record<string, string>; entrypoint?: string[]; cmd?: string[]; env?: Record<string, string>; stopSignal?: string; workdir?: string },
+    options?: CallOptions,
+  ): Promise<ImageInfo>;
+  /** `docker save` as a stream (a docker-archive tar). */
+  save(refs: string[], options?: CallOptions): Promise<Readable>;
+  /** `docker commit` a node container into an image (snapshots). */
+  commit(node: NodeHandle, ref: string, labels: Record<string, string>, options?: CallOptions): Promise<ImageInfo>;
+  list(selector: Selector, options?: CallOptions): Promise<ImageInfo[]>;
+  /** Removes an image only if it carries this project's labels for the selector. */
+  remove(ref: string, selector: Selector, options?: CallOptions): Promise<void>;
+}
+
+export interface VolumeInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface VolumeOps {
+  create(name: string, labels: Record<string, string>, options?: CallOptions): Promise<VolumeInfo>;
+  list(selector: Selector, options?: CallOptions): Promise<VolumeInfo[]>;
+  remove(name: string, selector: Selector, options?: CallOptions): Promise<void>;
+}
+
+export interface ClusterSummary {
+  name: string;
+  nodes: { name: string; hostname: string; role: NodeRole | undefined; state: string }[];
+  networks: string[];
+  volumes: number;
+  snapshots: number;
+}
+
+export interface Driver {
+  readonly apiVersion: typeof DRIVER_API_VERSION;
+  readonly name: string;
+  /** Reaches the engine; throws EngineUnreachableError when it cannot. */
+  info(options?: CallOptions): Promise<DriverInfo>;
+  createNetwork(spec: NetworkSpec, options?: CallOptions): Promise<NetworkInfo>;
+  listNetworks(selector: Selector, options?: CallOptions): Promise<NetworkInfo[]>;
+  /** Every network on the engine (for overlap checks); read-only. */
+  listAllNetworks(options?: CallOptions): Promise<NetworkInfo[]>;
+  removeNetwork(name: string, selector: Selector, options?: CallOptions): Promise<void>;
+  createNode(spec: NodeSpec, options?: CallOptions): Promise<NodeHandle>;
+  listNodes(selector: Selector, options?: CallOptions): Promise<NodeHandle[]>;
+  /** Force-removes node containers (and their anonymous volumes). */
+  removeNodes(nodes: readonly NodeHandle[], options?: CallOptions): Promise<void>;
+  readonly images: ImageOps;
+  readonly volumes: VolumeOps;
+  /** Clusters found through ownership labels. */
+  listClusters(options?: CallOptions): Promise<ClusterSummary[]>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,50 @@
+/**
+ * Helpers for third-party plugin authors: check a plugin against the contract
+ * the way core will when it loads it, and the hooks that must not throw.
+ */
+import { configSchema } from '../config/schema.js';
+import { parseCidr } from '../config/schema.js';
+import type { CniPlugin } from '../contracts/cni.js';
+import type { Addon } from '../contracts/addon.js';
+import { validatePlugin } from '../plugins/validate.js';
+
+/** Validates a CNI plugin object and its pure hooks; returns the problems found (empty: conformant). */
+export function checkCniPlugin(value: unknown): string[] {
+  const problems: string[] = [];
+  let plugin: CniPlugin;
+  try {
+    plugin = validatePlugin('cni', value, { spec: (value as { name?: string })?.name ?? '(object)' });
+  } catch (e) {
+    return [(e as Error).message];
+  }
+  const config = configSchema.parse({ cluster: { cniPlugin: plugin.name } });
+  try {
+    const patches = plugin.configure?.(config);
+    if (patches?.podSubnet !== undefined && !parseCidr(patches.podSubnet)) {
+      problems.push(`configure() returned podSubnet "${patches.podSubnet}", which is not an IPv4 CIDR`);
+    }
+  } catch (e) {
+    problems.push(`configure() threw: ${(e as Error).message}`);
+  }
+  try {
+    const images = plugin.images?.(config) ?? [];
+    for (const image of images) {
+      if (!/^[\w./-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(image.ref) || !image.ref.includes(':')) {
+        problems.push(`images() returned "${image.ref}": name every image with an explicit tag`);
+      }
+    }
+  } catch (e) {
+    problems.push(`images() threw: ${(e as Error).message}`);
+  }
+  return problems;
+}
+
+/** Validates an addon object; returns the problems found (empty: conformant). */
+export function checkAddon(value: unknown): string[] {
+  try {
+    const addon: Addon = validatePlugin('addon', value, { spec: (value as { name?: string })?.name ?? '(object)' });
+    return addon.dependsOn?.includes(addon.name) ? [`addon "${addon.name}" depends on itself`] : [];
+  } catch (e) {
+    return [(e as Error).message];
+  }
+}

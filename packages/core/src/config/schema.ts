@@ -10,7 +10,7 @@ import { BlockList, isIPv4 } from 'node:net';
  */
 
 /** Default Kubernetes version: the one images/binaries builds by default. */
-export const DEFAULT_KUBERNETES_VERSION = 'v1.34.2';
+export const DEFAULT_KUBERNETES_VERSION = 'v1.34.4';
 
 export interface SettingMeta {
   flag: string;

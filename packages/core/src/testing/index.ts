@@ -7,6 +7,7 @@ import { parseCidr } from '../config/schema.js';
 import type { CniPlugin } from '../contracts/cni.js';
 import type { Addon } from '../contracts/addon.js';
 import { validatePlugin } from '../plugins/validate.js';
+import { loadPlugin } from '../plugins/resolve.js';
 
 /** Validates a CNI plugin object and its pure hooks; returns the problems found (empty: conformant). */
 export function checkCniPlugin(value: unknown): string[] {
@@ -47,4 +48,35 @@ export function checkAddon(value: unknown): string[] {
   } catch (e) {
     return [(e as Error).message];
   }
+}
+
+/** The parts of a test framework (vitest, node:test, Deno's BDD) the suite needs. */
+export interface TestApi {
+  describe(name: string, fn: () => void): void;
+  it(name: string, fn: () => unknown): void;
+  expect: (value: unknown) => { toEqual(expected: unknown): void; toBe(expected: unknown): void };
+}
+
+/**
+ * A shared conformance suite for CNI plugin packages, so each package's test
+ * is a few lines: `testCniPlugin({ factory, packageName }, { describe, it, expect })`.
+ */
+export function testCniPlugin(
+  subject: { factory: (options?: { podSubnet?: string }) => CniPlugin; packageName: string },
+  { describe, it, expect }: TestApi,
+): void {
+  const name = subject.factory().name;
+  describe(`${name} CNI plugin`, () => {
+    it('conforms to the CniPlugin contract', () => {
+      expect(checkCniPlugin(subject.factory())).toEqual([]);
+    });
+    it('passes a configured pod subnet to kubeadm', () => {
+      const config = configSchema.parse({});
+      expect(subject.factory({ podSubnet: '10.123.0.0/16' }).configure?.(config)?.podSubnet).toBe('10.123.0.0/16');
+    });
+    it('loads by package name, as the config names it', async () => {
+      const loaded = await loadPlugin(subject.packageName, 'cni', { baseDir: process.cwd() });
+      expect(loaded.name).toBe(name);
+    });
+  });
 }

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { AbortedError, LocalClusterError, type ImageBuildContext, type ImageRequirement, type ResolvedConfig } from '@local-cluster/core';
+
+/** Where the recipes live: next to this package's dist/. */
+export const RECIPES_DIR = fileURLToPath(new URL('..', import.meta.url));
+
+/** Recipe files whose content decides the node image (docs excluded). */
+function recipeFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    if (entry.startsWith('.') || /\.md$/i.test(entry)) continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) out.push(...recipeFiles(path));
+    else out.push(path);
+  }
+  return out.sort();
+}
+
+/** Hash of every recipe file plus the Kubernetes version: the node image's tag. */
+export function nodeImageHash(kubernetesVersion: string, recipesDir = RECIPES_DIR): string {
+  const hash = createHash('sha256').update(kubernetesVersion);
+  const files = [join(recipesDir, 'build-node-image.sh'), ...recipeFiles(join(recipesDir, 'binaries')), ...recipeFiles(join(recipesDir, 'node'))];
+  for (const file of files) hash.update(relative(recipesDir, file)).update('\0').update(readFileSync(file));
+  return hash.digest('hex').slice(0, 12);
+}
+
+export function nodeImageRef(kubernetesVersion: string, recipesDir = RECIPES_DIR): string {
+  return `local-cluster/node:${kubernetesVersion}-${nodeImageHash(kubernetesVersion, recipesDir)}`;
+}
+
+/** Runs the offline build; streams its lines as progress and keeps the whole log. */
+async function buildNodeImage(ref: string, kubernetesVersion: string, ctx: ImageBuildContext, recipesDir: string): Promise<void> {
+  const logDir = join(ctx.cacheDir, 'logs');
+  await mkdir(logDir, { recursive: true });
+  const logPath = join(logDir, `node-image-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const log = createWriteStream(logPath);
+  ctx.logger.info(`build log: ${logPath}`);
+  const child = spawn('bash', [join(recipesDir, 'build-node-image.sh'), join(ctx.cacheDir, 'node-image'), ref], {
+    env: { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const onAbort = () => {
+    if (child.pid) process.kill(-child.pid, 'SIGTERM');
+  };
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const lines = (stream: NodeJS.ReadableStream) =>
+    createInterface({ input: stream }).on('line', (line) => {
+      log.write(line + '\n');
+      if (/^==>|^\[\s*\d+s\]/.test(line)) ctx.logger.info(line.replace(/^==>\s*/, ''));
+      else ctx.logger.debug(line);
+    });
+  lines(child.stdout!);
+  lines(child.stderr!);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  ctx.signal.removeEventListener('abort', onAbort);
+  log.end();
+  if (ctx.signal.aborted) throw new AbortedError('node image build');
+  if (code !== 0) {
+    throw new LocalClusterError(`Building the node image ${ref} failed (exit code ${code}).`, { hint: `See the build log: ${logPath}` });
+  }
+}
+
+export interface NodeImageOptions {
+  /** Directory holding build-node-image.sh, binaries/ and node/. */
+  recipesDir?: string;
+}
+
+/** The node image for this config and how to build it offline. */
+export function nodeImage(config: ResolvedConfig, options: NodeImageOptions = {}): ImageRequirement {
+  const recipesDir = options.recipesDir ?? RECIPES_DIR;
+  const version = config.source.kubernetesVersion;
+  const ref = nodeImageRef(version, recipesDir);
+  return { ref, build: (ctx) => buildNodeImage(ref, version, ctx, recipesDir) };
+}

@@ -1,0 +1,43 @@
+import { defineCommand } from 'citty';
+import { up } from '@local-cluster/core';
+import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
+import { progressMode, progressRenderer } from '../progress.js';
+import { createDriver, loadAddons, loadCni, nodeImage } from '../wiring.js';
+import { interruptSignal } from '../signals.js';
+
+function upCommand(name: 'up' | 'reup', description: string) {
+  return defineCommand({
+    meta: { name, description },
+    args: {
+      ...settingArgs(),
+      ...outputArgs,
+      retain: { type: 'boolean', description: 'Keep what a failed run created, for debugging.' },
+    },
+    async run({ args }) {
+      const loaded = configFromArgs(args);
+      const [cni, addons] = await Promise.all([loadCni(loaded), loadAddons(loaded)]);
+      const driver = createDriver(loaded);
+      const { signal, dispose } = interruptSignal();
+      try {
+        const cluster = await up({
+          config: loaded.config,
+          driver,
+          cni,
+          addons,
+          nodeImage: nodeImage(loaded.config),
+          signal,
+          retain: Boolean(args.retain),
+          rebuild: name === 'reup',
+          onEvent: progressRenderer(progressMode(Boolean(args.json)), loaded.config.verbose),
+        });
+        if (args.json) process.stdout.write(JSON.stringify(cluster.summary()) + '\n');
+        else process.stdout.write(cluster.describe() + '\n');
+      } finally {
+        dispose();
+      }
+    },
+  });
+}
+
+export const upCmd = upCommand('up', 'Bring up a cluster (reusing its snapshot when the config did not change).');
+export const reupCmd = upCommand('reup', 'Rebuild changed binaries and images, then bring the cluster up again.');

@@ -1,0 +1,2 @@
+export { main, rootCommand } from './main.js';
+export { BUILTIN_ADDONS, BUILTIN_CNI, loadAddons, loadCni, createDriver } from './wiring.js';

@@ -1,0 +1,46 @@
+import { dockerDriver } from '@local-cluster/docker-driver';
+import { loadPlugin, type Addon, type CniPlugin, type Driver, type LoadedConfig } from '@local-cluster/core';
+import { isManifestSpec, manifestAddon } from '@local-cluster/addons';
+import { nodeImage } from '@local-cluster/images';
+
+export { nodeImage };
+
+/** Built-in plugin names and the packages that implement them. The only place names meet packages. */
+export const BUILTIN_CNI: Readonly<Record<string, string>> = {
+  bridge: '@local-cluster/cni-bridge',
+  flannel: '@local-cluster/cni-flannel',
+  calico: '@local-cluster/cni-calico',
+  weave: '@local-cluster/cni-weave',
+};
+
+export const BUILTIN_ADDONS: Readonly<Record<string, string>> = {
+  dashboard: '@local-cluster/addons/dashboard',
+};
+
+export function createDriver(loaded: LoadedConfig): Driver {
+  return dockerDriver({ securityMode: loaded.config.dind.privileged });
+}
+
+export async function loadCni(loaded: LoadedConfig): Promise<CniPlugin> {
+  return loadPlugin(loaded.config.cluster.cniPlugin, 'cni', {
+    baseDir: loaded.baseDir,
+    builtins: BUILTIN_CNI,
+    builtinsFrom: [import.meta.url],
+    setting: 'cluster.cniPlugin',
+  });
+}
+
+export async function loadAddons(loaded: LoadedConfig): Promise<Addon[]> {
+  return Promise.all(
+    loaded.config.cluster.addons.map((spec) =>
+      isManifestSpec(spec)
+        ? manifestAddon({ source: spec, baseDir: loaded.baseDir })
+        : loadPlugin(spec, 'addon', {
+            baseDir: loaded.baseDir,
+            builtins: BUILTIN_ADDONS,
+            builtinsFrom: [import.meta.url],
+            setting: 'cluster.addons',
+          }),
+    ),
+  );
+}

@@ -1,0 +1,5 @@
+import { describe, expect, it } from 'vitest';
+import { testCniPlugin } from '@local-cluster/core/testing';
+import factory from '../src/index.js';
+
+testCniPlugin({ factory, packageName: '@local-cluster/cni-calico' }, { describe, it, expect });

@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { Addon } from '../contracts/addon.js';
+import type { CniPlugin, KubeadmPatches } from '../contracts/cni.js';
+import type { ClusterContext, ImageRequirement, Logger } from '../contracts/context.js';
+import type { Driver, DriverInfo, NodeHandle } from '../contracts/driver.js';
+import { localClusterHome } from '../config/load.js';
+import { CONTROL_PLANE_HOSTNAME } from './naming.js';
+
+export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
+
+export interface UpOptions {
+  config: ResolvedConfig;
+  driver: Driver;
+  cni: CniPlugin;
+  addons?: readonly Addon[];
+  /** The node image and how to build it offline (see @local-cluster/images). */
+  nodeImage: ImageRequirement;
+  /** The tool's home (kubeconfigs, logs, caches). Default: $LOCAL_CLUSTER_HOME or ~/.local-cluster. */
+  home?: string;
+  /** Merge the kubeconfig into this file (default: $KUBECONFIG's first path or ~/.kube/config); false: don't. */
+  userKubeconfig?: string | false;
+  signal?: AbortSignal;
+  onEvent?: import('../engine/steps.js').ProgressListener;
+  /** Keep what a failed run created. */
+  retain?: boolean;
+  /** `reup`: rebuild images whose inputs changed. */
+  rebuild?: boolean;
+}
+
+/** Shared state of one `up` run; steps fill it in order. */
+export interface UpContext extends UpOptions {
+  home: string;
+  clusterDir: string;
+  info?: DriverInfo;
+  patches: KubeadmPatches;
+  podSubnet: string;
+  bootstrapToken: string;
+  networkName?: string;
+  nodes: NodeHandle[];
+  apiServerHostPort?: number;
+  kubeconfigPath?: string;
+  /** Output of the commands steps ran, kept for failure logs. */
+  transcripts: Map<string, string>;
+}
+
+export function clusterDir(home: string, cluster: string): string {
+  return join(home, 'clusters', cluster);
+}
+
+export function newUpContext(options: UpOptions, bootstrapToken: string): UpContext {
+  const home = options.home ?? localClusterHome();
+  const patches = options.cni.configure?.(options.config) ?? {};
+  return {
+    ...options,
+    home,
+    clusterDir: clusterDir(home, options.config.cluster.name),
+    patches,
+    podSubnet: patches.podSubnet ?? options.cni.defaultPodSubnet,
+    bootstrapToken,
+    nodes: [],
+    transcripts: new Map(),
+  };
+}
+
+export function controlPlaneOf(nodes: readonly NodeHandle[]): NodeHandle {
+  const node = nodes.find((n) => n.hostname === CONTROL_PLANE_HOSTNAME);
+  if (!node) throw new Error('the cluster has no control-plane node');
+  return node;
+}
+
+/** Runs kubectl with the admin kubeconfig on the control-plane node. */
+export async function kubectlOn(node: NodeHandle, args: readonly string[], options: { stdin?: string; signal?: AbortSignal } = {}): Promise<string> {
+  const result = await node.exec(['kubectl', `--kubeconfig=${ADMIN_CONF}`, ...args], {
+    ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  return result.stdout;
+}
+
+/** The context plugins see. */
+export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSignal): ClusterContext {
+  const controlPlane = controlPlaneOf(ctx.nodes);
+  return {
+    config: ctx.config,
+    driver: ctx.driver,
+    nodes: ctx.nodes,
+    controlPlane,
+    logger,
+    signal,
+    podSubnet: ctx.podSubnet,
+    kubectl: (args, options) => kubectlOn(controlPlane, args, { ...options, signal }),
+    apply: async (manifest) => {
+      await kubectlOn(controlPlane, ['apply', '-f', '-'], { stdin: manifest, signal });
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { CallOptions, Driver } from '../contracts/driver.js';
+import { controlPlaneOf, kubectlOn } from './context.js';
+
+export interface E2eOptions extends CallOptions {
+  driver: Driver;
+  cluster: string;
+  serial?: boolean;
+  focus?: string;
+}
+
+export interface E2eResult {
+  name: string;
+  ok: boolean;
+  durationMs: number;
+  error?: string;
+}
+
+export interface E2eReport {
+  cluster: string;
+  results: E2eResult[];
+  passed: number;
+  failed: number;
+}
+
+/** A conformance check run against a live cluster through kubectl on the control plane. */
+export interface E2eCheck {
+  name: string;
+  serial?: boolean;
+  run(kubectl: (args: readonly string[], stdin?: string) => Promise<string>): Promise<void>;
+}
+
+interface NodeList {
+  items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+}
+
+export const E2E_CHECKS: E2eCheck[] = [
+  {
+    name: 'nodes are Ready',
+    async run(kubectl) {
+      const list = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as NodeList;
+      const notReady = list.items.filter((n) => !n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      if (list.items.length === 0 || notReady.length) throw new Error(`not Ready: ${notReady.map((n) => n.metadata.name).join(', ') || 'no nodes'}`);
+    },
+  },
+  {
+    name: 'CoreDNS is available',
+    async run(kubectl) {
+      await kubectl(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=60s']);
+    },
+  },
+  {
+    name: 'the API server answers /readyz',
+    async run(kubectl) {
+      const out = await kubectl(['get', '--raw', '/readyz']);
+      if (out.trim() !== 'ok') throw new Error(`readyz said ${out.trim()}`);
+    },
+  },
+];
+
+/** Runs the conformance checks (`e2e`, `e2e-serial`) against a running cluster. */
+export async function runE2e(options: E2eOptions): Promise<E2eReport> {
+  const nodes = await options.driver.listNodes({ cluster: options.cluster, role: 'node' }, options);
+  if (nodes.length === 0) throw new Error(`cluster "${options.cluster}" has no running nodes: run \`local-cluster up\` first`);
+  const controlPlane = controlPlaneOf(nodes);
+  const kubectl = (args: readonly string[], stdin?: string) =>
+    kubectlOn(controlPlane, args, { ...(stdin !== undefined ? { stdin } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+  const checks = E2E_CHECKS.filter((c) => Boolean(c.serial) === Boolean(options.serial) && (!options.focus || c.name.includes(options.focus)));
+  const runOne = async (check: E2eCheck): Promise<E2eResult> => {
+    const started = performance.now();
+    try {
+      await check.run(kubectl);
+      return { name: check.name, ok: true, durationMs: performance.now() - started };
+    } catch (e) {
+      return { name: check.name, ok: false, durationMs: performance.now() - started, error: (e as Error).message };
+    }
+  };
+  const results: E2eResult[] = [];
+  if (options.serial) for (const c of checks) results.push(await runOne(c));
+  else results.push(...(await Promise.all(checks.map(runOne))));
+  return { cluster: options.cluster, results, passed: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length };
+}

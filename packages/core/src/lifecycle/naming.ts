@@ -1,0 +1,30 @@
+import { LABELS, type NodeRole } from '../contracts/driver.js';
+
+/** Names and labels of a cluster's Docker objects, in one place. */
+export const CONTROL_PLANE_HOSTNAME = 'kube-master';
+export const API_SERVER_PORT = 6443;
+
+export function workerHostname(index: number): string {
+  return `kube-node-${index}`;
+}
+
+export function networkName(cluster: string): string {
+  return `local-cluster-${cluster}`;
+}
+
+export function containerName(cluster: string, hostname: string): string {
+  return `local-cluster-${cluster}-${hostname}`;
+}
+
+export function kubeContextName(cluster: string): string {
+  return `local-cluster-${cluster}`;
+}
+
+export function ownerLabels(cluster: string, role: 'node' | 'network' | 'volume' | 'snapshot' | 'image', nodeRole?: NodeRole): Record<string, string> {
+  return {
+    [LABELS.managed]: 'true',
+    [LABELS.cluster]: cluster,
+    [LABELS.role]: role,
+    ...(nodeRole ? { [LABELS.nodeRole]: nodeRole } : {}),
+  };
+}

@@ -1,0 +1,37 @@
+import type { NodeHandle } from '../../contracts/driver.js';
+import type { Step, StepRuntime } from '../../engine/steps.js';
+import { waitFor } from '../../nodeutil.js';
+import type { UpContext } from '../context.js';
+
+async function booted(node: NodeHandle, rt: StepRuntime): Promise<void> {
+  await waitFor(
+    `systemd on ${node.hostname}`,
+    async () => {
+      const r = await node.run(['systemctl', 'is-system-running'], rt);
+      const state = r.stdout.trim();
+      if (state === 'running' || state === 'degraded') return true;
+      return undefined;
+    },
+    { timeoutMs: 120_000, intervalMs: 500, signal: rt.signal },
+  );
+  // the preload unit imports the kubeadm images into containerd before kubelet may start
+  await waitFor(
+    `images preloaded on ${node.hostname}`,
+    async () => {
+      const r = await node.run(['systemctl', 'is-active', 'local-cluster-preload.service'], rt);
+      const state = r.stdout.trim();
+      if (state === 'failed') throw new Error(`image preload failed on ${node.hostname}: see journalctl -u local-cluster-preload`);
+      return state === 'active' ? true : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 500, signal: rt.signal },
+  );
+}
+
+/** Waits until systemd runs on every node and the preloaded images are in containerd. */
+export const boot: Step<UpContext> = {
+  name: 'boot',
+  title: 'Boot nodes',
+  async run(ctx, rt) {
+    await Promise.all(ctx.nodes.map((n) => booted(n, rt)));
+  },
+};

@@ -1,0 +1,75 @@
+import type { Step } from '../../engine/steps.js';
+import { isExecError } from '../../errors.js';
+import { writeNodeFile } from '../../nodeutil.js';
+import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
+import { renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
+
+const CONFIG_PATH = '/etc/local-cluster/kubeadm.yaml';
+
+function keep(ctx: UpContext, key: string, output: { stdout: string; stderr: string }): void {
+  ctx.transcripts.set(key, `${output.stdout}\n${output.stderr}`);
+}
+
+export const kubeadmInit: Step<UpContext> = {
+  name: 'kubeadm-init',
+  title: 'kubeadm init',
+  async run(ctx, rt) {
+    const controlPlane = controlPlaneOf(ctx.nodes);
+    const untaint = ctx.config.cluster.numNodes === 0 || ctx.config.cluster.noDedicated;
+    const config = renderInitConfig({
+      config: ctx.config,
+      patches: { ...ctx.patches, podSubnet: ctx.podSubnet },
+      controlPlaneIp: await controlPlane.ip(rt),
+      bootstrapToken: ctx.bootstrapToken,
+      untaintControlPlane: untaint,
+    });
+    await writeNodeFile(controlPlane, CONFIG_PATH, config, rt);
+    const argv = ['kubeadm', 'init', `--config=${CONFIG_PATH}`, '--skip-token-print', `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
+    try {
+      const result = await controlPlane.exec(argv, rt);
+      keep(ctx, 'kubeadm-init', result);
+      if (ctx.config.verbose >= 2) rt.logger.debug(result.stdout);
+    } catch (e) {
+      if (isExecError(e)) keep(ctx, 'kubeadm-init', e);
+      throw e;
+    }
+  },
+};
+
+export const joinWorkers: Step<UpContext> = {
+  name: 'join-workers',
+  title: 'Join workers',
+  skip: (ctx) => ctx.nodes.length < 2,
+  async run(ctx, rt) {
+    const controlPlane = controlPlaneOf(ctx.nodes);
+    await Promise.all(
+      ctx.nodes
+        .filter((n) => n.id !== controlPlane.id)
+        .map(async (node) => {
+          const config = renderJoinConfig({ hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, patches: ctx.patches });
+          await writeNodeFile(node, CONFIG_PATH, config, rt);
+          try {
+            keep(ctx, `kubeadm-join-${node.hostname}`, await node.exec(['kubeadm', 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`], rt));
+          } catch (e) {
+            if (isExecError(e)) keep(ctx, `kubeadm-join-${node.hostname}`, e);
+            throw e;
+          }
+        }),
+    );
+    rt.logger.info(`${ctx.nodes.length - 1} worker(s) joined`);
+  },
+};
+
+/** With no workers, or cluster.noDedicated, pods may run on the control plane (taint removed at init). */
+export const labelNodes: Step<UpContext> = {
+  name: 'label-nodes',
+  title: 'Label worker nodes',
+  skip: (ctx) => ctx.nodes.length < 2,
+  async run(ctx, rt) {
+    const controlPlane = controlPlaneOf(ctx.nodes);
+    for (const node of ctx.nodes) {
+      if (node.id === controlPlane.id) continue;
+      await kubectlOn(controlPlane, ['label', 'node', node.hostname, 'node-role.kubernetes.io/worker=', '--overwrite'], { signal: rt.signal });
+    }
+  },
+};

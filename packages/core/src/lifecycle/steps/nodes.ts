@@ -1,0 +1,39 @@
+import type { NodeRole, NodeSpec } from '../../contracts/driver.js';
+import type { Step } from '../../engine/steps.js';
+import type { UpContext } from '../context.js';
+import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels, workerHostname } from '../naming.js';
+
+function spec(ctx: UpContext, hostname: string, role: NodeRole): NodeSpec {
+  const cluster = ctx.config.cluster.name;
+  return {
+    name: containerName(cluster, hostname),
+    hostname,
+    image: ctx.nodeImage.ref,
+    network: ctx.networkName!,
+    labels: ownerLabels(cluster, 'node', role),
+    privileged: true,
+    ...(role === 'control-plane'
+      ? { ports: [{ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.config.cluster.apiServerPort ?? 0 }] }
+      : {}),
+  };
+}
+
+/** Creates the control plane and the workers in parallel. */
+export const createNodes: Step<UpContext> = {
+  name: 'create-nodes',
+  title: 'Create node containers',
+  async run(ctx, rt) {
+    const specs = [spec(ctx, CONTROL_PLANE_HOSTNAME, 'control-plane')];
+    for (let i = 1; i <= ctx.config.cluster.numNodes; i++) specs.push(spec(ctx, workerHostname(i), 'worker'));
+    rt.onRollback(`node containers of ${ctx.config.cluster.name}`, async () => {
+      const nodes = await ctx.driver.listNodes({ cluster: ctx.config.cluster.name, role: 'node' });
+      await ctx.driver.removeNodes(nodes);
+    });
+    const results = await Promise.allSettled(specs.map((s) => ctx.driver.createNode(s, rt)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    ctx.nodes = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof ctx.driver.createNode>>>).value);
+    ctx.apiServerHostPort = await ctx.nodes[0]!.hostPort(API_SERVER_PORT, rt);
+    rt.logger.info(`${ctx.nodes.length} node(s); API server on 127.0.0.1:${ctx.apiServerHostPort}`);
+  },
+};

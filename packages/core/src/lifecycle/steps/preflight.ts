@@ -1,0 +1,86 @@
+import { createServer } from 'node:net';
+import { cidrsOverlap, isSupportedKubernetesVersion } from '../../config/schema.js';
+import { LABELS } from '../../contracts/driver.js';
+import { PreflightError } from '../../errors.js';
+import type { Step } from '../../engine/steps.js';
+import type { UpContext } from '../context.js';
+import { networkName } from '../naming.js';
+
+function portFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** Everything that can be known before anything is created is checked here. */
+export const preflight: Step<UpContext> = {
+  name: 'preflight',
+  title: 'Preflight checks',
+  async run(ctx, rt) {
+    const { config, driver, cni } = ctx;
+    const name = config.cluster.name;
+    ctx.info = await driver.info(rt);
+    rt.logger.info(
+      `engine ${ctx.info.engineVersion} at ${ctx.info.endpoint}; nodes run ${ctx.info.securityMode === 'privileged' ? 'privileged' : 'with the capability set (the engine refuses --privileged)'}`,
+    );
+
+    if (!isSupportedKubernetesVersion(config.source.kubernetesVersion)) {
+      throw new PreflightError('kubernetes-version', `source.kubernetesVersion ${config.source.kubernetesVersion} is not supported: use v1.31 to v1.34.`, {
+        hint: 'kubelet 1.35+ refuses cgroup v1 hosts; older releases lack kubeadm v1beta4.',
+      });
+    }
+
+    const existing = await driver.listNodes({ cluster: name, role: 'node' }, rt);
+    if (existing.length > 0) {
+      throw new PreflightError('cluster-exists', `Cluster "${name}" already has ${existing.length} node container(s).`, {
+        hint: `Run \`local-cluster down --name ${name}\` first, or pick another cluster.name (--name).`,
+      });
+    }
+
+    if (config.cluster.numNodes > 0 && cni.supports?.multiNode === false) {
+      throw new PreflightError('cni-layout', `CNI plugin "${cni.name}" supports a single node only, but cluster.numNodes is ${config.cluster.numNodes}.`, {
+        hint: 'Set cluster.numNodes to 0 (--num-nodes 0) or choose another cluster.cniPlugin.',
+      });
+    }
+
+    const port = config.cluster.apiServerPort;
+    if (port !== undefined && !(await portFree(port, '127.0.0.1'))) {
+      throw new PreflightError('apiserver-port', `cluster.apiServerPort ${port} is already in use on this host.`, {
+        hint: 'Pick a free port (--apiserver-port) or leave it unset for a random one.',
+      });
+    }
+
+    const ours = networkName(name);
+    for (const network of await driver.listAllNetworks(rt)) {
+      const own = network.name === ours && network.labels[LABELS.cluster] === name;
+      const clash = network.subnets.find((s) => cidrsOverlap(s, config.dind.subnet));
+      if (clash && !(own && network.subnets.includes(config.dind.subnet))) {
+        throw new PreflightError('subnet', `dind.subnet ${config.dind.subnet} overlaps Docker network "${network.name}" (${clash}).`, {
+          hint: 'Choose another range with --dind-subnet (for example 10.193.0.0/16), or give each cluster its own.',
+        });
+      }
+    }
+    if (cidrsOverlap(ctx.podSubnet, config.dind.subnet)) {
+      throw new PreflightError('pod-subnet', `The pod subnet ${ctx.podSubnet} of CNI "${cni.name}" overlaps dind.subnet ${config.dind.subnet}.`, {
+        hint: 'Choose another dind.subnet (--dind-subnet).',
+      });
+    }
+
+    const required = [...(cni.images?.(config) ?? []), ...(ctx.addons ?? []).flatMap((a) => a.images?.(config) ?? [])];
+    const missing: string[] = [];
+    for (const image of required) {
+      if (!image.build && !(await driver.images.has(image.ref, rt))) missing.push(image.ref);
+    }
+    if (missing.length > 0) {
+      throw new PreflightError('images', `These images are needed and are neither in the engine nor buildable here: ${missing.join(', ')}.`, {
+        hint: 'No registry is reachable: load them into the engine (docker load) or choose another CNI/addon.',
+      });
+    }
+    if (!ctx.nodeImage.build && !(await driver.images.has(ctx.nodeImage.ref, rt))) {
+      throw new PreflightError('node-image', `The node image ${ctx.nodeImage.ref} is missing and cannot be built.`);
+    }
+    rt.logger.debug(`checked: version, layout, port, subnet ${config.dind.subnet}, ${required.length} image(s)`);
+  },
+};

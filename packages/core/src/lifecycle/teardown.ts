@@ -1,0 +1,84 @@
+import type { CallOptions, Driver } from '../contracts/driver.js';
+import type { ProgressListener } from '../engine/steps.js';
+import { runSteps, type Step } from '../engine/steps.js';
+
+export interface TeardownOptions extends CallOptions {
+  driver: Driver;
+  /** The cluster name; only objects labelled with it are touched. */
+  cluster: string;
+  onEvent?: ProgressListener;
+}
+
+export interface TeardownResult {
+  containers: number;
+  networks: number;
+  volumes: number;
+  images: number;
+}
+
+type Ctx = TeardownOptions & { result: TeardownResult };
+
+const removeNodes: Step<Ctx> = {
+  name: 'remove-nodes',
+  title: 'Remove node containers',
+  async run(ctx, rt) {
+    const nodes = await ctx.driver.listNodes({ cluster: ctx.cluster, role: 'node' }, rt);
+    await ctx.driver.removeNodes(nodes, rt);
+    ctx.result.containers = nodes.length;
+  },
+};
+
+const removeNetworks: Step<Ctx> = {
+  name: 'remove-network',
+  title: 'Remove the cluster network',
+  async run(ctx, rt) {
+    const selector = { cluster: ctx.cluster, role: 'network' as const };
+    const networks = await ctx.driver.listNetworks(selector, rt);
+    for (const n of networks) await ctx.driver.removeNetwork(n.name, selector, rt);
+    ctx.result.networks = networks.length;
+  },
+};
+
+const removeVolumes: Step<Ctx> = {
+  name: 'remove-volumes',
+  title: 'Remove volumes',
+  async run(ctx, rt) {
+    const selector = { cluster: ctx.cluster };
+    const volumes = await ctx.driver.volumes.list(selector, rt);
+    for (const v of volumes) await ctx.driver.volumes.remove(v.name, selector, rt);
+    ctx.result.volumes = volumes.length;
+  },
+};
+
+const removeSnapshots: Step<Ctx> = {
+  name: 'remove-snapshots',
+  title: 'Remove snapshots',
+  async run(ctx, rt) {
+    const selector = { cluster: ctx.cluster, role: 'snapshot' as const };
+    const images = await ctx.driver.images.list(selector, rt);
+    for (const image of images) await ctx.driver.images.remove(image.id, selector, rt);
+    ctx.result.images = images.length;
+  },
+};
+
+function empty(): TeardownResult {
+  return { containers: 0, networks: 0, volumes: 0, images: 0 };
+}
+
+/** Removes the cluster's node containers; keeps network, volumes and snapshots. */
+export async function down(options: TeardownOptions): Promise<TeardownResult> {
+  const ctx: Ctx = { ...options, result: empty() };
+  await runSteps([removeNodes], ctx, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}), retain: true });
+  return ctx.result;
+}
+
+/** Removes everything labelled as this cluster's: nodes, network, volumes, snapshots. */
+export async function clean(options: TeardownOptions): Promise<TeardownResult> {
+  const ctx: Ctx = { ...options, result: empty() };
+  await runSteps([removeNodes, removeVolumes, removeNetworks, removeSnapshots], ctx, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    retain: true,
+  });
+  return ctx.result;
+}

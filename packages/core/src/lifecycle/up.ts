@@ -1,0 +1,115 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { NodeHandle } from '../contracts/driver.js';
+import { runSteps, type Step, type StepTiming } from '../engine/steps.js';
+import { down } from './teardown.js';
+import { kubectlOn, newUpContext, type UpContext, type UpOptions } from './context.js';
+import { newBootstrapToken } from './kubeadm-config.js';
+import { kubeContextName } from './naming.js';
+import { preflight } from './steps/preflight.js';
+import { nodeImage } from './steps/node-image.js';
+import { network } from './steps/network.js';
+import { createNodes } from './steps/nodes.js';
+import { boot } from './steps/boot.js';
+import { joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
+import { installAddons, installCni } from './steps/network-plugin.js';
+import { waitReady } from './steps/wait-ready.js';
+import { exportKubeconfig } from './steps/kubeconfig.js';
+
+/** The steps of `up`, in order. Each lives in its own file under steps/. */
+export const UP_STEPS: readonly Step<UpContext>[] = [
+  preflight,
+  nodeImage,
+  network,
+  createNodes,
+  boot,
+  kubeadmInit,
+  joinWorkers,
+  labelNodes,
+  installCni,
+  installAddons,
+  waitReady,
+  exportKubeconfig,
+];
+
+export interface Cluster extends AsyncDisposable {
+  readonly name: string;
+  readonly nodes: readonly NodeHandle[];
+  /** The admin kubeconfig on the host (server https://127.0.0.1:<port>). */
+  readonly kubeconfigPath: string;
+  readonly apiServerPort: number;
+  readonly contextName: string;
+  readonly timings: readonly StepTiming[];
+  /** Runs kubectl on the control-plane node. */
+  kubectl(args: readonly string[], options?: { stdin?: string }): Promise<string>;
+  summary(): Record<string, unknown>;
+  describe(): string;
+  /** Removes the node containers (`down`). */
+  dispose(): Promise<void>;
+}
+
+/** Keeps the failing step's output and each node's kubelet and containerd logs. */
+async function collectLogs(ctx: UpContext, step: string, error: unknown): Promise<string | undefined> {
+  const dir = join(ctx.clusterDir, 'logs', new Date().toISOString().replace(/[:.]/g, '-'));
+  await mkdir(dir, { recursive: true });
+  const output = error as { stdout?: string; stderr?: string; cause?: { stdout?: string; stderr?: string } };
+  const text = [String((error as Error)?.message ?? error), output.stdout ?? '', output.stderr ?? ''].join('\n');
+  await writeFile(join(dir, `${step}.log`), text);
+  for (const [key, transcript] of ctx.transcripts) await writeFile(join(dir, `${key}.log`), transcript);
+  await Promise.all(
+    ctx.nodes.map(async (node) => {
+      for (const unit of ['kubelet', 'containerd']) {
+        const r = await node.run(['journalctl', '--no-pager', '-u', unit]).catch(() => undefined);
+        if (r) await writeFile(join(dir, `${node.hostname}-${unit}.log`), r.stdout + r.stderr);
+      }
+      await writeFile(join(dir, `${node.hostname}-container.log`), await node.logs().catch(() => ''));
+    }),
+  );
+  return dir;
+}
+
+/**
+ * Brings a cluster up: preflight, node image, network, nodes, kubeadm init and
+ * join, CNI, addons, readiness, kubeconfig. On failure or cancellation, what
+ * this run created is removed (unless `retain`) and the error names the step.
+ */
+export async function up(options: UpOptions): Promise<Cluster> {
+  const ctx = newUpContext(options, newBootstrapToken());
+  const timings = await runSteps(UP_STEPS, ctx, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    retain: Boolean(options.retain),
+    collectLogs: (step, error) => collectLogs(ctx, step, error),
+  });
+  const controlPlane = ctx.nodes[0]!;
+  const name = ctx.config.cluster.name;
+  const cluster: Cluster = {
+    name,
+    nodes: ctx.nodes,
+    kubeconfigPath: ctx.kubeconfigPath!,
+    apiServerPort: ctx.apiServerHostPort!,
+    contextName: kubeContextName(name),
+    timings,
+    kubectl: (args, opts) => kubectlOn(controlPlane, args, opts),
+    summary: () => ({
+      name,
+      nodes: ctx.nodes.map((n) => ({ name: n.hostname, role: n.role })),
+      kubeconfig: ctx.kubeconfigPath,
+      context: kubeContextName(name),
+      apiServer: `https://127.0.0.1:${ctx.apiServerHostPort}`,
+      cni: ctx.cni.name,
+      timings,
+    }),
+    describe: () =>
+      [
+        `Cluster "${name}" is up: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
+        `kubectl context: ${kubeContextName(name)}`,
+        `export KUBECONFIG=${ctx.kubeconfigPath}`,
+      ].join('\n'),
+    dispose: async () => {
+      await down({ driver: ctx.driver, cluster: name });
+    },
+    [Symbol.asyncDispose]: () => cluster.dispose(),
+  };
+  return cluster;
+}

@@ -1,0 +1,43 @@
+import type { CallOptions, NodeHandle } from './contracts/driver.js';
+
+/** Plain functions over node handles, like kind's nodeutils. */
+
+/** Writes a file on a node through stdin (no shell quoting of the content). */
+export async function writeNodeFile(
+  node: NodeHandle,
+  path: string,
+  content: string,
+  options: CallOptions & { mode?: string } = {},
+): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  await node.exec(['mkdir', '-p', dir], options);
+  await node.exec(['tee', path], { ...options, stdin: content });
+  if (options.mode) await node.exec(['chmod', options.mode, path], options);
+}
+
+export async function readNodeFile(node: NodeHandle, path: string, options: CallOptions = {}): Promise<string> {
+  return (await node.exec(['cat', path], options)).stdout;
+}
+
+/** Polls `check` until it returns a value, or throws the last error at the deadline. */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  options: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
+): Promise<T> {
+  const deadline = Date.now() + options.timeoutMs;
+  let last: unknown;
+  for (;;) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${Math.round(options.timeoutMs / 1000)}s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 1000));
+  }
+}

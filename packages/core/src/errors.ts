@@ -171,9 +171,9 @@ export class StepError extends LocalClusterError {
     super(`Step "${step}" failed: ${inner}`, {
       ...fields,
       hint:
-        fields.hint ??
-        (isLocalClusterError(fields.cause) ? fields.cause.hint : undefined) ??
-        (fields.logsDir ? `Logs are in ${fields.logsDir}` : undefined),
+        [fields.hint ?? (isLocalClusterError(fields.cause) ? fields.cause.hint : undefined), fields.logsDir ? `Logs are in ${fields.logsDir}` : undefined]
+          .filter(Boolean)
+          .join('\n') || undefined,
     });
     this.step = step;
     this.logsDir = fields.logsDir;

@@ -118,7 +118,18 @@ function checkKnownKeys(value: unknown, parentPath: string[], file: string): voi
         },
       );
     }
-    if (isSection) checkKnownKeys((value as Record<string, unknown>)[key], path, file);
+    const child = (value as Record<string, unknown>)[key];
+    if (isSection && child !== null && child !== undefined && (typeof child !== 'object' || Array.isArray(child))) {
+      throw new ConfigError(
+        `"${path.join('.')}" in config file ${file} must be a mapping of settings, not ${Array.isArray(child) ? 'a list' : `a ${typeof child}`}.`,
+        {
+          setting: path.join('.'),
+          source: { kind: 'file', path: file },
+          hint: `Write it as "${path.join('.')}:" followed by indented "key: value" lines.`,
+        },
+      );
+    }
+    if (isSection) checkKnownKeys(child, path, file);
   }
 }
 
@@ -151,6 +162,7 @@ export function readConfigFile(path: string, via?: ConfigSource): Record<string,
   if (typeof doc !== 'object' || Array.isArray(doc)) {
     throw new ConfigError(`Config file ${path} must hold a YAML mapping (key: value), not ${Array.isArray(doc) ? 'a list' : typeof doc}.`, {
       source: { kind: 'file', path },
+      hint: 'Start the file with a section such as "cluster:" and indent its settings below it.',
     });
   }
   checkKnownKeys(doc, [], path);

@@ -22,7 +22,7 @@ export interface StepRuntime {
 export interface Step<C> {
   name: string;
   title: string;
-  /** Skip the step for this context (recorded as skipped, no events). */
+  /** Skip the step for this context (no events, no timing). */
   skip?(ctx: C): boolean;
   run(ctx: C, rt: StepRuntime): Promise<void>;
 }
@@ -60,12 +60,12 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Ru
   const logger = makeLogger(options.onEvent, () => current);
 
   for (const step of steps) {
-    if (step.skip?.(ctx)) continue;
     current = step.name;
     const started = performance.now();
-    options.onEvent?.({ type: 'step-start', step: step.name, title: step.title, at: Date.now() });
     try {
       throwIfAborted(signal, 'run');
+      if (step.skip?.(ctx)) continue;
+      options.onEvent?.({ type: 'step-start', step: step.name, title: step.title, at: Date.now() });
       await step.run(ctx, {
         signal,
         logger,
@@ -83,7 +83,12 @@ export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: Ru
         durationMs,
         error: aborted ? 'cancelled' : (error as Error).message,
       });
-      const logsDir = aborted ? undefined : await options.collectLogs?.(step.name, error).catch(() => undefined);
+      let logsDir: string | undefined;
+      try {
+        logsDir = aborted ? undefined : await options.collectLogs?.(step.name, error);
+      } catch {
+        // keeping logs is best effort; the rollback must still run
+      }
       if (!options.retain) await rollback(rollbacks, options.onEvent);
       if (aborted) throw isAbortedError(error) ? error : new AbortedError('run', { cause: error });
       throw new StepError(step.name, { cause: error, ...(logsDir ? { logsDir } : {}) });

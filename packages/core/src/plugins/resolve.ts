@@ -29,14 +29,20 @@ function isPathSpec(spec: string): boolean {
 }
 
 /** The ESM entry of a package directory named by path. */
-function packageDirEntry(dir: string): string {
+function packageDirEntry(dir: string, spec: string): string {
   const manifestPath = join(dir, 'package.json');
   if (!existsSync(manifestPath)) return join(dir, 'index.js');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
-    exports?: unknown;
-    module?: string;
-    main?: string;
-  };
+  let manifest: { exports?: unknown; module?: string; main?: string };
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as typeof manifest;
+  } catch (cause) {
+    throw new PluginError(`Plugin directory ${dir} has an invalid package.json (${manifestPath}): ${(cause as Error).message}`, {
+      spec,
+      tried: [manifestPath],
+      cause,
+      hint: 'Fix the JSON in that package.json.',
+    });
+  }
   let entry: unknown = manifest.exports;
   if (entry && typeof entry === 'object' && '.' in entry) entry = (entry as Record<string, unknown>)['.'];
   while (entry && typeof entry === 'object') {
@@ -53,7 +59,14 @@ function resolveFrom(specifier: string, parents: readonly string[], tried: strin
       return resolveSpecifier(specifier, parent);
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') throw e;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') continue;
+      // a package that is there but broken (bad package.json, bad exports target)
+      throw new PluginError(`Package "${specifier}" cannot be loaded: ${(e as Error).message}`, {
+        spec: specifier,
+        tried,
+        cause: e,
+        hint: "Fix or reinstall the package; its package.json is invalid.",
+      });
     }
   }
   return undefined;
@@ -75,7 +88,7 @@ export function resolvePluginUrl(spec: string, kind: PluginKind, opts: ResolvePl
         hint: 'Paths are relative to the config file\'s directory; check the path.',
       });
     }
-    const file = statSync(abs).isDirectory() ? packageDirEntry(abs) : abs;
+    const file = statSync(abs).isDirectory() ? packageDirEntry(abs, spec) : abs;
     return pathToFileURL(file).href;
   }
   const builtinPackage = opts.builtins?.[spec];

@@ -30,7 +30,10 @@ export function checkCniPlugin(value: unknown): string[] {
   try {
     const images = plugin.images?.(config) ?? [];
     for (const image of images) {
-      if (!/^[\w./-]+(:[\w.-]+)?(@sha256:[0-9a-f]{64})?$/.test(image.ref) || !image.ref.includes(':')) {
+      const [name = '', digest] = image.ref.split('@');
+      const lastSegment = name.split('/').pop() ?? '';
+      const tagged = /^[\w.-]+:[\w.-]+$/.test(lastSegment) || (digest !== undefined && /^sha256:[0-9a-f]{64}$/.test(digest));
+      if (!tagged || !/^[\w.-]+(:\d+)?(\/[\w.-]+)*(:[\w.-]+)?$/.test(name)) {
         problems.push(`images() returned "${image.ref}": name every image with an explicit tag`);
       }
     }

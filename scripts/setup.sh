@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Prepares a checkout: npm dependencies (which bring Node 24 and Deno as packages), the
+# build of every package, a reachable Docker engine, and the host tools the node image
+# build needs (debootstrap). Idempotent and quick when nothing changed.
+set -Eeuo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "Installing npm dependencies..." >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+export PATH=$PWD/node_modules/.bin:$PATH
+
+bash scripts/ensure-docker.sh
+if ! command -v debootstrap >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+  echo "Installing debootstrap (for the node image build)..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
+fi
+
+nx run-many -t build --outputStyle=static >/dev/null || nx run-many -t build --outputStyle=static

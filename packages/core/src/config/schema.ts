@@ -109,7 +109,7 @@ const clusterName = z
   });
 
 export const configSchema = z.strictObject({
-  verbose: setting(z.number().int().min(0).max(9).default(1), {
+  verbose: setting(z.number().int('must be a whole number').min(0).max(9).default(1), {
     flag: 'verbose',
     placeholder: 'N',
     description:
@@ -201,7 +201,7 @@ export const configSchema = z.strictObject({
         placeholder: 'NAME',
         description: 'Cluster name; clusters with different names live side by side.',
       }),
-      numNodes: setting(z.number().int().min(0).max(50).default(2), {
+      numNodes: setting(z.number().int('must be a whole number (an integer)').min(0).max(50).default(2), {
         flag: 'num-nodes',
         placeholder: 'N',
         description:
@@ -217,7 +217,7 @@ export const configSchema = z.strictObject({
         flag: 'no-dedicated',
         description: 'Remove the dedicated taint from the control-plane node even when there are workers.',
       }),
-      apiServerPort: setting(z.number().int().min(1).max(65535).optional(), {
+      apiServerPort: setting(z.number().int('must be a whole number').min(1).max(65535).optional(), {
         flag: 'apiserver-port',
         placeholder: 'PORT',
         defaultText: 'random free port',

@@ -46,7 +46,7 @@ export function validatePlugin<K extends PluginKind>(
   value: unknown,
   context: { spec: string; setting?: string; from?: string },
 ): PluginOf<K> {
-  const where = context.from ? ` (loaded from ${context.from})` : '';
+  const where = `${context.setting ? ` (${context.setting})` : ''}${context.from ? ` (loaded from ${context.from})` : ''}`;
   const expected = PLUGIN_API_VERSIONS[kind];
   const label = kind === 'cni' ? 'CNI plugin' : 'addon';
   if (typeof value !== 'object' || value === null) {

@@ -1,0 +1,65 @@
+import Docker from 'dockerode';
+import { ConfigError, DRIVER_API_VERSION, type CallOptions, type Driver } from '@local-cluster/core';
+import type { DockerContext } from './api.js';
+import { listClusters } from './clusters.js';
+import { dockerodeOptions, formatEndpoint, resolveEndpoint, type EndpointOptions } from './endpoint.js';
+import { imageOps } from './images.js';
+import { chooseSecurityMode, probePrivileged, readInfo, type SecurityMode, type SecurityModeOption } from './info.js';
+import { createNetwork, listAllNetworks, listNetworks, removeNetwork } from './networks.js';
+import { createNode, listNodes, removeNodes } from './nodes.js';
+import { volumeOps } from './volumes.js';
+
+export { parseDockerHost, formatEndpoint, resolveEndpoint, type Endpoint, type EndpointOptions } from './endpoint.js';
+export type { SecurityModeOption } from './info.js';
+
+export interface DockerDriverOptions extends EndpointOptions {
+  /**
+   * How node containers get their privileges. `auto` (default) uses
+   * --privileged when the engine accepts it and the capability set otherwise;
+   * `always` and `never` force one of them.
+   */
+  securityMode?: SecurityModeOption;
+}
+
+const SECURITY_OPTIONS: readonly SecurityModeOption[] = ['auto', 'always', 'never'];
+
+/** A Driver for a Docker Engine (API >= 1.41), reached through DOCKER_HOST or the options. */
+export function dockerDriver(options: DockerDriverOptions = {}): Driver {
+  const securityOption = options.securityMode ?? 'auto';
+  if (!SECURITY_OPTIONS.includes(securityOption)) {
+    throw new ConfigError(`Unknown securityMode "${String(securityOption)}": use one of ${SECURITY_OPTIONS.join(', ')}.`, {
+      setting: 'securityMode',
+      source: { kind: 'library' },
+    });
+  }
+  const endpoint = resolveEndpoint(options);
+  const ctx: DockerContext = { docker: new Docker(dockerodeOptions(endpoint)), endpoint: formatEndpoint(endpoint) };
+
+  // Probed once per driver; a failed or cancelled probe is retried next time.
+  let probe: Promise<boolean> | undefined;
+  const security = async (signal?: AbortSignal): Promise<{ privilegedSupported: boolean; securityMode: SecurityMode }> => {
+    probe ??= probePrivileged(ctx, signal).catch((error: unknown) => {
+      probe = undefined;
+      throw error;
+    });
+    const privilegedSupported = await probe;
+    return { privilegedSupported, securityMode: chooseSecurityMode(securityOption, privilegedSupported) };
+  };
+  const securityMode = async (signal?: AbortSignal): Promise<SecurityMode> => (await security(signal)).securityMode;
+
+  return {
+    apiVersion: DRIVER_API_VERSION,
+    name: 'docker',
+    info: (callOptions?: CallOptions) => readInfo(ctx, security, callOptions),
+    createNetwork: (spec, callOptions) => createNetwork(ctx, spec, callOptions),
+    listNetworks: (selector, callOptions) => listNetworks(ctx, selector, callOptions),
+    listAllNetworks: (callOptions) => listAllNetworks(ctx, callOptions),
+    removeNetwork: (name, selector, callOptions) => removeNetwork(ctx, name, selector, callOptions),
+    createNode: (spec, callOptions) => createNode(ctx, securityMode, spec, callOptions),
+    listNodes: (selector, callOptions) => listNodes(ctx, selector, callOptions),
+    removeNodes: (nodes, callOptions) => removeNodes(ctx, nodes, callOptions),
+    images: imageOps(ctx),
+    volumes: volumeOps(ctx),
+    listClusters: (callOptions) => listClusters(ctx, callOptions),
+  };
+}

@@ -1,0 +1,83 @@
+import {
+  DriverError,
+  LABELS,
+  throwIfAborted,
+  type CallOptions,
+  type NodeHandle,
+  type NodeSpec,
+  type Selector,
+} from '@local-cluster/core';
+import { call, callUnlessMissing, quietly, type DockerContext } from './api.js';
+import { containerCreateOptions } from './container-spec.js';
+import type { SecurityMode } from './info.js';
+import { assertOwned, labelFilters, ownedLabels } from './labels.js';
+import { DockerNode } from './node.js';
+import { ensureVolume } from './volumes.js';
+
+/** Node containers: create, find by label, remove. */
+
+async function inspectNode(ctx: DockerContext, id: string, signal?: AbortSignal): Promise<DockerNode | undefined> {
+  const info = await callUnlessMissing(ctx, `inspect container ${id}`, signal, () =>
+    ctx.docker.getContainer(id).inspect({ abortSignal: signal }),
+  );
+  return info && new DockerNode(ctx, info);
+}
+
+/**
+ * Creates and starts a node container. Create and start requests are not cut
+ * off half-way (the engine would finish them unseen); the signal is checked
+ * around them, and a container created before an abort is removed.
+ */
+export async function createNode(
+  ctx: DockerContext,
+  securityMode: (signal?: AbortSignal) => Promise<SecurityMode>,
+  spec: NodeSpec,
+  options: CallOptions = {},
+): Promise<NodeHandle> {
+  const { signal } = options;
+  const operation = `create node ${spec.name}`;
+  throwIfAborted(signal, operation);
+  const labels = ownedLabels(spec.labels, 'node');
+  const security = spec.privileged ? await securityMode(signal) : undefined;
+  for (const mount of spec.mounts ?? []) {
+    if (mount.type === 'volume' && mount.source) await ensureVolume(ctx, mount.source, labels[LABELS.cluster], signal);
+  }
+  const createOptions = containerCreateOptions(spec, labels, security);
+  const container = await call(ctx, operation, signal, () => ctx.docker.createContainer(createOptions));
+  try {
+    await call(ctx, `start node ${spec.name}`, signal, () => container.start());
+    throwIfAborted(signal, operation);
+    const node = await inspectNode(ctx, container.id, signal);
+    if (!node) throw new DriverError(operation, 'the container vanished right after it started');
+    return node;
+  } catch (error) {
+    await quietly(() => container.remove({ force: true, v: true }));
+    throw error;
+  }
+}
+
+/** Node containers carrying the selector's labels (role defaults to node), sorted by name. */
+export async function listNodes(ctx: DockerContext, selector: Selector, options: CallOptions = {}): Promise<DockerNode[]> {
+  const { signal } = options;
+  const containers = await call(ctx, 'list nodes', signal, () =>
+    ctx.docker.listContainers({ all: true, filters: { label: labelFilters(selector, 'node') }, abortSignal: signal }),
+  );
+  const nodes = await Promise.all(containers.map((c) => inspectNode(ctx, c.Id, signal)));
+  return nodes.filter((n): n is DockerNode => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Force-removes node containers with their anonymous volumes; refuses containers not created by local-cluster. */
+export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle[], options: CallOptions = {}): Promise<void> {
+  const { signal } = options;
+  await Promise.all(
+    nodes.map(async (handle) => {
+      const operation = `remove node ${handle.name}`;
+      const current = await inspectNode(ctx, handle.id, signal);
+      if (!current) return;
+      // Containers inherit their image's labels, so managed=true alone proves
+      // little: a node also carries role=node, which createNode always sets.
+      assertOwned(operation, 'container', current.labels, {}, 'node');
+      await callUnlessMissing(ctx, operation, signal, () => ctx.docker.getContainer(handle.id).remove({ force: true, v: true }));
+    }),
+  );
+}

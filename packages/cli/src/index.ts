@@ -1,2 +1,3 @@
 export { main, rootCommand } from './main.js';
 export { BUILTIN_ADDONS, BUILTIN_CNI, loadAddons, loadCni, createDriver } from './wiring.js';
+export { configTableMarkdown } from './config-table.js';

@@ -198,3 +198,12 @@ describe('the container engine', () => {
     expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
   });
 });
+
+describe('docs', () => {
+  it("the README's config table is the one the schema generates", async () => {
+    const { configTableMarkdown } = await import('../src/config-table.js');
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
+    expect(readme).toContain(configTableMarkdown());
+  });
+});

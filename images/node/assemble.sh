@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Assembles a local-cluster node image without a Dockerfile or a registry:
+#   rootfs.tar (build-rootfs.sh)
+#   + images/node/files/ (containerd config, kubelet units, entrypoint, preload unit)
+#   + kubelet, kubeadm, kubectl from BINARIES_DIR/bin into /usr/bin
+#   + one archive per image kubeadm expects (build-preload-images.sh), in
+#     /usr/local/share/local-cluster/images/, imported into containerd at a node's first boot
+# and loads the result into Docker as IMAGE_REF (one layer; see NODE_IMAGE_VIA below).
+#
+# Usage: assemble.sh ROOTFS_TAR BINARIES_DIR IMAGE_REF
+#
+# Environment: WORK_DIR (scratch space, default: a temporary directory next to ROOTFS_TAR),
+# PRELOAD_CACHE (where built image archives are kept, keyed by their inputs; default
+# <dir of ROOTFS_TAR>/preload-cache), NODE_IMAGE_VIA (load, default, or import). Must run as root (extracts a root filesystem, chroot).
+set -Eeuo pipefail
+
+[[ $# == 3 ]] || { sed -n '2,/^set -Eeuo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2; }
+ROOTFS_TAR=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+BINARIES_DIR=$(cd "$2" && pwd)
+IMAGE_REF=$3
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+[[ $(id -u) == 0 ]] || { echo "must run as root" >&2; exit 1; }
+for b in kubelet kubeadm kubectl; do
+  [[ -x $BINARIES_DIR/bin/$b ]] || { echo "missing $BINARIES_DIR/bin/$b" >&2; exit 1; }
+done
+
+START=$SECONDS
+say() { printf '[%4ds] %s\n' "$((SECONDS - START))" "$*"; }
+WORK=${WORK_DIR:-$(mktemp -d "$(dirname "$ROOTFS_TAR")/.assemble.XXXXXX")}
+mkdir -p "$WORK"
+cleanup() { rm -rf --one-file-system "$WORK/rootfs"; [[ -n ${WORK_DIR:-} ]] || rm -rf "$WORK"; }
+trap cleanup EXIT
+ROOT=$WORK/rootfs
+rm -rf --one-file-system "$ROOT"; mkdir -p "$ROOT"
+
+say "extracting $ROOTFS_TAR"
+tar --numeric-owner -xpf "$ROOTFS_TAR" -C "$ROOT"
+
+# --- images to preload (cached by content of their inputs) --------------------------------
+KEY=$( { sha256sum "$BINARIES_DIR"/bin/* | awk '{ print $1 }'
+         sha256sum "$HERE/build-preload-images.sh" "$ROOTFS_TAR" | awk '{ print $1 }'; } | sha256sum | cut -c1-16)
+PRELOAD=${PRELOAD_CACHE:-$(dirname "$ROOTFS_TAR")/preload-cache}/$KEY
+if [[ -s $PRELOAD/images.txt ]]; then
+  say "preload images: cached in $PRELOAD"
+else
+  say "building preload images into $PRELOAD"
+  rm -rf "$PRELOAD"
+  "$HERE/build-preload-images.sh" "$BINARIES_DIR" "$ROOT" "$PRELOAD" | sed 's/^/    /'
+fi
+
+# --- overlay ------------------------------------------------------------------------------
+say "adding files/, binaries, preload archives"
+tar -C "$HERE/files" --owner=0 --group=0 --numeric-owner -cf - . | tar -C "$ROOT" --numeric-owner -xpf -
+for b in kubelet kubeadm kubectl; do
+  install -m 0755 "$BINARIES_DIR/bin/$b" "$ROOT/usr/bin/$b"
+done
+IMGDIR=$ROOT/usr/local/share/local-cluster/images
+mkdir -p "$IMGDIR"
+cp "$PRELOAD"/*.tar "$PRELOAD/images.txt" "$IMGDIR/"
+
+KUBE_VERSION=$("$BINARIES_DIR/bin/kubeadm" version -o short)
+PAUSE_IMAGE=$(awk '$1 ~ /\/pause:/ { print $1 }' "$PRELOAD/images.txt")
+[[ -n $PAUSE_IMAGE ]] || { echo "no pause image in $PRELOAD/images.txt" >&2; exit 1; }
+sed -i -E "s#^([[:space:]]*sandbox_image = ).*#\1\"$PAUSE_IMAGE\"#" "$ROOT/etc/containerd/config.toml"
+grep -q "sandbox_image = \"$PAUSE_IMAGE\"" "$ROOT/etc/containerd/config.toml"
+
+mkdir -p "$ROOT/etc/kubernetes/manifests" "$ROOT/etc/cni/net.d" "$ROOT/var/lib/kubelet" "$ROOT/etc/local-cluster"
+{
+  echo "KUBERNETES_VERSION=$KUBE_VERSION"
+  echo "PAUSE_IMAGE=$PAUSE_IMAGE"
+  [[ -f $BINARIES_DIR/versions.env ]] && grep -E '^[A-Z_]+=' "$BINARIES_DIR/versions.env" | grep -v '^KUBERNETES_VERSION=' || true
+} >"$ROOT/etc/local-cluster/image.env"
+
+chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+  systemctl enable kubelet.service local-cluster-preload.service containerd.service >/dev/null 2>&1
+[[ -L $ROOT/etc/systemd/system/multi-user.target.wants/kubelet.service ]]
+
+# --- into Docker ----------------------------------------------------------------------------
+# Default (NODE_IMAGE_VIA=load): write a one-layer `docker save`-format archive and `docker
+# load` it, so the image config carries everything, STOPSIGNAL included (systemd stops
+# cleanly on SIGRTMIN+3; `docker import --change` and `docker commit --change` both refuse
+# STOPSIGNAL on Docker 20.10). NODE_IMAGE_VIA=import: `docker import`; then containers must be
+# created with StopSignal "SIGRTMIN+3" (docker run --stop-signal).
+ENTRYPOINT_JSON='["/usr/local/bin/entrypoint","/sbin/init"]'
+TARX=(tar -C "$ROOT" --numeric-owner --xattrs --xattrs-include='security.capability' -cf - .)
+T0=$SECONDS
+case ${NODE_IMAGE_VIA:-load} in
+  load)
+    say "writing image archive and docker load -> $IMAGE_REF"
+    A=$WORK/archive
+    rm -rf "$A"; mkdir -p "$A/layer"
+    "${TARX[@]}" >"$A/layer/layer.tar"
+    DIFF_ID=$(sha256sum "$A/layer/layer.tar" | cut -d' ' -f1)
+    ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+    NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+    printf '%s' "{\"architecture\":\"$ARCH\",\"os\":\"linux\",\"created\":\"$NOW\",\"config\":{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"container=docker\"],\"Entrypoint\":$ENTRYPOINT_JSON,\"StopSignal\":\"SIGRTMIN+3\",\"Labels\":{\"dev.local-cluster.kubernetes-version\":\"$KUBE_VERSION\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$DIFF_ID\"]},\"history\":[{\"created\":\"$NOW\",\"created_by\":\"local-cluster images/node/assemble.sh\"}]}" >"$A/config.json"
+    CFG=$(sha256sum "$A/config.json" | cut -d' ' -f1)
+    mv "$A/config.json" "$A/$CFG.json"
+    printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer/layer.tar"]}]' "$CFG" "$IMAGE_REF" >"$A/manifest.json"
+    tar -C "$A" -cf - manifest.json "$CFG.json" layer | docker load >/dev/null
+    rm -rf "$A"
+    ;;
+  import)
+    say "docker import -> $IMAGE_REF (containers need --stop-signal SIGRTMIN+3)"
+    "${TARX[@]}" | docker import \
+      --change "ENTRYPOINT $ENTRYPOINT_JSON" \
+      --change 'ENV container=docker' \
+      --change "LABEL dev.local-cluster.kubernetes-version=$KUBE_VERSION" \
+      --message "local-cluster node image, Kubernetes $KUBE_VERSION" \
+      - "$IMAGE_REF" >/dev/null
+    ;;
+  *) echo "NODE_IMAGE_VIA must be load or import" >&2; exit 2 ;;
+esac
+say "image written in $((SECONDS - T0))s"
+SIZE=$(docker image inspect -f '{{.Size}}' "$IMAGE_REF")
+say "done: $IMAGE_REF ($((SIZE / 1000000)) MB, Kubernetes $KUBE_VERSION), total $((SECONDS - START))s"

@@ -1,0 +1,262 @@
+#!/usr/bin/env bash
+# End-to-end proof of a node image: one control-plane node plus N workers as Docker
+# containers, kubeadm init/join, a bridge CNI (per-node bridge + host-local on the node's pod
+# CIDR + routes between nodes), then waits for all nodes and CoreDNS to be Ready and checks
+# DNS and cross-node pod traffic. Prints timings. Everything it creates carries the label
+# LABEL (containers, network, volumes) and is removed at the end unless KEEP=1.
+#
+# Usage: test-cluster.sh IMAGE_REF [WORKERS]
+#
+# Environment: KEEP=1 (leave the cluster running), LABEL (default
+# dev.local-cluster.cluster=helper-test), NET (docker network, default lc-helper-test),
+# PRIVILEGED=1 (use --privileged instead of the capability set; refused on some hosts),
+# POD_SUBNET (10.244.0.0/16), SERVICE_SUBNET (10.96.0.0/12).
+set -Eeuo pipefail
+
+[[ $# -ge 1 ]] || { sed -n '2,/^set -Eeuo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2; }
+IMAGE=$1
+WORKERS=${2:-1}
+LABEL=${LABEL:-dev.local-cluster.cluster=helper-test}
+NET=${NET:-lc-helper-test}
+POD_SUBNET=${POD_SUBNET:-10.244.0.0/16}
+SERVICE_SUBNET=${SERVICE_SUBNET:-10.96.0.0/12}
+MASTER=kube-master
+NODES=("$MASTER")
+for i in $(seq 1 "$WORKERS"); do NODES+=("kube-node-$i"); done
+
+T_START=$(date +%s.%N)
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+say() { printf '[%6ss] %s\n' "$(since "$T_START")" "$*"; }
+
+cleanup() {
+  local rc=$?
+  if [[ ${KEEP:-0} == 1 ]]; then
+    say "KEEP=1: leaving ${NODES[*]} and network $NET running"
+  else
+    say "cleaning up containers, volumes, network labelled $LABEL"
+    docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -fv >/dev/null
+    docker volume ls -q --filter "label=$LABEL" | xargs -r docker volume rm >/dev/null
+    docker network ls -q --filter "label=$LABEL" | xargs -r docker network rm >/dev/null
+  fi
+  exit $rc
+}
+trap cleanup EXIT
+
+KUBE_VERSION=$(docker image inspect -f '{{index .Config.Labels "dev.local-cluster.kubernetes-version"}}' "$IMAGE")
+[[ -n $KUBE_VERSION ]] || { echo "$IMAGE has no dev.local-cluster.kubernetes-version label" >&2; exit 1; }
+say "image $IMAGE, Kubernetes $KUBE_VERSION, nodes: ${NODES[*]}"
+
+docker network inspect "$NET" >/dev/null 2>&1 || docker network create --label "$LABEL" "$NET" >/dev/null
+
+if [[ ${PRIVILEGED:-0} == 1 ]]; then
+  SECURITY=(--privileged)
+else
+  # What works where --privileged is refused (no CAP_SYS_RESOURCE in the VM's bounding set).
+  SECURITY=(--cap-add ALL --cap-drop SYS_RESOURCE
+            --security-opt seccomp=unconfined --security-opt apparmor=unconfined
+            --security-opt systempaths=unconfined --device-cgroup-rule 'a *:* rwm')
+fi
+
+run_node() {
+  local name=$1
+  docker run -d --name "$name" --hostname "$name" --label "$LABEL" --network "$NET" \
+    "${SECURITY[@]}" --cgroupns=private \
+    --tmpfs /run --tmpfs /tmp \
+    --mount "type=volume,dst=/var,volume-label=$LABEL" \
+    --stop-signal SIGRTMIN+3 --tty \
+    "$IMAGE" >/dev/null
+}
+node_exec() { docker exec "$@"; }
+node_ip() { docker inspect -f "{{(index .NetworkSettings.Networks \"$NET\").IPAddress}}" "$1"; }
+
+wait_for() { # wait_for TIMEOUT DESCRIPTION COMMAND...
+  local timeout=$1 what=$2; shift 2
+  local t0; t0=$(now)
+  until "$@" >/dev/null 2>&1; do
+    if awk -v a="$t0" -v b="$(now)" -v t="$timeout" 'BEGIN { exit !(b - a > t) }'; then
+      say "TIMEOUT after ${timeout}s waiting for $what"; return 1
+    fi
+    sleep 0.2
+  done
+}
+system_up() { local s; s=$(docker exec "$1" systemctl is-system-running 2>/dev/null || true); [[ $s == running || $s == degraded ]]; }
+
+# --- nodes ----------------------------------------------------------------------------------
+for n in "${NODES[@]}"; do
+  t0=$(now)
+  run_node "$n"
+  wait_for 60 "systemd in $n" system_up "$n"
+  state=$(docker exec "$n" systemctl is-system-running || true)
+  say "$n: container started, systemd $state after $(since "$t0")s"
+  [[ $state == running ]] || docker exec "$n" systemctl --failed --no-pager || true
+done
+for n in "${NODES[@]}"; do
+  wait_for 120 "image preload in $n" docker exec "$n" test -s /var/lib/local-cluster/images-preloaded
+  say "$n: $(docker exec "$n" journalctl -u local-cluster-preload -o cat --no-pager | grep -m1 '^imported')"
+done
+MASTER_IP=$(node_ip "$MASTER")
+
+# --- kubeadm init -----------------------------------------------------------------------------
+TOKEN=$(printf '%s.%s' "$(tr -dc a-z0-9 </dev/urandom | head -c 6)" "$(tr -dc a-z0-9 </dev/urandom | head -c 16)")
+docker exec -i "$MASTER" sh -c 'cat >/etc/kubernetes/kubeadm-init.yaml' <<EOF
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - token: "$TOKEN"
+    ttl: 24h0m0s
+localAPIEndpoint:
+  advertiseAddress: $MASTER_IP
+  bindPort: 6443
+nodeRegistration:
+  name: $MASTER
+  criSocket: unix:///run/containerd/containerd.sock
+  imagePullPolicy: Never
+  ignorePreflightErrors:
+    - SystemVerification
+  kubeletExtraArgs:
+    - name: node-ip
+      value: $MASTER_IP
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+clusterName: local-cluster
+kubernetesVersion: $KUBE_VERSION
+controlPlaneEndpoint: $MASTER:6443
+networking:
+  podSubnet: $POD_SUBNET
+  serviceSubnet: $SERVICE_SUBNET
+  dnsDomain: cluster.local
+apiServer:
+  certSANs: [localhost, 127.0.0.1, $MASTER, $MASTER_IP]
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
+failSwapOn: false
+# never garbage-collect the preloaded images (they cannot be pulled again), never evict on
+# the host's disk usage
+imageGCHighThresholdPercent: 100
+evictionHard:
+  nodefs.available: "0%"
+  nodefs.inodesFree: "0%"
+  imagefs.available: "0%"
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+conntrack:
+  # nf_conntrack_max is not per network namespace: leave the host's alone
+  maxPerCore: 0
+EOF
+say "kubeadm init on $MASTER ($MASTER_IP)"
+t0=$(now)
+if ! docker exec "$MASTER" kubeadm init --config /etc/kubernetes/kubeadm-init.yaml --skip-token-print >/tmp/lc-helper-kubeadm-init.log 2>&1; then
+  cat /tmp/lc-helper-kubeadm-init.log
+  docker exec "$MASTER" journalctl -u kubelet --no-pager | tail -n 40
+  exit 1
+fi
+T_INIT=$(since "$t0")
+say "kubeadm init done in ${T_INIT}s"
+K=(docker exec "$MASTER" kubectl --kubeconfig /etc/kubernetes/admin.conf)
+
+# --- workers ------------------------------------------------------------------------------------
+T_JOIN=()
+for n in "${NODES[@]:1}"; do
+  ip=$(node_ip "$n")
+  docker exec -i "$n" sh -c 'cat >/etc/kubernetes/kubeadm-join.yaml' <<EOF
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: $MASTER:6443
+    token: "$TOKEN"
+    unsafeSkipCAVerification: true
+nodeRegistration:
+  name: $n
+  criSocket: unix:///run/containerd/containerd.sock
+  imagePullPolicy: Never
+  ignorePreflightErrors:
+    - SystemVerification
+  kubeletExtraArgs:
+    - name: node-ip
+      value: $ip
+EOF
+  say "kubeadm join on $n ($ip)"
+  t0=$(now)
+  if ! docker exec "$n" kubeadm join --config /etc/kubernetes/kubeadm-join.yaml >/tmp/lc-helper-kubeadm-join.log 2>&1; then
+    cat /tmp/lc-helper-kubeadm-join.log
+    exit 1
+  fi
+  T_JOIN+=("$(since "$t0")")
+  say "$n joined in ${T_JOIN[-1]}s"
+done
+
+# --- bridge CNI -----------------------------------------------------------------------------------
+t0=$(now)
+declare -A CIDR IP
+for n in "${NODES[@]}"; do
+  wait_for 60 "podCIDR of $n" sh -c "[ -n \"\$(${K[*]} get node $n -o jsonpath='{.spec.podCIDR}')\" ]"
+  CIDR[$n]=$("${K[@]}" get node "$n" -o jsonpath='{.spec.podCIDR}')
+  IP[$n]=$(node_ip "$n")
+done
+for n in "${NODES[@]}"; do
+  docker exec -i "$n" sh -c 'cat >/etc/cni/net.d/10-local-cluster.conflist' <<EOF
+{
+  "cniVersion": "0.4.0",
+  "name": "local-cluster",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "lc0",
+      "isGateway": true,
+      "ipMasq": false,
+      "hairpinMode": true,
+      "ipam": {
+        "type": "host-local",
+        "ranges": [[{ "subnet": "${CIDR[$n]}" }]],
+        "routes": [{ "dst": "0.0.0.0/0" }]
+      }
+    },
+    { "type": "portmap", "capabilities": { "portMappings": true } }
+  ]
+}
+EOF
+  for m in "${NODES[@]}"; do
+    [[ $m == "$n" ]] || docker exec "$n" ip route replace "${CIDR[$m]}" via "${IP[$m]}"
+  done
+  # pods reaching anything outside the pod network leave with the node's address
+  docker exec "$n" sh -c "iptables -t nat -C POSTROUTING -s $POD_SUBNET ! -d $POD_SUBNET -j MASQUERADE 2>/dev/null ||
+    iptables -t nat -A POSTROUTING -s $POD_SUBNET ! -d $POD_SUBNET -j MASQUERADE"
+  say "$n: pod CIDR ${CIDR[$n]}, CNI config + routes written"
+done
+
+# --- wait for Ready ----------------------------------------------------------------------------------
+all_ready() { [[ $("${K[@]}" get nodes --no-headers | awk '$2 == "Ready"' | wc -l) == "${#NODES[@]}" ]]; }
+wait_for 300 "all nodes Ready" all_ready
+say "all ${#NODES[@]} nodes Ready ($(since "$t0")s after CNI config)"
+coredns_ready() { "${K[@]}" -n kube-system wait --for=condition=Ready pod -l k8s-app=kube-dns --timeout=5s; }
+wait_for 300 "CoreDNS Ready" coredns_ready
+T_READY=$(since "$T_START")
+say "CoreDNS Ready; cluster usable ${T_READY}s after start"
+"${K[@]}" get nodes -o wide
+"${K[@]}" get pods -A -o wide
+
+# --- checks ---------------------------------------------------------------------------------------------
+DNS_IP=$("${K[@]}" -n kube-system get svc kube-dns -o jsonpath='{.spec.clusterIP}')
+# resolve through the cluster DNS service from the node: cluster names, and a Docker network
+# name (CoreDNS -> node resolv.conf -> gateway NAT -> Docker's embedded DNS)
+dns_check() {
+  docker exec "$1" unshare -m sh -c "echo 'nameserver $DNS_IP' >/tmp/resolv.dns && mount --bind /tmp/resolv.dns /etc/resolv.conf &&
+    getent hosts kubernetes.default.svc.cluster.local && getent hosts kube-dns.kube-system.svc.cluster.local && getent hosts $MASTER"
+}
+for n in "${NODES[@]}"; do
+  if out=$(dns_check "$n" 2>&1); then say "DNS via $DNS_IP from $n OK: $(echo "$out" | tr '\n' ' ')"; else say "DNS via $DNS_IP from $n FAILED: $out"; fi
+done
+for ip in $("${K[@]}" -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[*].status.podIP}'); do
+  for n in "${NODES[@]}"; do
+    if docker exec "$n" ping -c1 -W2 "$ip" >/dev/null 2>&1; then say "ping CoreDNS pod $ip from $n OK"; else say "ping CoreDNS pod $ip from $n FAILED"; fi
+  done
+done
+say "summary: kubeadm init ${T_INIT}s, join ${T_JOIN[*]:-none}s, all Ready + CoreDNS ${T_READY}s after start"

@@ -1,0 +1,35 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_KUBERNETES_VERSION } from '@local-cluster/core';
+import { RECIPES_DIR, nodeImageHash, nodeImageRef } from '../src/index.js';
+
+function recipesCopy(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'lc-recipes-'));
+  for (const part of ['build-node-image.sh', 'binaries', 'node']) cpSync(join(RECIPES_DIR, part), join(dir, part), { recursive: true });
+  return dir;
+}
+
+describe('node image content address', () => {
+  it('core default Kubernetes version is the one the recipes pin', () => {
+    const env = readFileSync(join(RECIPES_DIR, 'binaries', 'versions.env'), 'utf8');
+    expect(/^KUBERNETES_VERSION=(\S+)$/m.exec(env)?.[1]).toBe(DEFAULT_KUBERNETES_VERSION);
+  });
+
+  it('is stable for unchanged inputs and names the version', () => {
+    const dir = recipesCopy();
+    expect(nodeImageHash('v1.34.4', dir)).toBe(nodeImageHash('v1.34.4', dir));
+    expect(nodeImageRef('v1.34.4', dir)).toMatch(/^local-cluster\/node:v1\.34\.4-[0-9a-f]{12}$/);
+  });
+
+  it('changes when a recipe or the version changes, not when docs do', () => {
+    const dir = recipesCopy();
+    const before = nodeImageHash('v1.34.4', dir);
+    expect(nodeImageHash('v1.33.1', dir)).not.toBe(before);
+    writeFileSync(join(dir, 'node', 'NOTES-extra.md'), '# docs only\n');
+    expect(nodeImageHash('v1.34.4', dir)).toBe(before);
+    appendFileSync(join(dir, 'binaries', 'versions.env'), '# changed\n');
+    expect(nodeImageHash('v1.34.4', dir)).not.toBe(before);
+  });
+});

@@ -1,0 +1,36 @@
+// Adds up the vitest JSON reports of every package and the Deno report, prints one
+// "N passed, N failed, N skipped" line, and fails when anything failed, or was skipped
+// under CI (an engine-dependent test that skips in CI is a failure).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const reports = process.argv.slice(2);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const rows = [];
+for (const report of reports) {
+  const path = join(root, report);
+  if (!existsSync(path)) {
+    console.error(`missing test report ${report}`);
+    failed += 1;
+    continue;
+  }
+  const data = JSON.parse(readFileSync(path, 'utf8'));
+  const p = data.numPassedTests ?? 0;
+  const f = (data.numFailedTests ?? 0) + (data.numRuntimeErrorTestSuites ?? 0);
+  const s = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
+  rows.push(`  ${report.padEnd(44)} ${String(p).padStart(4)} passed ${String(f).padStart(3)} failed ${String(s).padStart(3)} skipped`);
+  passed += p;
+  failed += f;
+  skipped += s;
+}
+console.log('Test reports:');
+for (const row of rows) console.log(row);
+if (process.env.CI && skipped > 0) {
+  console.error(`${skipped} test(s) skipped under CI: every test must run here.`);
+  failed += skipped;
+}
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 ? 1 : 0);

@@ -7,7 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if [[ ! -x node_modules/.bin/node || package-lock.json -nt node_modules/.package-lock.json ]]; then
   echo "Installing npm dependencies..." >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm ci rejects this lockfile (npm 11 leaves other platforms' optional packages out of it),
+  # so install from the lockfile with npm install, which keeps the same tree.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 export PATH=$PWD/node_modules/.bin:$PATH
 

@@ -18,3 +18,4 @@ export * from './lifecycle/kubeconfig.js';
 export { type UpOptions, type UpContext, kubectlOn, clusterDir } from './lifecycle/context.js';
 export * from './lifecycle/up.js';
 export * from './lifecycle/e2e.js';
+export * from './lifecycle/network-checks.js';

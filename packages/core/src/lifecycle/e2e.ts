@@ -1,11 +1,14 @@
 import type { CallOptions, Driver } from '../contracts/driver.js';
 import { controlPlaneOf, kubectlOn } from './context.js';
+import { deployNetworkProbe, describeFailures, podToPodTable, removeNetworkProbe, serviceTable, type Kubectl } from './network-checks.js';
 
 export interface E2eOptions extends CallOptions {
   driver: Driver;
   cluster: string;
   serial?: boolean;
   focus?: string;
+  /** An image on every node with busybox httpd/wget (see @local-cluster/images TOOLBOX_IMAGE). */
+  probeImage: string;
 }
 
 export interface E2eResult {
@@ -26,7 +29,7 @@ export interface E2eReport {
 export interface E2eCheck {
   name: string;
   serial?: boolean;
-  run(kubectl: (args: readonly string[], stdin?: string) => Promise<string>): Promise<void>;
+  run(kubectl: Kubectl, env: { probeImage: string }): Promise<void>;
 }
 
 interface NodeList {
@@ -55,6 +58,19 @@ export const E2E_CHECKS: E2eCheck[] = [
       if (out.trim() !== 'ok') throw new Error(`readyz said ${out.trim()}`);
     },
   },
+  {
+    name: 'pods on every node reach each other over TCP, and a ClusterIP Service answers by IP and DNS name from every node',
+    async run(kubectl, env) {
+      const probe = await deployNetworkProbe(kubectl, { image: env.probeImage });
+      try {
+        const cells = [...(await podToPodTable(kubectl, probe)), ...(await serviceTable(kubectl, probe))];
+        const failures = describeFailures(cells);
+        if (failures) throw new Error(failures);
+      } finally {
+        await removeNetworkProbe(kubectl, probe);
+      }
+    },
+  },
 ];
 
 /** Runs the conformance checks (`e2e`, `e2e-serial`) against a running cluster. */
@@ -68,7 +84,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
   const runOne = async (check: E2eCheck): Promise<E2eResult> => {
     const started = performance.now();
     try {
-      await check.run(kubectl);
+      await check.run(kubectl, { probeImage: options.probeImage });
       return { name: check.name, ok: true, durationMs: performance.now() - started };
     } catch (e) {
       return { name: check.name, ok: false, durationMs: performance.now() - started, error: (e as Error).message };

@@ -1,0 +1,132 @@
+import yaml from 'js-yaml';
+import { waitFor } from '../nodeutil.js';
+
+/** Runs kubectl against the cluster (on the control plane, or the host). */
+export type Kubectl = (args: readonly string[], stdin?: string) => Promise<string>;
+
+/** One cell of the reachability table: from a pod on one node to a target. */
+export interface Reachability {
+  from: string;
+  to: string;
+  ok: boolean;
+  answer?: string;
+  error?: string;
+}
+
+export interface NetworkProbe {
+  namespace: string;
+  /** Node name -> pod name and IP. */
+  pods: Map<string, { pod: string; ip: string }>;
+  serviceIp: string;
+  serviceDns: string;
+}
+
+const APP_LABEL = 'local-cluster-netcheck';
+
+/**
+ * Creates one web-serving pod pinned to every node (control plane included)
+ * and a ClusterIP Service over them. The image must already be on the nodes
+ * (nothing can be pulled) and hold busybox's httpd, wget and nslookup.
+ */
+export async function deployNetworkProbe(kubectl: Kubectl, options: { image: string; namespace?: string; signal?: AbortSignal }): Promise<NetworkProbe> {
+  const namespace = options.namespace ?? `lc-netcheck-${Math.random().toString(36).slice(2, 8)}`;
+  const nodes = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}'])).trim().split(/\s+/).filter(Boolean);
+  const docs: unknown[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }];
+  for (const node of nodes) {
+    docs.push({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `web-${node}`, namespace, labels: { app: APP_LABEL } },
+      spec: {
+        nodeSelector: { 'kubernetes.io/hostname': node },
+        tolerations: [{ operator: 'Exists' }],
+        terminationGracePeriodSeconds: 0,
+        containers: [
+          {
+            name: 'web',
+            image: options.image,
+            imagePullPolicy: 'Never',
+            command: ['sh', '-c', `mkdir -p /www && echo ${node} > /www/index.html && exec httpd -f -p 8080 -h /www`],
+            ports: [{ containerPort: 8080 }],
+            readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+          },
+        ],
+      },
+    });
+  }
+  docs.push({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace },
+    spec: { selector: { app: APP_LABEL }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
+  await kubectl(['apply', '-f', '-'], docs.map((d) => yaml.dump(d)).join('---\n'));
+  await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=180s']);
+  const pods = new Map<string, { pod: string; ip: string }>();
+  for (const node of nodes) {
+    const ip = await waitFor(
+      `pod IP of web-${node}`,
+      async () => (await kubectl(['-n', namespace, 'get', 'pod', `web-${node}`, '-o', 'jsonpath={.status.podIP}'])).trim() || undefined,
+      { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    pods.set(node, { pod: `web-${node}`, ip });
+  }
+  const serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local` };
+}
+
+async function fetchFrom(kubectl: Kubectl, probe: NetworkProbe, fromNode: string, url: string): Promise<{ ok: boolean; answer?: string; error?: string }> {
+  const from = probe.pods.get(fromNode)!;
+  try {
+    const answer = (await kubectl(['-n', probe.namespace, 'exec', from.pod, '--', 'wget', '-q', '-T', '5', '-O', '-', url])).trim();
+    return { ok: true, answer };
+  } catch (e) {
+    return { ok: false, error: (e as Error).message.split('\n').slice(-1)[0] ?? String(e) };
+  }
+}
+
+/** Every pod fetches from every other pod over TCP: the answer must be the target's node name. */
+export async function podToPodTable(kubectl: Kubectl, probe: NetworkProbe): Promise<Reachability[]> {
+  const cells: Promise<Reachability>[] = [];
+  for (const from of probe.pods.keys()) {
+    for (const [to, target] of probe.pods) {
+      if (from === to) continue;
+      cells.push(
+        fetchFrom(kubectl, probe, from, `http://${target.ip}:8080/`).then((r) => ({
+          from,
+          to,
+          ...r,
+          ok: r.ok && r.answer === to,
+        })),
+      );
+    }
+  }
+  return Promise.all(cells);
+}
+
+/** From a pod on every node: the Service by ClusterIP and by its DNS name. */
+export async function serviceTable(kubectl: Kubectl, probe: NetworkProbe): Promise<Reachability[]> {
+  const nodes = new Set(probe.pods.keys());
+  const cells: Promise<Reachability>[] = [];
+  for (const from of probe.pods.keys()) {
+    for (const [to, url] of [
+      [`service ${probe.serviceIp}`, `http://${probe.serviceIp}/`],
+      [`service ${probe.serviceDns}`, `http://${probe.serviceDns}/`],
+    ] as const) {
+      cells.push(fetchFrom(kubectl, probe, from, url).then((r) => ({ from, to, ...r, ok: r.ok && nodes.has(r.answer ?? '') })));
+    }
+  }
+  return Promise.all(cells);
+}
+
+export async function removeNetworkProbe(kubectl: Kubectl, probe: NetworkProbe): Promise<void> {
+  await kubectl(['delete', 'namespace', probe.namespace, '--wait=false']);
+}
+
+/** A failed-cells summary for error messages. */
+export function describeFailures(cells: readonly Reachability[]): string {
+  return cells
+    .filter((c) => !c.ok)
+    .map((c) => `${c.from} -> ${c.to}: ${c.error ?? `answered "${c.answer}"`}`)
+    .join('; ');
+}

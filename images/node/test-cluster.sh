@@ -10,7 +10,9 @@
 # Environment: KEEP=1 (leave the cluster running), LABEL (default
 # dev.local-cluster.cluster=helper-test), NET (docker network, default lc-helper-test),
 # PRIVILEGED=1 (use --privileged instead of the capability set; refused on some hosts),
-# POD_SUBNET (10.244.0.0/16), SERVICE_SUBNET (10.96.0.0/12).
+# POD_SUBNET (10.244.0.0/16), SERVICE_SUBNET (10.96.0.0/12), IGNORE_PREFLIGHT (comma separated
+# kubeadm preflight checks to ignore, default none), RESTART=1 (also restart every node
+# container afterwards and check the cluster comes back).
 set -Eeuo pipefail
 
 [[ $# -ge 1 ]] || { sed -n '2,/^set -Eeuo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2; }
@@ -88,7 +90,7 @@ for n in "${NODES[@]}"; do
   run_node "$n"
   wait_for 60 "systemd in $n" system_up "$n"
   state=$(docker exec "$n" systemctl is-system-running || true)
-  say "$n: container started, systemd $state after $(since "$t0")s"
+  say "$n: container started, systemd $state after $(since "$t0")s ($(docker exec "$n" systemd-analyze time 2>/dev/null | head -n1 | sed 's/^Startup finished in //'); containerd: $(docker exec "$n" systemd-analyze blame 2>/dev/null | awk '$2 == "containerd.service" { print $1 }'), preload: $(docker exec "$n" systemd-analyze blame 2>/dev/null | awk '$2 == "local-cluster-preload.service" { print $1 }'))"
   [[ $state == running ]] || docker exec "$n" systemctl --failed --no-pager || true
 done
 for n in "${NODES[@]}"; do
@@ -112,8 +114,7 @@ nodeRegistration:
   name: $MASTER
   criSocket: unix:///run/containerd/containerd.sock
   imagePullPolicy: Never
-  ignorePreflightErrors:
-    - SystemVerification
+  ignorePreflightErrors: [${IGNORE_PREFLIGHT:-}]
   kubeletExtraArgs:
     - name: node-ip
       value: $MASTER_IP
@@ -177,8 +178,7 @@ nodeRegistration:
   name: $n
   criSocket: unix:///run/containerd/containerd.sock
   imagePullPolicy: Never
-  ignorePreflightErrors:
-    - SystemVerification
+  ignorePreflightErrors: [${IGNORE_PREFLIGHT:-}]
   kubeletExtraArgs:
     - name: node-ip
       value: $ip
@@ -223,12 +223,20 @@ for n in "${NODES[@]}"; do
   ]
 }
 EOF
-  for m in "${NODES[@]}"; do
-    [[ $m == "$n" ]] || docker exec "$n" ip route replace "${CIDR[$m]}" via "${IP[$m]}"
-  done
-  # pods reaching anything outside the pod network leave with the node's address
-  docker exec "$n" sh -c "iptables -t nat -C POSTROUTING -s $POD_SUBNET ! -d $POD_SUBNET -j MASQUERADE 2>/dev/null ||
-    iptables -t nat -A POSTROUTING -s $POD_SUBNET ! -d $POD_SUBNET -j MASQUERADE"
+  # Routes to the other nodes' pod CIDRs and the masquerade rule live in the node's network
+  # namespace, which is new after every container restart: write them as an entrypoint hook
+  # (re-applied at each start) and apply them now.
+  {
+    echo '#!/bin/sh'
+    echo '# written by test-cluster.sh: pod network routes (bridge CNI)'
+    echo 'set -e'
+    for m in "${NODES[@]}"; do
+      [[ $m == "$n" ]] || echo "ip route replace ${CIDR[$m]} via ${IP[$m]}"
+    done
+    echo '# pods reaching anything outside the pod network leave with the node address'
+    echo "iptables -t nat -C POSTROUTING -s $POD_SUBNET ! -d $POD_SUBNET -j MASQUERADE 2>/dev/null ||"
+    echo "  iptables -t nat -A POSTROUTING -s $POD_SUBNET ! -d $POD_SUBNET -j MASQUERADE"
+  } | docker exec -i "$n" sh -c 'mkdir -p /etc/local-cluster/entrypoint.d && cat >/etc/local-cluster/entrypoint.d/50-pod-network.sh && sh /etc/local-cluster/entrypoint.d/50-pod-network.sh'
   say "$n: pod CIDR ${CIDR[$n]}, CNI config + routes written"
 done
 
@@ -245,18 +253,77 @@ say "CoreDNS Ready; cluster usable ${T_READY}s after start"
 
 # --- checks ---------------------------------------------------------------------------------------------
 DNS_IP=$("${K[@]}" -n kube-system get svc kube-dns -o jsonpath='{.spec.clusterIP}')
-# resolve through the cluster DNS service from the node: cluster names, and a Docker network
-# name (CoreDNS -> node resolv.conf -> gateway NAT -> Docker's embedded DNS)
+LAST=${NODES[-1]}
+PROXY_IMAGE=$(docker exec "$MASTER" awk '/kube-proxy:/ { print $1 }' /usr/local/share/local-cluster/images/images.txt)
+retry() { # retry SECONDS COMMAND... : rerun until success; prints the last output
+  local limit=$1 t0 out; shift; t0=$(now)
+  while true; do
+    if out=$("$@" 2>&1); then echo "$out"; return 0; fi
+    if awk -v a="$t0" -v b="$(now)" -v t="$limit" 'BEGIN { exit !(b - a > t) }'; then echo "$out"; return 1; fi
+    sleep 1
+  done
+}
+# (1) from each node through the cluster DNS service: cluster names, and a Docker network name
+# (CoreDNS -> node resolv.conf -> gateway NAT -> Docker's embedded DNS)
 dns_check() {
   docker exec "$1" unshare -m sh -c "echo 'nameserver $DNS_IP' >/tmp/resolv.dns && mount --bind /tmp/resolv.dns /etc/resolv.conf &&
     getent hosts kubernetes.default.svc.cluster.local && getent hosts kube-dns.kube-system.svc.cluster.local && getent hosts $MASTER"
 }
-for n in "${NODES[@]}"; do
-  if out=$(dns_check "$n" 2>&1); then say "DNS via $DNS_IP from $n OK: $(echo "$out" | tr '\n' ' ')"; else say "DNS via $DNS_IP from $n FAILED: $out"; fi
-done
-for ip in $("${K[@]}" -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[*].status.podIP}'); do
-  for n in "${NODES[@]}"; do
-    if docker exec "$n" ping -c1 -W2 "$ip" >/dev/null 2>&1; then say "ping CoreDNS pod $ip from $n OK"; else say "ping CoreDNS pod $ip from $n FAILED"; fi
+# (2) from a pod on the last node (ClusterFirst DNS, search path, service VIP, cross-node pod
+# traffic). No image here has a DNS client: borrow the node's getent (the kube-proxy image
+# carries the same Debian libc).
+pod_dns_check() {
+  "${K[@]}" delete pod dns-check --ignore-not-found --wait=true >/dev/null 2>&1 || true
+  "${K[@]}" apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Pod
+metadata: { name: dns-check, namespace: default }
+spec:
+  nodeName: $LAST
+  restartPolicy: Never
+  containers:
+    - name: check
+      image: $PROXY_IMAGE
+      imagePullPolicy: Never
+      command: [/bin/sh, -c, "getent hosts kubernetes.default && getent hosts kube-dns.kube-system && getent hosts $MASTER"]
+      volumeMounts: [{ name: getent, mountPath: /usr/local/bin/getent, readOnly: true }]
+  volumes: [{ name: getent, hostPath: { path: /usr/bin/getent, type: File } }]
+EOF
+  local i phase=
+  for i in $(seq 1 60); do
+    phase=$("${K[@]}" get pod dns-check -o jsonpath='{.status.phase}' 2>/dev/null || true)
+    [[ $phase == Succeeded || $phase == Failed ]] && break
+    sleep 1
   done
-done
-say "summary: kubeadm init ${T_INIT}s, join ${T_JOIN[*]:-none}s, all Ready + CoreDNS ${T_READY}s after start"
+  "${K[@]}" logs dns-check 2>&1
+  [[ $phase == Succeeded ]]
+}
+checks() {
+  local n ip out
+  for n in "${NODES[@]}"; do
+    if out=$(retry 30 dns_check "$n"); then say "DNS via $DNS_IP from node $n OK: $(echo "$out" | tr -s ' \n' ' ')"; else say "DNS via $DNS_IP from node $n FAILED: $out"; fi
+  done
+  if out=$(retry 60 pod_dns_check); then say "DNS from a pod on $LAST OK: $(echo "$out" | tr -s ' \n' ' ')"; else say "DNS from a pod on $LAST FAILED: $out"; fi
+  for ip in $("${K[@]}" -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[*].status.podIP}'); do
+    for n in "${NODES[@]}"; do
+      if docker exec "$n" ping -c1 -W2 "$ip" >/dev/null 2>&1; then say "ping CoreDNS pod $ip from $n OK"; else say "ping CoreDNS pod $ip from $n FAILED"; fi
+    done
+  done
+}
+checks
+SUMMARY="kubeadm init ${T_INIT}s, join ${T_JOIN[*]:-none}s, all Ready + CoreDNS ${T_READY}s after start"
+
+if [[ ${RESTART:-0} == 1 ]]; then
+  say "restarting all node containers"
+  t0=$(now)
+  docker restart "${NODES[@]}" >/dev/null
+  wait_for 300 "all nodes Ready after restart" all_ready
+  wait_for 300 "API server after restart" "${K[@]}" get --raw /readyz
+  wait_for 300 "CoreDNS Ready after restart" coredns_ready
+  T_RESTART=$(since "$t0")
+  say "cluster back (nodes + CoreDNS Ready) ${T_RESTART}s after docker restart"
+  "${K[@]}" get pods -A -o wide
+  checks
+  SUMMARY="$SUMMARY; restart to Ready ${T_RESTART}s"
+fi
+say "summary: $SUMMARY"

@@ -82,3 +82,10 @@ export function nodeImage(config: ResolvedConfig, options: NodeImageOptions = {}
   const ref = nodeImageRef(version, recipesDir);
   return { ref, build: (ctx) => buildNodeImage(ref, version, ctx, recipesDir) };
 }
+
+/**
+ * A small image preloaded on every node for checks and debugging: busybox
+ * (sh, httpd, wget, nslookup, nc) from Debian's busybox-static. Pods use it
+ * with imagePullPolicy Never.
+ */
+export const TOOLBOX_IMAGE = 'docker.io/local-cluster/toolbox:1';

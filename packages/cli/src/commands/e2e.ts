@@ -2,6 +2,7 @@ import { defineCommand } from 'citty';
 import { runE2e } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { createDriver } from '../wiring.js';
+import { TOOLBOX_IMAGE } from '@local-cluster/images';
 import { interruptSignal } from '../signals.js';
 
 function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
@@ -25,6 +26,7 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
           driver: createDriver(loaded),
           cluster: loaded.config.cluster.name,
           serial,
+          probeImage: TOOLBOX_IMAGE,
           ...(args.focus ? { focus: String(args.focus) } : {}),
           signal,
         });

@@ -1,4 +1,9 @@
+import { rm } from 'node:fs/promises';
 import type { CallOptions, Driver } from '../contracts/driver.js';
+import { localClusterHome } from '../config/load.js';
+import { clusterDir } from './context.js';
+import { removeFromUserKubeconfig, userKubeconfigPath } from './kubeconfig.js';
+import { kubeContextName } from './naming.js';
 import type { ProgressListener } from '../engine/steps.js';
 import { runSteps, type Step } from '../engine/steps.js';
 
@@ -7,6 +12,10 @@ export interface TeardownOptions extends CallOptions {
   /** The cluster name; only objects labelled with it are touched. */
   cluster: string;
   onEvent?: ProgressListener;
+  /** The tool's home, whose clusters/<name> directory `clean` removes. Default: ~/.local-cluster. */
+  home?: string;
+  /** The user's kubeconfig `clean` removes the cluster's context from (false: leave it). */
+  userKubeconfig?: string | false;
 }
 
 export interface TeardownResult {
@@ -61,6 +70,17 @@ const removeSnapshots: Step<Ctx> = {
   },
 };
 
+const removeLocalFiles: Step<Ctx> = {
+  name: 'remove-kubeconfig',
+  title: 'Remove the kubeconfig context and local files',
+  async run(ctx) {
+    if (ctx.userKubeconfig !== false) {
+      await removeFromUserKubeconfig(kubeContextName(ctx.cluster), ctx.userKubeconfig ?? userKubeconfigPath());
+    }
+    await rm(clusterDir(ctx.home ?? localClusterHome(), ctx.cluster), { recursive: true, force: true });
+  },
+};
+
 function empty(): TeardownResult {
   return { containers: 0, networks: 0, volumes: 0, images: 0 };
 }
@@ -75,7 +95,7 @@ export async function down(options: TeardownOptions): Promise<TeardownResult> {
 /** Removes everything labelled as this cluster's: nodes, network, volumes, snapshots. */
 export async function clean(options: TeardownOptions): Promise<TeardownResult> {
   const ctx: Ctx = { ...options, result: empty() };
-  await runSteps([removeNodes, removeVolumes, removeNetworks, removeSnapshots], ctx, {
+  await runSteps([removeNodes, removeVolumes, removeNetworks, removeSnapshots, removeLocalFiles], ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     retain: true,

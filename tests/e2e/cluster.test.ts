@@ -1,0 +1,107 @@
+import { describe, expect, it, afterAll } from 'vitest';
+import {
+  clean,
+  DEFAULT_KUBERNETES_VERSION,
+  deployNetworkProbe,
+  describeFailures,
+  podToPodTable,
+  removeNetworkProbe,
+  serviceTable,
+  type Cluster,
+  type Kubectl,
+} from '@local-cluster/core';
+import { TOOLBOX_IMAGE } from '@local-cluster/images';
+import { bringUp, cli, driver, hostKubectl, run, testHome } from './helpers.js';
+
+const A = `e2e-a-${process.pid}`;
+const B = `e2e-b-${process.pid}`;
+
+async function leftovers(cluster: string): Promise<string[]> {
+  const sel = { cluster };
+  return [
+    ...(await driver.listNodes(sel)).map((n) => `container ${n.name}`),
+    ...(await driver.listNetworks(sel)).map((n) => `network ${n.name}`),
+    ...(await driver.volumes.list(sel)).map((v) => `volume ${v.name}`),
+    ...(await driver.images.list(sel)).map((i) => `image ${i.tags.join(',') || i.id}`),
+  ];
+}
+
+interface NodeList {
+  items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
+}
+
+function readyNodes(json: string): string[] {
+  return (JSON.parse(json) as NodeList).items
+    .filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'))
+    .map((n) => n.metadata.name)
+    .sort();
+}
+
+afterAll(async () => {
+  await clean({ driver, cluster: A }).catch(() => undefined);
+  await clean({ driver, cluster: B }).catch(() => undefined);
+});
+
+describe('a default cluster with the bridge CNI', () => {
+  let cluster: Cluster;
+  const kubectl: Kubectl = (args, stdin) => cluster.kubectl(args, stdin === undefined ? {} : { stdin });
+
+  it('comes up with a control plane and two workers, all Ready through the API', async () => {
+    cluster = await bringUp({ cluster: { name: A, numNodes: 2 } });
+    expect(readyNodes(await kubectl(['get', 'nodes', '-o', 'json']))).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
+  });
+
+  it('runs CoreDNS', async () => {
+    const ready = await kubectl(['-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.readyReplicas}']);
+    expect(Number(ready)).toBeGreaterThan(0);
+  });
+
+  it('pods pinned to every node reach each other over TCP; a ClusterIP Service answers by IP and DNS name from every node', async () => {
+    const probe = await deployNetworkProbe(kubectl, { image: TOOLBOX_IMAGE });
+    try {
+      expect([...probe.pods.keys()].sort()).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
+      const pods = await podToPodTable(kubectl, probe);
+      expect(pods).toHaveLength(6);
+      expect(describeFailures(pods)).toBe('');
+      const services = await serviceTable(kubectl, probe);
+      expect(services).toHaveLength(6);
+      expect(describeFailures(services)).toBe('');
+    } finally {
+      await removeNetworkProbe(kubectl, probe);
+    }
+  });
+
+  it('exports a kubeconfig that works from the host with kubectl', async () => {
+    const r = await run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--kubeconfig', cluster.kubeconfigPath, 'get', 'nodes', '-o', 'json']);
+    expect(r.stderr).toBe('');
+    expect(readyNodes(r.stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
+    // merged into the user's kubeconfig as a context, like kind
+    const merged = await run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--context', cluster.contextName, 'get', 'nodes', '-o', 'name'], {
+      KUBECONFIG: `${testHome}/.kube/config`,
+    });
+    expect(merged.stdout.trim().split('\n')).toHaveLength(3);
+  });
+
+  it('a second cluster with numNodes 0 runs beside it via the CLI, and the first still works after it is cleaned', async () => {
+    const upB = await cli(['up', '--name', B, '--num-nodes', '0', '--dind-subnet', '10.194.0.0/16']);
+    expect(upB.stderr).toMatch(/kubeadm init/);
+    expect(upB.code).toBe(0);
+    const e2e = await cli(['e2e', '--name', B]);
+    expect(e2e.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
+    expect(e2e.code).toBe(0);
+    const list = JSON.parse((await cli(['list', '--json'])).stdout) as { name: string }[];
+    expect(list.map((c) => c.name)).toEqual(expect.arrayContaining([A, B]));
+    const cleanB = await cli(['clean', '--name', B]);
+    expect(cleanB.code).toBe(0);
+    expect(await leftovers(B)).toEqual([]);
+    expect(readyNodes(await kubectl(['get', 'nodes', '-o', 'json']))).toHaveLength(3);
+  });
+
+  it('down removes the nodes only; clean leaves nothing of the cluster behind', async () => {
+    expect((await cli(['down', '--name', A])).code).toBe(0);
+    expect(await driver.listNodes({ cluster: A })).toEqual([]);
+    expect(await driver.listNetworks({ cluster: A })).toHaveLength(1);
+    expect((await cli(['clean', '--name', A])).code).toBe(0);
+    expect(await leftovers(A)).toEqual([]);
+  });
+});

@@ -1,0 +1,62 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, up, type Cluster, type ConfigInput, type ProgressEvent } from '@local-cluster/core';
+import { dockerDriver } from '@local-cluster/docker-driver';
+import { bridge } from '@local-cluster/cni-bridge';
+import { nodeImage } from '@local-cluster/images';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const CLI = join(ROOT, 'packages/cli/dist/bin.js');
+
+/** A HOME of its own, so the user's kubeconfig and ~/.local-cluster are never touched. */
+export const testHome = mkdtempSync(join(tmpdir(), 'lc-e2e-home-'));
+/** The tool's home: image caches are shared between runs to keep warm CI warm. */
+export const toolHome = process.env.LOCAL_CLUSTER_HOME ?? join(process.env.HOME ?? '/root', '.local-cluster');
+
+export const driver = dockerDriver();
+
+/** Brings a cluster up through the library, printing step progress. */
+export async function bringUp(overrides: ConfigInput, events: ProgressEvent[] = []): Promise<Cluster> {
+  const { config } = loadConfig({ overrides, env: {} });
+  return up({
+    config,
+    driver,
+    cni: bridge(),
+    nodeImage: nodeImage(config),
+    home: toolHome,
+    userKubeconfig: join(testHome, '.kube', 'config'),
+    onEvent: (e) => {
+      events.push(e);
+      if (e.type === 'step-end') console.log(`[${overrides.cluster?.name}] ${e.title}: ${e.ok ? 'ok' : 'FAILED'} ${(e.durationMs / 1000).toFixed(1)}s`);
+      if (e.type === 'log' && e.level !== 'debug') console.log(`[${overrides.cluster?.name}]   ${e.message}`);
+    },
+  });
+}
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program on the host. */
+export function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(file, args, { env: { ...process.env, HOME: testHome, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 3_600_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** Runs the built CLI like a user. */
+export function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return run(process.execPath, [CLI, ...args], { LOCAL_CLUSTER_HOME: toolHome, ...env });
+}
+
+/** The kubectl built with the node image, run on the host. */
+export function hostKubectl(version: string): string {
+  return join(toolHome, 'cache', 'node-image', 'binaries', version, 'bin', 'kubectl');
+}

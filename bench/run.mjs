@@ -1,0 +1,74 @@
+// Benchmark: per-step durations of `up` (node image cached), `down` and `clean`, and each
+// node's memory after `up`. Prints JSON on stdout (progress on stderr).
+//   node bench/run.mjs [--nodes N] [--name NAME]
+import { parseArgs } from 'node:util';
+import { clean, down, loadConfig, up } from '@local-cluster/core';
+import { dockerDriver } from '@local-cluster/docker-driver';
+import { bridge } from '@local-cluster/cni-bridge';
+import { nodeImage } from '@local-cluster/images';
+
+const { values } = parseArgs({ options: { nodes: { type: 'string', default: '2' }, name: { type: 'string', default: 'bench' } } });
+const { config } = loadConfig({ overrides: { cluster: { name: values.name, numNodes: Number(values.nodes) } } });
+const driver = dockerDriver();
+
+function recorder(phase) {
+  const steps = [];
+  return {
+    steps,
+    onEvent(e) {
+      if (e.type === 'step-end') {
+        steps.push({ step: e.step, ms: Math.round(e.durationMs) });
+        process.stderr.write(`${phase}: ${e.title} ${(e.durationMs / 1000).toFixed(1)}s\n`);
+      }
+    },
+  };
+}
+
+async function nodeMemory(node) {
+  // the node's own cgroup (private cgroup namespace): v1 memory controller, or v2
+  for (const path of ['/sys/fs/cgroup/memory/memory.usage_in_bytes', '/sys/fs/cgroup/memory.current']) {
+    const r = await node.run(['cat', path]);
+    if (r.exitCode === 0) return Number(r.stdout.trim());
+  }
+  return null;
+}
+
+const timed = async (fn) => {
+  const t = performance.now();
+  const result = await fn();
+  return [result, Math.round(performance.now() - t)];
+};
+
+const image = nodeImage(config);
+const cached = await driver.images.has(image.ref);
+await clean({ driver, cluster: config.cluster.name, userKubeconfig: false });
+
+const upRec = recorder('up');
+const [cluster, upMs] = await timed(() => up({ config, driver, cni: bridge(), nodeImage: image, userKubeconfig: false, onEvent: upRec.onEvent }));
+const memory = {};
+for (const node of cluster.nodes) memory[node.hostname] = await nodeMemory(node);
+
+const downRec = recorder('down');
+const [, downMs] = await timed(() => down({ driver, cluster: config.cluster.name, onEvent: downRec.onEvent }));
+const cleanRec = recorder('clean');
+const [, cleanMs] = await timed(() => clean({ driver, cluster: config.cluster.name, userKubeconfig: false, onEvent: cleanRec.onEvent }));
+
+const info = await driver.info();
+console.log(
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      engine: info.engineVersion,
+      securityMode: info.securityMode,
+      kubernetesVersion: config.source.kubernetesVersion,
+      nodes: 1 + config.cluster.numNodes,
+      nodeImageWasCached: cached,
+      up: { totalMs: upMs, steps: upRec.steps },
+      nodeMemoryBytesAfterUp: memory,
+      down: { totalMs: downMs, steps: downRec.steps },
+      clean: { totalMs: cleanMs, steps: cleanRec.steps },
+    },
+    null,
+    2,
+  ),
+);

@@ -198,5 +198,21 @@ for ref in "${IMAGES[@]}"; do
   echo "$ref $(basename "$archive")" >>"$OUTDIR/images.txt.tmp"
   say "built $ref -> $(basename "$archive") ($(du -h "$archive" | cut -f1))"
 done
+
+# The toolbox: busybox (sh, httpd, wget, nslookup, nc) for connectivity checks and debugging,
+# used by pods with imagePullPolicy Never. Its name is pinned in binaries/versions.env.
+source "$(dirname "${BASH_SOURCE[0]}")/../binaries/versions.env"
+[[ -x $ROOTFS/bin/busybox ]] || { echo "the rootfs has no /bin/busybox (busybox-static)" >&2; exit 1; }
+dir=$WORK/rootfs-toolbox
+rm -rf "$dir"; mkdir -p "$dir/bin"
+base_files "$dir"
+cp "$ROOTFS/bin/busybox" "$dir/bin/busybox"
+for applet in $("$dir/bin/busybox" --list); do [[ -e $dir/bin/$applet ]] || ln -s busybox "$dir/bin/$applet"; done
+archive="$OUTDIR/toolbox.tar"
+write_archive "$TOOLBOX_IMAGE" "$dir" "$archive" "{\"Env\":[\"PATH=/bin\"],\"Entrypoint\":[\"/bin/sh\"],\"User\":\"\",\"WorkingDir\":\"/\"}"
+rm -rf "$dir"
+echo "$TOOLBOX_IMAGE $(basename "$archive")" >>"$OUTDIR/images.txt.tmp"
+say "built $TOOLBOX_IMAGE -> $(basename "$archive") ($(du -h "$archive" | cut -f1))"
+
 mv "$OUTDIR/images.txt.tmp" "$OUTDIR/images.txt"
 say "done: ${#IMAGES[@]} images in $OUTDIR ($(du -ch "$OUTDIR"/*.tar | tail -n1 | cut -f1))"

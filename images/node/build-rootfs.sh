@@ -98,8 +98,8 @@ PACKAGES=(
   # what kubeadm preflight / kubelet / kube-proxy / CNI call
   iproute2 iptables nftables conntrack socat ethtool kmod util-linux mount
   procps ca-certificates ipset
-  # small debugging helpers
-  iputils-ping less
+  # small debugging helpers; busybox-static also makes the toolbox image (build-preload-images.sh)
+  iputils-ping less busybox-static
 )
 OPTIONAL_PACKAGES=(ebtables)
 for p in "${OPTIONAL_PACKAGES[@]}"; do

@@ -10,6 +10,7 @@
 # Environment: KEEP=1 (leave the cluster running), LABEL (default
 # dev.local-cluster.cluster=helper-test), NET (docker network, default lc-helper-test),
 # PRIVILEGED=1 (use --privileged instead of the capability set; refused on some hosts),
+# LOGDIR (kubeadm output; default a new /tmp/local-cluster-test.* directory),
 # POD_SUBNET (10.244.0.0/16), SERVICE_SUBNET (10.96.0.0/12), IGNORE_PREFLIGHT (comma separated
 # kubeadm preflight checks to ignore, default none), RESTART=1 (also restart every node
 # container afterwards and check the cluster comes back).
@@ -26,6 +27,7 @@ MASTER=kube-master
 NODES=("$MASTER")
 for i in $(seq 1 "$WORKERS"); do NODES+=("kube-node-$i"); done
 
+LOGDIR=${LOGDIR:-$(mktemp -d /tmp/local-cluster-test.XXXXXX)}
 T_START=$(date +%s.%N)
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -153,16 +155,25 @@ conntrack:
 EOF
 say "kubeadm init on $MASTER ($MASTER_IP)"
 t0=$(now)
-if ! docker exec "$MASTER" kubeadm init --config /etc/kubernetes/kubeadm-init.yaml --skip-token-print >/tmp/lc-helper-kubeadm-init.log 2>&1; then
-  cat /tmp/lc-helper-kubeadm-init.log
+if ! docker exec "$MASTER" kubeadm init --config /etc/kubernetes/kubeadm-init.yaml --skip-token-print >"$LOGDIR/kubeadm-init.log" 2>&1; then
+  cat "$LOGDIR/kubeadm-init.log"
   docker exec "$MASTER" journalctl -u kubelet --no-pager | tail -n 40
   exit 1
 fi
 T_INIT=$(since "$t0")
 say "kubeadm init done in ${T_INIT}s"
 K=(docker exec "$MASTER" kubectl --kubeconfig /etc/kubernetes/admin.conf)
+KI=(docker exec -i "$MASTER" kubectl --kubeconfig /etc/kubernetes/admin.conf)  # with stdin
 
 # --- workers ------------------------------------------------------------------------------------
+# Token discovery needs the cluster-info ConfigMap signed for the token (jws-kubeconfig-<id>),
+# which the controller-manager's bootstrap signer adds a few seconds after init; kubeadm join
+# would otherwise poll for it every 5 s.
+if [[ $WORKERS -gt 0 ]]; then
+  t0=$(now)
+  wait_for 60 "cluster-info signature" sh -c "${K[*]} -n kube-public get configmap cluster-info -o jsonpath='{.data}' | grep -q jws-kubeconfig-${TOKEN%%.*}"
+  say "cluster-info signed for the token $(since "$t0")s after init"
+fi
 T_JOIN=()
 for n in "${NODES[@]:1}"; do
   ip=$(node_ip "$n")
@@ -185,8 +196,8 @@ nodeRegistration:
 EOF
   say "kubeadm join on $n ($ip)"
   t0=$(now)
-  if ! docker exec "$n" kubeadm join --config /etc/kubernetes/kubeadm-join.yaml >/tmp/lc-helper-kubeadm-join.log 2>&1; then
-    cat /tmp/lc-helper-kubeadm-join.log
+  if ! docker exec "$n" kubeadm join --config /etc/kubernetes/kubeadm-join.yaml >"$LOGDIR/kubeadm-join-$n.log" 2>&1; then
+    cat "$LOGDIR/kubeadm-join-$n.log"
     exit 1
   fi
   T_JOIN+=("$(since "$t0")")
@@ -274,7 +285,7 @@ dns_check() {
 # carries the same Debian libc).
 pod_dns_check() {
   "${K[@]}" delete pod dns-check --ignore-not-found --wait=true >/dev/null 2>&1 || true
-  "${K[@]}" apply -f - >/dev/null <<EOF
+  "${KI[@]}" apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Pod
 metadata: { name: dns-check, namespace: default }
@@ -290,7 +301,7 @@ spec:
   volumes: [{ name: getent, hostPath: { path: /usr/bin/getent, type: File } }]
 EOF
   local i phase=
-  for i in $(seq 1 60); do
+  for i in $(seq 1 30); do
     phase=$("${K[@]}" get pod dns-check -o jsonpath='{.status.phase}' 2>/dev/null || true)
     [[ $phase == Succeeded || $phase == Failed ]] && break
     sleep 1
@@ -303,7 +314,7 @@ checks() {
   for n in "${NODES[@]}"; do
     if out=$(retry 30 dns_check "$n"); then say "DNS via $DNS_IP from node $n OK: $(echo "$out" | tr -s ' \n' ' ')"; else say "DNS via $DNS_IP from node $n FAILED: $out"; fi
   done
-  if out=$(retry 60 pod_dns_check); then say "DNS from a pod on $LAST OK: $(echo "$out" | tr -s ' \n' ' ')"; else say "DNS from a pod on $LAST FAILED: $out"; fi
+  if out=$(retry 45 pod_dns_check); then say "DNS from a pod on $LAST OK: $(echo "$out" | tr -s ' \n' ' ')"; else say "DNS from a pod on $LAST FAILED: $out"; fi
   for ip in $("${K[@]}" -n kube-system get pods -l k8s-app=kube-dns -o jsonpath='{.items[*].status.podIP}'); do
     for n in "${NODES[@]}"; do
       if docker exec "$n" ping -c1 -W2 "$ip" >/dev/null 2>&1; then say "ping CoreDNS pod $ip from $n OK"; else say "ping CoreDNS pod $ip from $n FAILED"; fi
@@ -325,5 +336,12 @@ if [[ ${RESTART:-0} == 1 ]]; then
   "${K[@]}" get pods -A -o wide
   checks
   SUMMARY="$SUMMARY; restart to Ready ${T_RESTART}s"
+fi
+if [[ ${KEEP:-0} != 1 ]]; then
+  # clean stop: systemd halts on the image's StopSignal (SIGRTMIN+3); exit 137 means docker
+  # had to SIGKILL after its 10 s timeout
+  t0=$(now)
+  docker stop "${NODES[@]}" >/dev/null
+  SUMMARY="$SUMMARY; docker stop ${#NODES[@]} nodes $(since "$t0")s (exit codes: $(for n in "${NODES[@]}"; do docker inspect -f '{{.State.ExitCode}}' "$n"; done | tr '\n' ' '))"
 fi
 say "summary: $SUMMARY"

@@ -33,3 +33,11 @@ describe('node image content address', () => {
     expect(nodeImageHash('v1.34.4', dir)).not.toBe(before);
   });
 });
+
+describe('toolbox image', () => {
+  it('TOOLBOX_IMAGE is the name the recipes pin', async () => {
+    const { TOOLBOX_IMAGE } = await import('../src/index.js');
+    const env = readFileSync(join(RECIPES_DIR, 'binaries', 'versions.env'), 'utf8');
+    expect(/^TOOLBOX_IMAGE=(\S+)$/m.exec(env)?.[1]).toBe(TOOLBOX_IMAGE);
+  });
+});

@@ -14,6 +14,21 @@ export interface BridgeOptions {
 }
 
 const CONFLIST_PATH = '/etc/cni/net.d/10-local-cluster-bridge.conflist';
+/** Run by the node's entrypoint at every container start (each start brings a new netns). */
+const HOOK_PATH = '/etc/local-cluster/entrypoint.d/50-pod-network.sh';
+
+/** Routes to the other nodes' pod CIDRs and masquerading of traffic leaving the pod network. */
+export function podNetworkHook(podSubnet: string, routes: readonly { cidr: string; via: string }[]): string {
+  const rule = `-s ${podSubnet} ! -d ${podSubnet} -j MASQUERADE`;
+  return [
+    '#!/bin/sh',
+    '# Written by the local-cluster bridge CNI.',
+    'set -e',
+    ...routes.map((r) => `ip route replace ${r.cidr} via ${r.via}`),
+    `iptables -t nat -C POSTROUTING ${rule} 2>/dev/null || iptables -t nat -A POSTROUTING ${rule}`,
+    '',
+  ].join('\n');
+}
 
 /** The CNI config for one node: a bridge with host-local IPAM over the node's pod CIDR. */
 export function bridgeConflist(podCidr: string, bridgeName = 'cni0'): string {
@@ -26,7 +41,9 @@ export function bridgeConflist(podCidr: string, bridgeName = 'cni0'): string {
           type: 'bridge',
           bridge: bridgeName,
           isGateway: true,
-          ipMasq: true,
+          // the plugin's own masquerade exempts only this node's /24, so it would SNAT
+          // pod-to-pod traffic between nodes; the node hook masquerades egress instead
+          ipMasq: false,
           hairpinMode: true,
           ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }] },
         },
@@ -62,11 +79,13 @@ export function bridge(options: BridgeOptions = {}): CniPlugin {
     async prepareNode(ctx, node) {
       const own = await podCidrOf(ctx, node);
       await writeNodeFile(node, CONFLIST_PATH, bridgeConflist(own, options.bridgeName), { signal: ctx.signal });
-      for (const other of ctx.nodes) {
-        if (other.id === node.id) continue;
-        const [cidr, via] = await Promise.all([podCidrOf(ctx, other), other.ip({ signal: ctx.signal })]);
-        await node.exec(['ip', 'route', 'replace', cidr, 'via', via], { signal: ctx.signal });
-      }
+      const routes = await Promise.all(
+        ctx.nodes
+          .filter((other) => other.id !== node.id)
+          .map(async (other) => ({ cidr: await podCidrOf(ctx, other), via: await other.ip({ signal: ctx.signal }) })),
+      );
+      await writeNodeFile(node, HOOK_PATH, podNetworkHook(ctx.podSubnet, routes), { signal: ctx.signal, mode: '0755' });
+      await node.exec(['sh', HOOK_PATH], { signal: ctx.signal });
     },
   };
 }

@@ -18,3 +18,17 @@ describe('bridge conflist', () => {
     expect(conf.plugins.map((p: { type: string }) => p.type)).toEqual(['bridge', 'portmap', 'loopback']);
   });
 });
+
+import { podNetworkHook } from '../src/index.js';
+
+describe('pod network hook', () => {
+  it('routes each other node pod CIDR via that node and masquerades only traffic leaving the pod network', () => {
+    const hook = podNetworkHook('10.244.0.0/16', [
+      { cidr: '10.244.1.0/24', via: '10.192.0.3' },
+      { cidr: '10.244.2.0/24', via: '10.192.0.4' },
+    ]);
+    expect(hook).toContain('ip route replace 10.244.1.0/24 via 10.192.0.3');
+    expect(hook).toContain('ip route replace 10.244.2.0/24 via 10.192.0.4');
+    expect(hook).toContain('-s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE');
+  });
+});

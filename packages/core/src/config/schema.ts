@@ -46,6 +46,15 @@ function ipToInt(ip: string): number {
   return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
+/** The n-th address of a CIDR (0 is the network address): nthAddress('10.192.0.0/16', 2) = 10.192.0.2. */
+export function nthAddress(cidr: string, n: number): string {
+  const parsed = parseCidr(cidr);
+  if (!parsed) throw new Error(`not an IPv4 CIDR: ${cidr}`);
+  if (n < 0 || n >= 2 ** (32 - parsed.prefix)) throw new Error(`${cidr} has no address number ${n}`);
+  const value = ipToInt(parsed.address) + n;
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
 /** True when the address has no bits set past the prefix (10.192.0.0/16, not 10.192.3.0/16). */
 export function isNetworkAddress(cidr: { address: string; prefix: number }): boolean {
   const hostBits = 32 - cidr.prefix;

@@ -78,7 +78,8 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
 async function fetchFrom(kubectl: Kubectl, probe: NetworkProbe, fromNode: string, url: string): Promise<{ ok: boolean; answer?: string; error?: string }> {
   const from = probe.pods.get(fromNode)!;
   try {
-    const answer = (await kubectl(['-n', probe.namespace, 'exec', from.pod, '--', 'wget', '-q', '-T', '5', '-O', '-', url])).trim();
+    // busybox-static's `wget -T` segfaults (Debian bookworm): bound it with `timeout` instead
+    const answer = (await kubectl(['-n', probe.namespace, 'exec', from.pod, '--', 'timeout', '5', 'wget', '-q', '-O', '-', url])).trim();
     return { ok: true, answer };
   } catch (e) {
     return { ok: false, error: (e as Error).message.split('\n').slice(-1)[0] ?? String(e) };

@@ -1,6 +1,6 @@
 import type { Step } from '../../engine/steps.js';
 import { isExecError } from '../../errors.js';
-import { writeNodeFile } from '../../nodeutil.js';
+import { waitFor, writeNodeFile } from '../../nodeutil.js';
 import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
 import { renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
 
@@ -42,6 +42,17 @@ export const joinWorkers: Step<UpContext> = {
   skip: (ctx) => ctx.nodes.length < 2,
   async run(ctx, rt) {
     const controlPlane = controlPlaneOf(ctx.nodes);
+    // token discovery polls every 5 s for the signature the controller manager adds to
+    // cluster-info a few seconds after init; joining once it is there takes ~1 s
+    const tokenId = ctx.bootstrapToken.split('.')[0]!;
+    await waitFor(
+      'the bootstrap token signature in cluster-info',
+      async () => {
+        const data = await kubectlOn(controlPlane, ['-n', 'kube-public', 'get', 'configmap', 'cluster-info', '-o', 'jsonpath={.data}'], { signal: rt.signal });
+        return data.includes(`jws-kubeconfig-${tokenId}`) ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, signal: rt.signal },
+    );
     await Promise.all(
       ctx.nodes
         .filter((n) => n.id !== controlPlane.id)

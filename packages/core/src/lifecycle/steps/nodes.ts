@@ -1,15 +1,21 @@
+import { nthAddress } from '../../config/schema.js';
 import type { NodeRole, NodeSpec } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels, workerHostname } from '../naming.js';
 
-function spec(ctx: UpContext, hostname: string, role: NodeRole): NodeSpec {
+/**
+ * Fixed addresses (.2 the control plane, .3... the workers; .1 is Docker's gateway):
+ * certificates and kubelet flags name them, so a node must keep its address.
+ */
+function spec(ctx: UpContext, hostname: string, role: NodeRole, index: number): NodeSpec {
   const cluster = ctx.config.cluster.name;
   return {
     name: containerName(cluster, hostname),
     hostname,
     image: ctx.nodeImage.ref,
     network: ctx.networkName!,
+    ip: nthAddress(ctx.config.dind.subnet, 2 + index),
     labels: ownerLabels(cluster, 'node', role),
     privileged: true,
     ...(role === 'control-plane'
@@ -23,8 +29,8 @@ export const createNodes: Step<UpContext> = {
   name: 'create-nodes',
   title: 'Create node containers',
   async run(ctx, rt) {
-    const specs = [spec(ctx, CONTROL_PLANE_HOSTNAME, 'control-plane')];
-    for (let i = 1; i <= ctx.config.cluster.numNodes; i++) specs.push(spec(ctx, workerHostname(i), 'worker'));
+    const specs = [spec(ctx, CONTROL_PLANE_HOSTNAME, 'control-plane', 0)];
+    for (let i = 1; i <= ctx.config.cluster.numNodes; i++) specs.push(spec(ctx, workerHostname(i), 'worker', i));
     rt.onRollback(`node containers of ${ctx.config.cluster.name}`, async () => {
       const nodes = await ctx.driver.listNodes({ cluster: ctx.config.cluster.name, role: 'node' });
       await ctx.driver.removeNodes(nodes);

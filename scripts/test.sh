@@ -2,7 +2,8 @@
 # The project's one test command (`npm test`; .ci/run calls exactly that): sets the
 # checkout up (npm deps, Node 24, a Docker engine), builds and typechecks every package,
 # runs every package's unit and real-engine integration tests through nx, the Deno smoke
-# test under the real deno binary, and prints one summary line.
+# test under the real deno binary, the e2e tests against real clusters, and prints one
+# summary line.
 set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 START=$SECONDS
@@ -10,7 +11,7 @@ bash scripts/setup.sh
 export PATH=$PWD/node_modules/.bin:$PATH
 echo "node $(node --version), deno $(deno --version | head -1 | cut -d' ' -f2), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://docker/version | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Version))')"
 
-rm -f packages/*/test-results.json images/test-results.json .test-results-deno.json
+rm -f packages/*/test-results.json images/test-results.json .test-results-deno.json tests/e2e/test-results.json
 status=0
 nx run-many -t typecheck --outputStyle=static || status=1
 nx run-many -t test --outputStyle=static -- --reporter=default --reporter=json --outputFile.json=test-results.json || status=1
@@ -24,12 +25,15 @@ node -e '
   require("fs").writeFileSync(".test-results-deno.json", JSON.stringify({ numPassedTests: p, numFailedTests: f }));
 ' "$deno_out"
 
+# e2e: real clusters (the first `up` builds the node image when it is not cached)
+vitest run --config tests/e2e/vitest.config.ts --reporter=default --reporter=json --outputFile.json=tests/e2e/test-results.json || status=1
+
 reports=()
 for f in packages/*/package.json images/package.json; do
   dir=$(dirname "$f")
   grep -q '"test"' "$f" && reports+=("$dir/test-results.json")
 done
-reports+=(.test-results-deno.json)
+reports+=(.test-results-deno.json tests/e2e/test-results.json)
 node scripts/summarize-tests.mjs "${reports[@]}" || status=1
 echo "total time: $((SECONDS - START))s"
 exit $status

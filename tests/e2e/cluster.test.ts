@@ -85,14 +85,14 @@ describe('a default cluster with the bridge CNI', () => {
   it('a second cluster with numNodes 0 runs beside it via the CLI, and the first still works after it is cleaned', async () => {
     const upB = await cli(['up', '--name', B, '--num-nodes', '0', '--dind-subnet', '10.194.0.0/16']);
     expect(upB.stderr).toMatch(/kubeadm init/);
-    expect(upB.code).toBe(0);
+    expect(upB.code, upB.stderr).toBe(0);
     const e2e = await cli(['e2e', '--name', B]);
     expect(e2e.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
     expect(e2e.code).toBe(0);
     const list = JSON.parse((await cli(['list', '--json'])).stdout) as { name: string }[];
     expect(list.map((c) => c.name)).toEqual(expect.arrayContaining([A, B]));
     const cleanB = await cli(['clean', '--name', B]);
-    expect(cleanB.code).toBe(0);
+    expect(cleanB.code, cleanB.stderr).toBe(0);
     expect(await leftovers(B)).toEqual([]);
     expect(readyNodes(await kubectl(['get', 'nodes', '-o', 'json']))).toHaveLength(3);
   });

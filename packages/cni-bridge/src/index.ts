@@ -1,5 +1,6 @@
 import {
   CNI_API_VERSION,
+  waitFor,
   writeNodeFile,
   type ClusterContext,
   type CniPlugin,
@@ -56,10 +57,13 @@ export function bridgeConflist(podCidr: string, bridgeName = 'cni0'): string {
   );
 }
 
+/** The node's pod CIDR, which the controller manager assigns shortly after the node registers. */
 async function podCidrOf(ctx: ClusterContext, node: NodeHandle): Promise<string> {
-  const cidr = (await ctx.kubectl(['get', 'node', node.hostname, '-o', 'jsonpath={.spec.podCIDR}'])).trim();
-  if (!cidr) throw new Error(`node ${node.hostname} has no pod CIDR yet (is networking.podSubnet set?)`);
-  return cidr;
+  return waitFor(
+    `a pod CIDR for node ${node.hostname} (is networking.podSubnet set?)`,
+    async () => (await ctx.kubectl(['get', 'node', node.hostname, '-o', 'jsonpath={.spec.podCIDR}'])).trim() || undefined,
+    { timeoutMs: 90_000, intervalMs: 500, signal: ctx.signal },
+  );
 }
 
 /**

@@ -1,0 +1,93 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerDriver } from '@local-cluster/docker-driver';
+
+// `up` with input that preflight must refuse: a clear error, exit 1, and nothing created.
+// These run against the real engine but never reach the node image build.
+
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const home = mkdtempSync(join(tmpdir(), 'lc-preflight-'));
+const driver = dockerDriver();
+
+function up(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LOCAL_CLUSTER_')));
+  return new Promise((resolve) =>
+    execFile(process.execPath, [BIN, 'up', ...args], { env: { ...base, HOME: home, NO_COLOR: '1', ...env }, timeout: 60_000 }, (error, _stdout, stderr) =>
+      resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stderr }),
+    ),
+  );
+}
+
+async function nothingOf(cluster: string): Promise<void> {
+  expect(await driver.listNodes({ cluster })).toEqual([]);
+  expect(await driver.listNetworks({ cluster })).toEqual([]);
+  expect(await driver.volumes.list({ cluster })).toEqual([]);
+}
+
+const name = () => `pf-${Math.random().toString(36).slice(2, 8)}`;
+
+describe('up refuses before creating anything', () => {
+  let server: Server;
+  let busyPort: number;
+  const foreignNetwork = `lc-preflight-foreign-${process.pid}`;
+
+  beforeAll(async () => {
+    server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    busyPort = (server.address() as { port: number }).port;
+    // a network that is not ours, on a range a user might also pick
+    await driver.createNetwork({ name: foreignNetwork, subnet: '10.231.0.0/16', labels: { 'dev.local-cluster.test': 'preflight' } });
+  });
+
+  afterAll(async () => {
+    server.close();
+    await driver.removeNetwork(foreignNetwork, { labels: { 'dev.local-cluster.test': 'preflight' } });
+  });
+
+  it('an API server port already in use', async () => {
+    const cluster = name();
+    const r = await up(['--name', cluster, '--apiserver-port', String(busyPort)]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cluster.apiServerPort ${busyPort} is already in use`);
+    expect(r.stderr).toContain('--apiserver-port');
+    await nothingOf(cluster);
+  });
+
+  it('a subnet that overlaps an existing Docker network, which is left alone', async () => {
+    const cluster = name();
+    const r = await up(['--name', cluster, '--dind-subnet', '10.231.128.0/17']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`dind.subnet 10.231.128.0/17 overlaps Docker network "${foreignNetwork}"`);
+    expect(r.stderr).toContain('--dind-subnet');
+    await nothingOf(cluster);
+    expect((await driver.listAllNetworks()).map((n) => n.name)).toContain(foreignNetwork);
+  });
+
+  it('a Kubernetes version the node image cannot run', async () => {
+    const cluster = name();
+    const r = await up(['--name', cluster, '--kubernetes-version', 'v1.36.0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('source.kubernetesVersion v1.36.0 is not supported');
+    await nothingOf(cluster);
+  });
+
+  it('a CNI whose images are neither present nor buildable', async () => {
+    const cluster = name();
+    const r = await up(['--name', cluster, '--cni-plugin', 'flannel']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('neither in the engine nor buildable here');
+    expect(r.stderr).toContain('flannel');
+    await nothingOf(cluster);
+  });
+
+  it('an unreachable engine', async () => {
+    const r = await up(['--name', name()], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('not reachable at unix:///nonexistent/docker.sock: start it or set DOCKER_HOST');
+  });
+});

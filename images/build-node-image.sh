@@ -4,8 +4,9 @@
 # Each stage is content-addressed and skipped when its inputs did not change.
 #
 # Usage: build-node-image.sh CACHE_DIR IMAGE_REF
-# Environment: KUBERNETES_VERSION (default: binaries/versions.env), DEBIAN_MIRROR (default:
-# the host's apt configuration).
+# Environment: KUBERNETES_VERSION_OVERRIDE (default: binaries/versions.env), DEBIAN_MIRROR
+# (default: the host's apt configuration), BIN_OVERRIDES (a directory whose bin/* replace the
+# binaries built from modules: prebuilt, downloaded or built from a source tree).
 set -Eeuo pipefail
 [[ $# == 2 ]] || { sed -n '2,/^set -Eeuo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2; }
 CACHE=$1
@@ -18,7 +19,17 @@ export KUBERNETES_VERSION
 mkdir -p "$CACHE"
 echo "==> stage 1/3: Kubernetes $KUBERNETES_VERSION binaries"
 bash "$HERE/binaries/build.sh" "$CACHE/binaries/$KUBERNETES_VERSION"
+BINARIES=$CACHE/binaries/$KUBERNETES_VERSION
+if [[ -n ${BIN_OVERRIDES:-} ]]; then
+  KEY=$(cd "$BIN_OVERRIDES/bin" && sha256sum ./* | sha256sum | cut -c1-16)
+  MERGED=$CACHE/merged/$KUBERNETES_VERSION-$KEY
+  echo "==> using $(ls "$BIN_OVERRIDES/bin" | tr '\n' ' ')from $BIN_OVERRIDES"
+  rm -rf "$MERGED"; mkdir -p "$MERGED"
+  cp -a "$BINARIES/bin" "$BINARIES/versions.env" "$MERGED/"
+  cp -f "$BIN_OVERRIDES"/bin/* "$MERGED/bin/"
+  BINARIES=$MERGED
+fi
 echo "==> stage 2/3: Debian root filesystem"
 bash "$HERE/node/build-rootfs.sh" "$CACHE/rootfs"
 echo "==> stage 3/3: node image $IMAGE_REF"
-PRELOAD_CACHE="$CACHE/preload" WORK_DIR="$CACHE/work" bash "$HERE/node/assemble.sh" "$CACHE/rootfs/rootfs.tar" "$CACHE/binaries/$KUBERNETES_VERSION" "$IMAGE_REF"
+PRELOAD_CACHE="$CACHE/preload" WORK_DIR="$CACHE/work" bash "$HERE/node/assemble.sh" "$CACHE/rootfs/rootfs.tar" "$BINARIES" "$IMAGE_REF"

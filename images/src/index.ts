@@ -6,6 +6,9 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { AbortedError, LocalClusterError, type ImageBuildContext, type ImageRequirement, type ResolvedConfig } from '@local-cluster/core';
+import { binarySources, hasOverrides, sourcesKey, stageOverrides, type BinarySources } from './sources.js';
+
+export * from './sources.js';
 
 /** Where the recipes live: next to this package's dist/. */
 export const RECIPES_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -35,14 +38,19 @@ export function nodeImageRef(kubernetesVersion: string, recipesDir = RECIPES_DIR
 }
 
 /** Runs the offline build; streams its lines as progress and keeps the whole log. */
-async function buildNodeImage(ref: string, kubernetesVersion: string, ctx: ImageBuildContext, recipesDir: string): Promise<void> {
+async function buildNodeImage(ref: string, kubernetesVersion: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<void> {
+  let overrides: string | undefined;
+  if (hasOverrides(sources)) {
+    overrides = join(ctx.cacheDir, 'overrides', sourcesKey(sources));
+    await stageOverrides(sources, overrides, kubernetesVersion, ctx);
+  }
   const logDir = join(ctx.cacheDir, 'logs');
   await mkdir(logDir, { recursive: true });
   const logPath = join(logDir, `node-image-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const log = createWriteStream(logPath);
   ctx.logger.info(`build log: ${logPath}`);
   const child = spawn('bash', [join(recipesDir, 'build-node-image.sh'), join(ctx.cacheDir, 'node-image'), ref], {
-    env: { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion },
+    env: { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion, ...(overrides ? { BIN_OVERRIDES: overrides } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -73,14 +81,19 @@ async function buildNodeImage(ref: string, kubernetesVersion: string, ctx: Image
 export interface NodeImageOptions {
   /** Directory holding build-node-image.sh, binaries/ and node/. */
   recipesDir?: string;
+  /** Directory relative source paths (binDir, k8sDir) resolve from. Default: cwd. */
+  baseDir?: string;
 }
 
 /** The node image for this config and how to build it offline. */
 export function nodeImage(config: ResolvedConfig, options: NodeImageOptions = {}): ImageRequirement {
   const recipesDir = options.recipesDir ?? RECIPES_DIR;
   const version = config.source.kubernetesVersion;
-  const ref = nodeImageRef(version, recipesDir);
-  return { ref, build: (ctx) => buildNodeImage(ref, version, ctx, recipesDir) };
+  const sources = binarySources(config, options.baseDir);
+  const base = nodeImageRef(version, recipesDir);
+  // other binary sources make another image, tagged by what they provide
+  const ref = hasOverrides(sources) ? `${base}-${sourcesKey(sources)}` : base;
+  return { ref, build: (ctx) => buildNodeImage(ref, version, sources, ctx, recipesDir) };
 }
 
 /**

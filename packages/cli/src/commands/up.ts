@@ -24,7 +24,7 @@ function upCommand(name: 'up' | 'reup', description: string) {
           driver,
           cni,
           addons,
-          nodeImage: nodeImage(loaded.config),
+          nodeImage: nodeImage(loaded.config, { baseDir: loaded.baseDir }),
           signal,
           retain: Boolean(args.retain),
           rebuild: name === 'reup',

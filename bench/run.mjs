@@ -24,13 +24,19 @@ function recorder(phase) {
   };
 }
 
+/** A node's working set (usage minus inactive page cache), as `docker stats` and `kubectl top` count it. */
 async function nodeMemory(node) {
   // the node's own cgroup (private cgroup namespace): v1 memory controller, or v2
-  for (const path of ['/sys/fs/cgroup/memory/memory.usage_in_bytes', '/sys/fs/cgroup/memory.current']) {
-    const r = await node.run(['cat', path]);
-    if (r.exitCode === 0) return Number(r.stdout.trim());
+  const v1 = await node.run(['cat', '/sys/fs/cgroup/memory/memory.usage_in_bytes', '/sys/fs/cgroup/memory/memory.stat']);
+  if (v1.exitCode === 0) {
+    const [usage, ...stat] = v1.stdout.trim().split('\n');
+    const inactive = Number(stat.find((l) => l.startsWith('total_inactive_file '))?.split(' ')[1] ?? 0);
+    return { workingSetBytes: Number(usage) - inactive, usageBytes: Number(usage) };
   }
-  return null;
+  const v2 = await node.run(['cat', '/sys/fs/cgroup/memory.current', '/sys/fs/cgroup/memory.stat']);
+  const [usage, ...stat] = v2.stdout.trim().split('\n');
+  const inactive = Number(stat.find((l) => l.startsWith('inactive_file '))?.split(' ')[1] ?? 0);
+  return { workingSetBytes: Number(usage) - inactive, usageBytes: Number(usage) };
 }
 
 const timed = async (fn) => {
@@ -64,7 +70,7 @@ console.log(
       nodes: 1 + config.cluster.numNodes,
       nodeImageWasCached: cached,
       up: { totalMs: upMs, steps: upRec.steps },
-      nodeMemoryBytesAfterUp: memory,
+      nodeMemoryAfterUp: memory,
       down: { totalMs: downMs, steps: downRec.steps },
       clean: { totalMs: cleanMs, steps: cleanRec.steps },
     },

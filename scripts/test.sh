@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command (`npm test`; .ci/run calls exactly that): sets the
-# checkout up (npm deps, Node 24, a Docker engine), builds and typechecks every package,
+# checkout up (npm deps, Node 24, a Docker engine), builds, typechecks and lints every package,
 # runs every package's unit and real-engine integration tests through nx, the Deno smoke
 # test under the real deno binary, the e2e tests against real clusters, and prints one
 # summary line.
@@ -13,7 +13,7 @@ echo "node $(node --version), deno $(deno --version | head -1 | cut -d' ' -f2), 
 
 rm -f packages/*/test-results.json images/test-results.json .test-results-deno.json tests/e2e/test-results.json
 status=0
-nx run-many -t typecheck --outputStyle=static || status=1
+nx run-many -t typecheck lint --outputStyle=static || status=1
 nx run-many -t test --outputStyle=static -- --reporter=default --reporter=json --outputFile.json=test-results.json || status=1
 
 # Deno: core and the Docker driver through their public entries

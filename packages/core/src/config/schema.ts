@@ -144,7 +144,7 @@ export const configSchema = z.strictObject({
       kubernetesVersion: setting(kubernetesVersion.default(DEFAULT_KUBERNETES_VERSION), {
         flag: 'kubernetes-version',
         placeholder: 'VERSION',
-        description: 'Kubernetes version to run (built from Go modules unless another source is given).',
+        description: 'Kubernetes version to run: a v1.34 release (built from Go modules unless another source is given).',
       }),
       buildKubeadm: setting(z.boolean().default(false), {
         flag: 'build-kubeadm',
@@ -247,6 +247,13 @@ export type ConfigInput = z.input<typeof configSchema>;
 /** The config after defaults. */
 export type ResolvedConfig = z.output<typeof configSchema>;
 
+/**
+ * The Kubernetes minor the node image recipes are verified with: its kubeadm asks for
+ * the etcd, CoreDNS and pause versions the recipes pin (a different minor asks for
+ * others), and kubelet 1.35+ refuses cgroup v1 hosts.
+ */
+export const SUPPORTED_KUBERNETES = '>=1.34.0 <1.35.0';
+
 export function isSupportedKubernetesVersion(v: string): boolean {
-  return semver.satisfies(v, '>=1.31.0 <1.35.0');
+  return semver.satisfies(v, SUPPORTED_KUBERNETES);
 }

@@ -27,8 +27,8 @@ export const preflight: Step<UpContext> = {
     );
 
     if (!isSupportedKubernetesVersion(config.source.kubernetesVersion)) {
-      throw new PreflightError('kubernetes-version', `source.kubernetesVersion ${config.source.kubernetesVersion} is not supported: use v1.31 to v1.34.`, {
-        hint: 'kubelet 1.35+ refuses cgroup v1 hosts; older releases lack kubeadm v1beta4.',
+      throw new PreflightError('kubernetes-version', `source.kubernetesVersion ${config.source.kubernetesVersion} is not supported: use a v1.34 release (--kubernetes-version v1.34.4).`, {
+        hint: 'The node image recipes pin the etcd, CoreDNS and pause versions kubeadm 1.34 asks for; kubelet 1.35+ refuses cgroup v1 hosts.',
       });
     }
 

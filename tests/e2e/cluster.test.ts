@@ -11,7 +11,20 @@ import {
   type Kubectl,
 } from '@local-cluster/core';
 import { TOOLBOX_IMAGE } from '@local-cluster/images';
-import { bringUp, cli, driver, hostKubectl, run, testHome } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { bringUp, cli, driver, hostKubectl, run, testHome, toolHome } from './helpers.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 const A = `e2e-a-${process.pid}`;
 const B = `e2e-b-${process.pid}`;
@@ -83,9 +96,19 @@ describe('a default cluster with the bridge CNI', () => {
   });
 
   it('a second cluster with numNodes 0 runs beside it via the CLI, and the first still works after it is cleaned', async () => {
-    const upB = await cli(['up', '--name', B, '--num-nodes', '0', '--dind-subnet', '10.194.0.0/16']);
+    const port = await freePort();
+    const upB = await cli(['up', '--name', B, '--num-nodes', '0', '--dind-subnet', '10.194.0.0/16', '--apiserver-port', String(port)]);
     expect(upB.stderr).toMatch(/kubeadm init/);
     expect(upB.code, upB.stderr).toBe(0);
+    // the API server is on the port asked for, and the single node takes ordinary workloads
+    const kubeconfigB = join(toolHome, 'clusters', B, 'admin.conf');
+    expect(readFileSync(kubeconfigB, 'utf8')).toContain(`server: https://127.0.0.1:${port}`);
+    const kubectlB = (...args: string[]) => run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--kubeconfig', kubeconfigB, ...args]);
+    expect((await kubectlB('get', 'node', 'kube-master', '-o', 'jsonpath={.spec.taints}')).stdout).toBe('');
+    await kubectlB('run', 'plain', `--image=${TOOLBOX_IMAGE}`, '--image-pull-policy=Never', '--restart=Never', '--command', '--', 'sh', '-c', 'echo hello from the only node');
+    const waited = await kubectlB('wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/plain', '--timeout=120s');
+    expect(waited.code, waited.stderr).toBe(0);
+    expect((await kubectlB('logs', 'plain')).stdout.trim()).toBe('hello from the only node');
     const e2e = await cli(['e2e', '--name', B]);
     expect(e2e.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
     expect(e2e.code).toBe(0);

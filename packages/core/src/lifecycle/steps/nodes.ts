@@ -17,6 +17,8 @@ function spec(ctx: UpContext, hostname: string, role: NodeRole, index: number): 
     network: ctx.networkName!,
     ip: nthAddress(ctx.config.dind.subnet, 2 + index),
     labels: ownerLabels(cluster, 'node', role),
+    // read by the node's entrypoint: workers skip the control-plane images at preload
+    env: { LOCAL_CLUSTER_NODE_ROLE: role },
     privileged: true,
     ...(role === 'control-plane'
       ? { ports: [{ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.config.cluster.apiServerPort ?? 0 }] }

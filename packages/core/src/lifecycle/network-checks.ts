@@ -71,11 +71,20 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
     );
     pods.set(node, { pod: `web-${node}`, ip });
   }
+  // the Service routes to every pod once its EndpointSlices list them all
+  await waitFor(
+    `endpoints of service web in ${namespace}`,
+    async () => {
+      const out = await kubectl(['-n', namespace, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'jsonpath={.items[*].endpoints[*].addresses[0]}']);
+      return out.trim().split(/\s+/).filter(Boolean).length >= nodes.length ? true : undefined;
+    },
+    { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
+  );
   const serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local` };
 }
 
-async function fetchFrom(kubectl: Kubectl, probe: NetworkProbe, fromNode: string, url: string): Promise<{ ok: boolean; answer?: string; error?: string }> {
+async function fetchOnce(kubectl: Kubectl, probe: NetworkProbe, fromNode: string, url: string): Promise<{ ok: boolean; answer?: string; error?: string }> {
   const from = probe.pods.get(fromNode)!;
   try {
     // busybox-static's `wget -T` segfaults (Debian bookworm): bound it with `timeout` instead
@@ -86,6 +95,28 @@ async function fetchFrom(kubectl: Kubectl, probe: NetworkProbe, fromNode: string
   }
 }
 
+/**
+ * Fetches `url` from the pod on `fromNode` until `accept` says yes or `retryMs` runs out:
+ * kube-proxy programs a new Service's rules asynchronously, so the first tries right
+ * after it was created may fail; a real failure still fails at the deadline.
+ */
+async function fetchFrom(
+  kubectl: Kubectl,
+  probe: NetworkProbe,
+  fromNode: string,
+  url: string,
+  accept: (answer: string | undefined) => boolean,
+  retryMs = 20_000,
+): Promise<{ ok: boolean; answer?: string; error?: string }> {
+  const deadline = Date.now() + retryMs;
+  for (;;) {
+    const r = await fetchOnce(kubectl, probe, fromNode, url);
+    const ok = r.ok && accept(r.answer);
+    if (ok || Date.now() > deadline) return { ...r, ok };
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
 /** Every pod fetches from every other pod over TCP: the answer must be the target's node name. */
 export async function podToPodTable(kubectl: Kubectl, probe: NetworkProbe): Promise<Reachability[]> {
   const cells: Promise<Reachability>[] = [];
@@ -93,12 +124,7 @@ export async function podToPodTable(kubectl: Kubectl, probe: NetworkProbe): Prom
     for (const [to, target] of probe.pods) {
       if (from === to) continue;
       cells.push(
-        fetchFrom(kubectl, probe, from, `http://${target.ip}:8080/`).then((r) => ({
-          from,
-          to,
-          ...r,
-          ok: r.ok && r.answer === to,
-        })),
+        fetchFrom(kubectl, probe, from, `http://${target.ip}:8080/`, (answer) => answer === to).then((r) => ({ from, to, ...r })),
       );
     }
   }
@@ -114,7 +140,7 @@ export async function serviceTable(kubectl: Kubectl, probe: NetworkProbe): Promi
       [`service ${probe.serviceIp}`, `http://${probe.serviceIp}/`],
       [`service ${probe.serviceDns}`, `http://${probe.serviceDns}/`],
     ] as const) {
-      cells.push(fetchFrom(kubectl, probe, from, url).then((r) => ({ from, to, ...r, ok: r.ok && nodes.has(r.answer ?? '') })));
+      cells.push(fetchFrom(kubectl, probe, from, url, (answer) => nodes.has(answer ?? '')).then((r) => ({ from, to, ...r })));
     }
   }
   return Promise.all(cells);

@@ -3,7 +3,11 @@ import { waitFor } from '../../nodeutil.js';
 import { kubectlOn, pluginContext, controlPlaneOf, type UpContext } from '../context.js';
 
 interface NodeList {
-  items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+  items: {
+    metadata: { name: string };
+    spec: { taints?: { key: string }[] };
+    status: { conditions?: { type: string; status: string }[] };
+  }[];
 }
 
 /** Every node Ready through the API, CoreDNS available, and the CNI's own check. */
@@ -17,7 +21,13 @@ export const waitReady: Step<UpContext> = {
       `${ctx.nodes.length} node(s) Ready`,
       async () => {
         const list = JSON.parse(await kubectlOn(controlPlane, ['get', 'nodes', '-o', 'json'], opts)) as NodeList;
-        const ready = list.items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+        // Ready, and the node controller has lifted its not-ready taint (seconds later), so
+        // pods schedule as soon as `up` returns
+        const ready = list.items.filter(
+          (n) =>
+            n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+            !n.spec.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
+        );
         return ready.length === ctx.nodes.length ? true : undefined;
       },
       { timeoutMs: 300_000, intervalMs: 1000, signal: rt.signal },

@@ -207,3 +207,16 @@ describe('docs', () => {
     expect(readme).toContain(configTableMarkdown());
   });
 });
+
+describe('npx local-cluster from the checkout', () => {
+  it('the workspace links the bin, which runs the CLI', async () => {
+    const bin = fileURLToPath(new URL('../../../node_modules/.bin/local-cluster', import.meta.url));
+    const r = await new Promise<Run>((resolve) =>
+      execFile(bin, ['--version'], { env: { ...process.env, PATH: `${fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url))}:${process.env.PATH}` } }, (error, stdout, stderr) =>
+        resolve({ code: error ? 1 : 0, stdout, stderr }),
+      ),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});

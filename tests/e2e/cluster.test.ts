@@ -64,6 +64,26 @@ describe('a default cluster with the bridge CNI', () => {
     expect(readyNodes(await kubectl(['get', 'nodes', '-o', 'json']))).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
   });
 
+  it('runs the pinned Kubernetes version, whose binaries know it, from images preloaded under the names kubeadm computes', async () => {
+    const master = cluster.nodes.find((n) => n.hostname === 'kube-master')!;
+    expect((await master.exec(['kubeadm', 'version', '-o', 'short'])).stdout.trim()).toBe(DEFAULT_KUBERNETES_VERSION);
+    expect((await master.exec(['kubectl', 'version', '--client'])).stdout).toContain(`Client Version: ${DEFAULT_KUBERNETES_VERSION}`);
+    const kubelets = await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].status.nodeInfo.kubeletVersion}']);
+    expect(kubelets.trim().split(' ')).toEqual([DEFAULT_KUBERNETES_VERSION, DEFAULT_KUBERNETES_VERSION, DEFAULT_KUBERNETES_VERSION]);
+    const expected = (await master.exec(['kubeadm', 'config', 'images', 'list', '--kubernetes-version', DEFAULT_KUBERNETES_VERSION])).stdout.trim().split('\n');
+    const present = (await master.exec(['ctr', '-n', 'k8s.io', 'images', 'ls', '-q'])).stdout;
+    for (const image of expected) expect(present).toContain(image);
+    const etcd = expected.find((i) => i.includes('/etcd:'))!;
+    expect(etcd).toMatch(/etcd:3\.(5\.(1[1-9]|[2-9]\d)|[6-9]\.\d+)/);
+  });
+
+  it('nodes resolve each other by name on the cluster network', async () => {
+    const worker = cluster.nodes.find((n) => n.hostname === 'kube-node-1')!;
+    const master = cluster.nodes.find((n) => n.hostname === 'kube-master')!;
+    const resolved = (await worker.exec(['getent', 'hosts', 'kube-master'])).stdout;
+    expect(resolved.split(/\s+/)[0]).toBe(await master.ip());
+  });
+
   it('runs CoreDNS', async () => {
     const ready = await kubectl(['-n', 'kube-system', 'get', 'deployment', 'coredns', '-o', 'jsonpath={.status.readyReplicas}']);
     expect(Number(ready)).toBeGreaterThan(0);

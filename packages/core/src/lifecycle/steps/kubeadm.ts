@@ -1,4 +1,5 @@
-import type { Step } from '../../engine/steps.js';
+import type { ExecResult, NodeHandle } from '../../contracts/driver.js';
+import type { Step, StepRuntime } from '../../engine/steps.js';
 import { isExecError } from '../../errors.js';
 import { waitFor, writeNodeFile } from '../../nodeutil.js';
 import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
@@ -6,8 +7,16 @@ import { renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
 
 const CONFIG_PATH = '/etc/local-cluster/kubeadm.yaml';
 
-function keep(ctx: UpContext, key: string, output: { stdout: string; stderr: string }): void {
-  ctx.transcripts.set(key, `${output.stdout}\n${output.stderr}`);
+/** Runs a kubeadm command and keeps its output (for the failure logs) whether it succeeds or not. */
+async function execKept(ctx: UpContext, key: string, node: NodeHandle, argv: string[], rt: StepRuntime): Promise<ExecResult> {
+  try {
+    const result = await node.exec(argv, rt);
+    ctx.transcripts.set(key, `${result.stdout}\n${result.stderr}`);
+    return result;
+  } catch (e) {
+    if (isExecError(e)) ctx.transcripts.set(key, `${e.stdout}\n${e.stderr}`);
+    throw e;
+  }
 }
 
 export const kubeadmInit: Step<UpContext> = {
@@ -25,14 +34,8 @@ export const kubeadmInit: Step<UpContext> = {
     });
     await writeNodeFile(controlPlane, CONFIG_PATH, config, rt);
     const argv = ['kubeadm', 'init', `--config=${CONFIG_PATH}`, '--skip-token-print', `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
-    try {
-      const result = await controlPlane.exec(argv, rt);
-      keep(ctx, 'kubeadm-init', result);
-      if (ctx.config.verbose >= 2) rt.logger.debug(result.stdout);
-    } catch (e) {
-      if (isExecError(e)) keep(ctx, 'kubeadm-init', e);
-      throw e;
-    }
+    const result = await execKept(ctx, 'kubeadm-init', controlPlane, argv, rt);
+    rt.logger.debug(result.stdout);
   },
 };
 
@@ -59,12 +62,8 @@ export const joinWorkers: Step<UpContext> = {
         .map(async (node) => {
           const config = renderJoinConfig({ hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, patches: ctx.patches });
           await writeNodeFile(node, CONFIG_PATH, config, rt);
-          try {
-            keep(ctx, `kubeadm-join-${node.hostname}`, await node.exec(['kubeadm', 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`], rt));
-          } catch (e) {
-            if (isExecError(e)) keep(ctx, `kubeadm-join-${node.hostname}`, e);
-            throw e;
-          }
+          const argv = ['kubeadm', 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
+          await execKept(ctx, `kubeadm-join-${node.hostname}`, node, argv, rt);
         }),
     );
     rt.logger.info(`${ctx.nodes.length - 1} worker(s) joined`);

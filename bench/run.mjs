@@ -1,5 +1,5 @@
-// Benchmark: per-step durations of `up` (node image cached), `down` and `clean`, and each
-// node's memory after `up`. Prints JSON on stdout (progress on stderr).
+// Benchmark: per-step durations of `up` (node image cached), `down`, `up` again (from the
+// snapshot), and `clean`, and each node's memory after `up`. Prints JSON on stdout (progress on stderr).
 //   node bench/run.mjs [--nodes N] [--name NAME]
 import { parseArgs } from 'node:util';
 import { clean, down, loadConfig, up } from '@local-cluster/core';
@@ -56,6 +56,12 @@ for (const node of cluster.nodes) memory[node.hostname] = await nodeMemory(node)
 
 const downRec = recorder('down');
 const [, downMs] = await timed(() => down({ driver, cluster: config.cluster.name, onEvent: downRec.onEvent }));
+
+// `up` again: back from the snapshot the first `up` took
+const restoreRec = recorder('up from snapshot');
+const [restored, restoreMs] = await timed(() => up({ config, driver, cni: bridge(), nodeImage: image, userKubeconfig: false, onEvent: restoreRec.onEvent }));
+if (!restored.restored) throw new Error('the second up did not restore from the snapshot');
+await down({ driver, cluster: config.cluster.name });
 const cleanRec = recorder('clean');
 const [, cleanMs] = await timed(() => clean({ driver, cluster: config.cluster.name, userKubeconfig: false, onEvent: cleanRec.onEvent }));
 
@@ -72,6 +78,7 @@ console.log(
       up: { totalMs: upMs, steps: upRec.steps },
       nodeMemoryAfterUp: memory,
       down: { totalMs: downMs, steps: downRec.steps },
+      upFromSnapshot: { totalMs: restoreMs, steps: restoreRec.steps },
       clean: { totalMs: cleanMs, steps: cleanRec.steps },
     },
     null,

@@ -140,10 +140,22 @@ describe('a default cluster with the bridge CNI', () => {
     expect(readyNodes(await kubectl(['get', 'nodes', '-o', 'json']))).toHaveLength(3);
   });
 
-  it('down removes the nodes only; clean leaves nothing of the cluster behind', async () => {
+  it('down removes the nodes only; up brings the cluster back from its snapshot; clean leaves nothing behind', async () => {
     expect((await cli(['down', '--name', A])).code).toBe(0);
     expect(await driver.listNodes({ cluster: A })).toEqual([]);
     expect(await driver.listNetworks({ cluster: A })).toHaveLength(1);
+    expect(await driver.images.list({ cluster: A, role: 'snapshot' })).toHaveLength(3);
+
+    const again = await cli(['up', '--name', A, '--num-nodes', '2']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('restored from its snapshot');
+    expect(again.stderr).not.toContain('kubeadm init');
+    const kubeconfig = join(toolHome, 'clusters', A, 'admin.conf');
+    const k = (...args: string[]) => run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--kubeconfig', kubeconfig, ...args]);
+    expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
+    const e2e = await cli(['e2e', '--name', A]);
+    expect(e2e.stdout, e2e.stdout).toMatch(/\b4 passed, 0 failed/);
+
     expect((await cli(['clean', '--name', A])).code).toBe(0);
     expect(await leftovers(A)).toEqual([]);
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Addon } from '../contracts/addon.js';
@@ -42,6 +43,35 @@ export interface UpContext extends UpOptions {
   kubeconfigPath?: string;
   /** Output of the commands steps ran, kept for failure logs. */
   transcripts: Map<string, string>;
+  /** What a snapshot must have been made from to be reused. */
+  configHash: string;
+  /** Set by preflight: this run brings the cluster back from its snapshot. */
+  restore: boolean;
+  /** When this run started (ms since the epoch). */
+  startedAt: number;
+}
+
+/**
+ * The inputs a cluster's state depends on; a snapshot made from others is stale.
+ * Not the API server's host port (the kubeconfig is rewritten) nor verbosity.
+ */
+export function snapshotConfigHash(options: UpOptions, podSubnet: string): string {
+  const { cluster, dind, source } = options.config;
+  const clusterPart = { ...cluster, apiServerPort: undefined };
+  return createHash('sha256')
+    .update(
+      JSON.stringify({
+        cluster: clusterPart,
+        subnet: dind.subnet,
+        source,
+        nodeImage: options.nodeImage.ref,
+        cni: options.cni.name,
+        podSubnet,
+        addons: (options.addons ?? []).map((a) => a.name),
+      }),
+    )
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function clusterDir(home: string, cluster: string): string {
@@ -51,15 +81,19 @@ export function clusterDir(home: string, cluster: string): string {
 export function newUpContext(options: UpOptions, bootstrapToken: string): UpContext {
   const home = options.home ?? localClusterHome();
   const patches = options.cni.configure?.(options.config) ?? {};
+  const podSubnet = patches.podSubnet ?? options.cni.defaultPodSubnet;
   return {
     ...options,
     home,
     clusterDir: clusterDir(home, options.config.cluster.name),
     patches,
-    podSubnet: patches.podSubnet ?? options.cni.defaultPodSubnet,
+    podSubnet,
     bootstrapToken,
     nodes: [],
     transcripts: new Map(),
+    configHash: snapshotConfigHash(options, podSubnet),
+    restore: false,
+    startedAt: Date.now(),
   };
 }
 

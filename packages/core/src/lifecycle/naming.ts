@@ -28,3 +28,13 @@ export function ownerLabels(cluster: string, role: 'node' | 'network' | 'volume'
     ...(nodeRole ? { [LABELS.nodeRole]: nodeRole } : {}),
   };
 }
+
+/** The named volume holding a node's /var (containerd, kubelet, etcd state): kept by `down`. */
+export function varVolumeName(cluster: string, hostname: string): string {
+  return `local-cluster-${cluster}-${hostname}-var`;
+}
+
+/** The image a node's filesystem (minus /var) is committed to after `up`: kept by `down`. */
+export function snapshotRef(cluster: string, hostname: string): string {
+  return `local-cluster-snapshot/${cluster}:${hostname}`;
+}

@@ -15,21 +15,29 @@ import { joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
 import { installAddons, installCni } from './steps/network-plugin.js';
 import { waitReady } from './steps/wait-ready.js';
 import { exportKubeconfig } from './steps/kubeconfig.js';
+import { discardStaleSnapshot, takeSnapshot } from './steps/snapshot.js';
+
+/** Steps a restore from a snapshot does not need: their results are in the snapshot. */
+function buildOnly(step: Step<UpContext>): Step<UpContext> {
+  return { ...step, skip: (ctx) => ctx.restore || Boolean(step.skip?.(ctx)) };
+}
 
 /** The steps of `up`, in order. Each lives in its own file under steps/. */
 export const UP_STEPS: readonly Step<UpContext>[] = [
   preflight,
-  nodeImage,
+  buildOnly(nodeImage),
+  buildOnly(discardStaleSnapshot),
   network,
   createNodes,
   boot,
-  kubeadmInit,
-  joinWorkers,
-  labelNodes,
-  installCni,
-  installAddons,
+  buildOnly(kubeadmInit),
+  buildOnly(joinWorkers),
+  buildOnly(labelNodes),
+  buildOnly(installCni),
+  buildOnly(installAddons),
   waitReady,
   exportKubeconfig,
+  takeSnapshot,
 ];
 
 export interface Cluster extends AsyncDisposable {
@@ -40,6 +48,8 @@ export interface Cluster extends AsyncDisposable {
   readonly apiServerPort: number;
   readonly contextName: string;
   readonly timings: readonly StepTiming[];
+  /** Whether this `up` brought the cluster back from its snapshot. */
+  readonly restored: boolean;
   /** Runs kubectl on the control-plane node. */
   kubectl(args: readonly string[], options?: { stdin?: string }): Promise<string>;
   summary(): Record<string, unknown>;
@@ -90,6 +100,7 @@ export async function up(options: UpOptions): Promise<Cluster> {
     apiServerPort: ctx.apiServerHostPort!,
     contextName: kubeContextName(name),
     timings,
+    restored: ctx.restore,
     kubectl: (args, opts) => kubectlOn(controlPlane, args, opts),
     summary: () => ({
       name,
@@ -98,11 +109,12 @@ export async function up(options: UpOptions): Promise<Cluster> {
       context: kubeContextName(name),
       apiServer: `https://127.0.0.1:${ctx.apiServerHostPort}`,
       cni: ctx.cni.name,
+      restoredFromSnapshot: ctx.restore,
       timings,
     }),
     describe: () =>
       [
-        `Cluster "${name}" is up: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
+        `Cluster "${name}" is up${ctx.restore ? ' (restored from its snapshot)' : ''}: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
         `kubectl context: ${kubeContextName(name)}`,
         `export KUBECONFIG=${ctx.kubeconfigPath}`,
       ].join('\n'),

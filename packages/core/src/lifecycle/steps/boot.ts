@@ -14,14 +14,15 @@ async function booted(node: NodeHandle, rt: StepRuntime): Promise<void> {
     },
     { timeoutMs: 120_000, intervalMs: 500, signal: rt.signal },
   );
-  // the preload unit imports the kubeadm images into containerd before kubelet may start
+  // the preload unit imports the kubeadm images into containerd before kubelet may start,
+  // once per /var: a restored node has the stamp already and skips it
   await waitFor(
     `images preloaded on ${node.hostname}`,
     async () => {
-      const r = await node.run(['systemctl', 'is-active', 'local-cluster-preload.service'], rt);
-      const state = r.stdout.trim();
+      if ((await node.run(['test', '-s', '/var/lib/local-cluster/images-preloaded'], rt)).exitCode === 0) return true;
+      const state = (await node.run(['systemctl', 'is-failed', 'local-cluster-preload.service'], rt)).stdout.trim();
       if (state === 'failed') throw new Error(`image preload failed on ${node.hostname}: see journalctl -u local-cluster-preload`);
-      return state === 'active' ? true : undefined;
+      return undefined;
     },
     { timeoutMs: 300_000, intervalMs: 500, signal: rt.signal },
   );

@@ -2,7 +2,7 @@ import { nthAddress } from '../../config/schema.js';
 import type { NodeRole, NodeSpec } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
-import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels, workerHostname } from '../naming.js';
+import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels, snapshotRef, varVolumeName, workerHostname } from '../naming.js';
 
 /**
  * Fixed addresses (.2 the control plane, .3... the workers; .1 is Docker's gateway):
@@ -13,7 +13,9 @@ function spec(ctx: UpContext, hostname: string, role: NodeRole, index: number): 
   return {
     name: containerName(cluster, hostname),
     hostname,
-    image: ctx.nodeImage.ref,
+    // restored nodes start from their committed filesystem, with their kept /var
+    image: ctx.restore ? snapshotRef(cluster, hostname) : ctx.nodeImage.ref,
+    mounts: [{ type: 'volume', source: varVolumeName(cluster, hostname), target: '/var' }],
     network: ctx.networkName!,
     ip: nthAddress(ctx.config.dind.subnet, 2 + index),
     labels: ownerLabels(cluster, 'node', role),
@@ -33,8 +35,16 @@ export const createNodes: Step<UpContext> = {
   async run(ctx, rt) {
     const specs = [spec(ctx, CONTROL_PLANE_HOSTNAME, 'control-plane', 0)];
     for (let i = 1; i <= ctx.config.cluster.numNodes; i++) specs.push(spec(ctx, workerHostname(i), 'worker', i));
-    rt.onRollback(`node containers of ${ctx.config.cluster.name}`, async () => {
-      const nodes = await ctx.driver.listNodes({ cluster: ctx.config.cluster.name, role: 'node' });
+    const cluster = ctx.config.cluster.name;
+    if (!ctx.restore) {
+      // labelled, so `clean` finds them; a restore reuses the snapshot's
+      rt.onRollback(`/var volumes of ${cluster}`, async () => {
+        for (const s of specs) await ctx.driver.volumes.remove(varVolumeName(cluster, s.hostname), { cluster, role: 'volume' });
+      });
+      for (const s of specs) await ctx.driver.volumes.create(varVolumeName(cluster, s.hostname), ownerLabels(cluster, 'volume'), rt);
+    }
+    rt.onRollback(`node containers of ${cluster}`, async () => {
+      const nodes = await ctx.driver.listNodes({ cluster, role: 'node' });
       await ctx.driver.removeNodes(nodes);
     });
     const results = await Promise.allSettled(specs.map((s) => ctx.driver.createNode(s, rt)));

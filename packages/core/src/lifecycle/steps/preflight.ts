@@ -5,6 +5,7 @@ import { PreflightError } from '../../errors.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
+import { snapshotState } from './snapshot.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -39,6 +40,9 @@ export const preflight: Step<UpContext> = {
       });
     }
 
+    ctx.restore = (await snapshotState(ctx, rt)) === 'usable';
+    if (ctx.restore) rt.logger.info(`restoring cluster "${name}" from its snapshot`);
+
     if (config.cluster.numNodes > 0 && cni.supports?.multiNode === false) {
       throw new PreflightError('cni-layout', `CNI plugin "${cni.name}" supports a single node only, but cluster.numNodes is ${config.cluster.numNodes}.`, {
         hint: 'Set cluster.numNodes to 0 (--num-nodes 0) or choose another cluster.cniPlugin.',
@@ -68,7 +72,8 @@ export const preflight: Step<UpContext> = {
       });
     }
 
-    const required = [...(cni.images?.(config) ?? []), ...(ctx.addons ?? []).flatMap((a) => a.images?.(config) ?? [])];
+    // a restore brings its images along in the nodes' /var
+    const required = ctx.restore ? [] : [...(cni.images?.(config) ?? []), ...(ctx.addons ?? []).flatMap((a) => a.images?.(config) ?? [])];
     const missing: string[] = [];
     for (const image of required) {
       if (!image.build && !(await driver.images.has(image.ref, rt))) missing.push(image.ref);
@@ -78,7 +83,7 @@ export const preflight: Step<UpContext> = {
         hint: 'No registry is reachable: load them into the engine (docker load) or choose another CNI/addon.',
       });
     }
-    if (!ctx.nodeImage.build && !(await driver.images.has(ctx.nodeImage.ref, rt))) {
+    if (!ctx.restore && !ctx.nodeImage.build && !(await driver.images.has(ctx.nodeImage.ref, rt))) {
       throw new PreflightError('node-image', `The node image ${ctx.nodeImage.ref} is missing and cannot be built.`);
     }
     rt.logger.debug(`checked: version, layout, port, subnet ${config.dind.subnet}, ${required.length} image(s)`);

@@ -2,11 +2,15 @@ import type { Step } from '../../engine/steps.js';
 import { waitFor } from '../../nodeutil.js';
 import { kubectlOn, pluginContext, controlPlaneOf, type UpContext } from '../context.js';
 
+interface PodList {
+  items: { metadata: { name: string }; status: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }[];
+}
+
 interface NodeList {
   items: {
     metadata: { name: string };
     spec: { taints?: { key: string }[] };
-    status: { conditions?: { type: string; status: string }[] };
+    status: { conditions?: { type: string; status: string; lastHeartbeatTime?: string }[] };
   }[];
 }
 
@@ -17,6 +21,10 @@ export const waitReady: Step<UpContext> = {
   async run(ctx, rt) {
     const controlPlane = controlPlaneOf(ctx.nodes);
     const opts = { signal: rt.signal };
+    // a restored etcd still holds the Ready status of before `down`: only a heartbeat
+    // from this run counts (nodes share the host's clock)
+    const since = ctx.startedAt - 1000;
+    const fresh = (t?: string) => !ctx.restore || (t !== undefined && Date.parse(t) >= since);
     await waitFor(
       `${ctx.nodes.length} node(s) Ready`,
       async () => {
@@ -25,13 +33,43 @@ export const waitReady: Step<UpContext> = {
         // pods schedule as soon as `up` returns
         const ready = list.items.filter(
           (n) =>
-            n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+            n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && fresh(c.lastHeartbeatTime)) &&
             !n.spec.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
         );
         return ready.length === ctx.nodes.length ? true : undefined;
       },
       { timeoutMs: 300_000, intervalMs: 1000, signal: rt.signal },
     );
+    // the control plane and CoreDNS, Ready since this run started (a restored etcd still
+    // holds their old Ready status; a fresh cluster has none before it)
+    for (const [what, selector, count] of [
+      ['the control-plane pods', 'tier=control-plane', 4],
+      ['CoreDNS', 'k8s-app=kube-dns', 1],
+    ] as const) {
+      await waitFor(
+        what,
+        async () => {
+          const pods = JSON.parse(await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'pods', '-l', selector, '-o', 'json'], opts)) as PodList;
+          const ready = pods.items.filter((p) =>
+            p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && (!ctx.restore || fresh(c.lastTransitionTime))),
+          );
+          return ready.length >= count ? true : undefined;
+        },
+        { timeoutMs: 240_000, intervalMs: 1000, signal: rt.signal },
+      );
+    }
+    // controllers act only once their manager holds its leader lease; after a restore the
+    // old holder's lease must expire first (up to 15 s), or new namespaces get no service account
+    for (const lease of ['kube-controller-manager', 'kube-scheduler']) {
+      await waitFor(
+        `the ${lease} leader lease`,
+        async () => {
+          const renewed = await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'lease', lease, '-o', 'jsonpath={.spec.renewTime}'], opts);
+          return renewed.trim() && Date.parse(renewed.trim()) >= since ? true : undefined;
+        },
+        { timeoutMs: 240_000, intervalMs: 1000, signal: rt.signal },
+      );
+    }
     await kubectlOn(controlPlane, ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=240s'], opts);
     await ctx.cni.waitReady?.(pluginContext(ctx, rt.logger, rt.signal));
   },

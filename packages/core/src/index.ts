@@ -15,7 +15,7 @@ export * from './plugins/manifest-cni.js';
 export * from './lifecycle/naming.js';
 export * from './lifecycle/kubeadm-config.js';
 export * from './lifecycle/kubeconfig.js';
-export { type UpOptions, type UpContext, kubectlOn, clusterDir } from './lifecycle/context.js';
+export { type UpOptions, type UpContext, kubectlOn, clusterDir, snapshotConfigHash } from './lifecycle/context.js';
 export * from './lifecycle/up.js';
 export * from './lifecycle/e2e.js';
 export * from './lifecycle/network-checks.js';

@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { CNI_API_VERSION, configSchema, snapshotConfigHash, type CniPlugin, type UpOptions } from '../src/index.js';
+
+const cni: CniPlugin = { apiVersion: CNI_API_VERSION, kind: 'cni', name: 'bridge', defaultPodSubnet: '10.244.0.0/16' };
+
+function hash(config: Record<string, unknown>, nodeImage = 'local-cluster/node:v1.34.4-abc'): string {
+  const options = { config: configSchema.parse(config), driver: undefined as never, cni, nodeImage: { ref: nodeImage } } satisfies UpOptions;
+  return snapshotConfigHash(options, '10.244.0.0/16');
+}
+
+describe('snapshot validity', () => {
+  it('ignores what a restore can change: the API server host port and verbosity', () => {
+    expect(hash({ cluster: { apiServerPort: 6443 }, verbose: 2 })).toBe(hash({}));
+  });
+
+  it('changes with the layout, the network, the Kubernetes version and the node image', () => {
+    const base = hash({});
+    expect(hash({ cluster: { numNodes: 3 } })).not.toBe(base);
+    expect(hash({ dind: { subnet: '10.193.0.0/16' } })).not.toBe(base);
+    expect(hash({ cluster: { noDedicated: true } })).not.toBe(base);
+    expect(hash({}, 'local-cluster/node:v1.34.4-def')).not.toBe(base);
+  });
+});

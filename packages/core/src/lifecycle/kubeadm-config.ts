@@ -67,10 +67,17 @@ export function renderInitConfig(input: KubeadmRenderInput): string {
       controlPlaneEndpoint: `${CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`,
       networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: { certSANs: ['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, input.controlPlaneIp] },
+      // one control-plane node: no leader election, so a restored control plane acts at
+      // once instead of waiting for its previous instance's lease to expire
       controllerManager: {
-        extraArgs: args({ 'bind-address': '0.0.0.0', ...(podSubnet ? { 'allocate-node-cidrs': 'true' } : {}), ...patches.controllerManagerArgs }),
+        extraArgs: args({
+          'bind-address': '0.0.0.0',
+          'leader-elect': 'false',
+          ...(podSubnet ? { 'allocate-node-cidrs': 'true' } : {}),
+          ...patches.controllerManagerArgs,
+        }),
       },
-      scheduler: { extraArgs: args({ 'bind-address': '0.0.0.0' }) },
+      scheduler: { extraArgs: args({ 'bind-address': '0.0.0.0', 'leader-elect': 'false' }) },
     },
     kubeletConfiguration(patches),
     {

@@ -58,18 +58,6 @@ export const waitReady: Step<UpContext> = {
         { timeoutMs: 240_000, intervalMs: 1000, signal: rt.signal },
       );
     }
-    // controllers act only once their manager holds its leader lease; after a restore the
-    // old holder's lease must expire first (up to 15 s), or new namespaces get no service account
-    for (const lease of ['kube-controller-manager', 'kube-scheduler']) {
-      await waitFor(
-        `the ${lease} leader lease`,
-        async () => {
-          const renewed = await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'lease', lease, '-o', 'jsonpath={.spec.renewTime}'], opts);
-          return renewed.trim() && Date.parse(renewed.trim()) >= since ? true : undefined;
-        },
-        { timeoutMs: 240_000, intervalMs: 1000, signal: rt.signal },
-      );
-    }
     await kubectlOn(controlPlane, ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=240s'], opts);
     await ctx.cni.waitReady?.(pluginContext(ctx, rt.logger, rt.signal));
   },

@@ -79,7 +79,15 @@ export const labelNodes: Step<UpContext> = {
     const controlPlane = controlPlaneOf(ctx.nodes);
     for (const node of ctx.nodes) {
       if (node.id === controlPlane.id) continue;
-      await kubectlOn(controlPlane, ['label', 'node', node.hostname, 'node-role.kubernetes.io/worker=', '--overwrite'], { signal: rt.signal });
+      // `kubeadm join` returns after the TLS bootstrap; the Node object may follow a moment later
+      await waitFor(
+        `node ${node.hostname} to register`,
+        async () => {
+          await kubectlOn(controlPlane, ['label', 'node', node.hostname, 'node-role.kubernetes.io/worker=', '--overwrite'], { signal: rt.signal });
+          return true;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, signal: rt.signal },
+      );
     }
   },
 };

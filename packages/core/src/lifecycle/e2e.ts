@@ -1,5 +1,6 @@
 import type { CallOptions, Driver } from '../contracts/driver.js';
 import { controlPlaneOf, kubectlOn } from './context.js';
+import { readyCondition, type KubeObjectList } from './kube-objects.js';
 import { deployNetworkProbe, describeFailures, podToPodTable, removeNetworkProbe, serviceTable, type Kubectl } from './network-checks.js';
 
 export interface E2eOptions extends CallOptions {
@@ -32,16 +33,12 @@ export interface E2eCheck {
   run(kubectl: Kubectl, env: { probeImage: string }): Promise<void>;
 }
 
-interface NodeList {
-  items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
-}
-
 export const E2E_CHECKS: E2eCheck[] = [
   {
     name: 'nodes are Ready',
     async run(kubectl) {
-      const list = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as NodeList;
-      const notReady = list.items.filter((n) => !n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      const list = JSON.parse(await kubectl(['get', 'nodes', '-o', 'json'])) as KubeObjectList;
+      const notReady = list.items.filter((n) => readyCondition(n) === undefined);
       if (list.items.length === 0 || notReady.length) throw new Error(`not Ready: ${notReady.map((n) => n.metadata.name).join(', ') || 'no nodes'}`);
     },
   },

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import type { CallOptions, Driver } from '../contracts/driver.js';
+import type { CallOptions, Driver, Selector } from '../contracts/driver.js';
 import { localClusterHome } from '../config/load.js';
 import { clusterDir } from './context.js';
 import { removeFromUserKubeconfig, userKubeconfigPath } from './kubeconfig.js';
@@ -48,14 +48,26 @@ const removeNetworks: Step<Ctx> = {
   },
 };
 
-const removeVolumes: Step<Ctx> = {
+/** Removes the volumes the selector matches; returns how many. */
+export async function removeVolumes(driver: Driver, selector: Selector, options: CallOptions = {}): Promise<number> {
+  const volumes = await driver.volumes.list(selector, options);
+  for (const v of volumes) await driver.volumes.remove(v.name, selector, options);
+  return volumes.length;
+}
+
+/** Removes a cluster's snapshot images; returns how many. */
+export async function removeSnapshotImages(driver: Driver, cluster: string, options: CallOptions = {}): Promise<number> {
+  const selector = { cluster, role: 'snapshot' as const };
+  const images = await driver.images.list(selector, options);
+  for (const image of images) await driver.images.remove(image.id, selector, options);
+  return images.length;
+}
+
+const removeClusterVolumes: Step<Ctx> = {
   name: 'remove-volumes',
   title: 'Remove volumes',
   async run(ctx, rt) {
-    const selector = { cluster: ctx.cluster };
-    const volumes = await ctx.driver.volumes.list(selector, rt);
-    for (const v of volumes) await ctx.driver.volumes.remove(v.name, selector, rt);
-    ctx.result.volumes = volumes.length;
+    ctx.result.volumes = await removeVolumes(ctx.driver, { cluster: ctx.cluster }, rt);
   },
 };
 
@@ -63,10 +75,7 @@ const removeSnapshots: Step<Ctx> = {
   name: 'remove-snapshots',
   title: 'Remove snapshots',
   async run(ctx, rt) {
-    const selector = { cluster: ctx.cluster, role: 'snapshot' as const };
-    const images = await ctx.driver.images.list(selector, rt);
-    for (const image of images) await ctx.driver.images.remove(image.id, selector, rt);
-    ctx.result.images = images.length;
+    ctx.result.images = await removeSnapshotImages(ctx.driver, ctx.cluster, rt);
   },
 };
 
@@ -95,7 +104,7 @@ export async function down(options: TeardownOptions): Promise<TeardownResult> {
 /** Removes everything labelled as this cluster's: nodes, network, volumes, snapshots. */
 export async function clean(options: TeardownOptions): Promise<TeardownResult> {
   const ctx: Ctx = { ...options, result: empty() };
-  await runSteps([removeNodes, removeVolumes, removeNetworks, removeSnapshots, removeLocalFiles], ctx, {
+  await runSteps([removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeLocalFiles], ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     retain: true,

@@ -62,7 +62,7 @@ export interface Cluster extends AsyncDisposable {
 async function collectLogs(ctx: UpContext, step: string, error: unknown): Promise<string | undefined> {
   const dir = join(ctx.clusterDir, 'logs', new Date().toISOString().replace(/[:.]/g, '-'));
   await mkdir(dir, { recursive: true });
-  const output = error as { stdout?: string; stderr?: string; cause?: { stdout?: string; stderr?: string } };
+  const output = error as { stdout?: string; stderr?: string };
   const text = [String((error as Error)?.message ?? error), output.stdout ?? '', output.stderr ?? ''].join('\n');
   await writeFile(join(dir, `${step}.log`), text);
   for (const [key, transcript] of ctx.transcripts) await writeFile(join(dir, `${key}.log`), transcript);

@@ -5,7 +5,7 @@ import { PreflightError } from '../../errors.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
-import { snapshotState } from './snapshot.js';
+import { hasUsableSnapshot } from './snapshot.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -40,7 +40,7 @@ export const preflight: Step<UpContext> = {
       });
     }
 
-    ctx.restore = (await snapshotState(ctx, rt)) === 'usable';
+    ctx.restore = await hasUsableSnapshot(ctx, rt);
     if (ctx.restore) rt.logger.info(`restoring cluster "${name}" from its snapshot`);
 
     if (config.cluster.numNodes > 0 && cni.supports?.multiNode === false) {

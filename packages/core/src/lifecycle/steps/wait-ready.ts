@@ -1,18 +1,8 @@
 import type { Step } from '../../engine/steps.js';
 import { waitFor } from '../../nodeutil.js';
 import { kubectlOn, pluginContext, controlPlaneOf, type UpContext } from '../context.js';
+import { readyCondition, type KubeObjectList } from '../kube-objects.js';
 
-interface PodList {
-  items: { metadata: { name: string }; status: { conditions?: { type: string; status: string; lastTransitionTime?: string }[] } }[];
-}
-
-interface NodeList {
-  items: {
-    metadata: { name: string };
-    spec: { taints?: { key: string }[] };
-    status: { conditions?: { type: string; status: string; lastHeartbeatTime?: string }[] };
-  }[];
-}
 
 /** Every node Ready through the API, CoreDNS available, and the CNI's own check. */
 export const waitReady: Step<UpContext> = {
@@ -25,16 +15,18 @@ export const waitReady: Step<UpContext> = {
     // from this run counts (nodes share the host's clock)
     const since = ctx.startedAt - 1000;
     const fresh = (t?: string) => !ctx.restore || (t !== undefined && Date.parse(t) >= since);
+    const readyNow = (item: KubeObjectList['items'][number], stamp: 'lastHeartbeatTime' | 'lastTransitionTime') => {
+      const ready = readyCondition(item);
+      return ready !== undefined && fresh(ready[stamp]);
+    };
     await waitFor(
       `${ctx.nodes.length} node(s) Ready`,
       async () => {
-        const list = JSON.parse(await kubectlOn(controlPlane, ['get', 'nodes', '-o', 'json'], opts)) as NodeList;
+        const list = JSON.parse(await kubectlOn(controlPlane, ['get', 'nodes', '-o', 'json'], opts)) as KubeObjectList;
         // Ready, and the node controller has lifted its not-ready taint (seconds later), so
         // pods schedule as soon as `up` returns
         const ready = list.items.filter(
-          (n) =>
-            n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && fresh(c.lastHeartbeatTime)) &&
-            !n.spec.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
+          (n) => readyNow(n, 'lastHeartbeatTime') && !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
         );
         return ready.length === ctx.nodes.length ? true : undefined;
       },
@@ -49,10 +41,8 @@ export const waitReady: Step<UpContext> = {
       await waitFor(
         what,
         async () => {
-          const pods = JSON.parse(await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'pods', '-l', selector, '-o', 'json'], opts)) as PodList;
-          const ready = pods.items.filter((p) =>
-            p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && (!ctx.restore || fresh(c.lastTransitionTime))),
-          );
+          const pods = JSON.parse(await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'pods', '-l', selector, '-o', 'json'], opts)) as KubeObjectList;
+          const ready = pods.items.filter((p) => readyNow(p, 'lastTransitionTime'));
           return ready.length >= count ? true : undefined;
         },
         { timeoutMs: 240_000, intervalMs: 1000, signal: rt.signal },

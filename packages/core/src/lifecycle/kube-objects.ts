@@ -1,0 +1,20 @@
+/** The few fields of Node and Pod objects the lifecycle reads (from `kubectl get -o json`). */
+export interface Condition {
+  type: string;
+  status: string;
+  lastHeartbeatTime?: string;
+  lastTransitionTime?: string;
+}
+
+export interface KubeObjectList {
+  items: {
+    metadata: { name: string };
+    spec?: { taints?: { key: string }[] };
+    status: { conditions?: Condition[] };
+  }[];
+}
+
+/** The object's Ready condition when it is True. */
+export function readyCondition(item: KubeObjectList['items'][number]): Condition | undefined {
+  return item.status.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+}

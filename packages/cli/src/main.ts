@@ -3,6 +3,7 @@ import { defineCommand, renderUsage, runCommand, type ArgsDef, type CommandDef }
 import { isLocalClusterError } from '@local-cluster/core';
 import configCommand from './commands/config.js';
 import listCommand from './commands/list.js';
+import imagesCommand from './commands/images.js';
 import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
 import { e2eCmd, e2eSerialCmd } from './commands/e2e.js';
@@ -24,6 +25,7 @@ export const rootCommand = defineCommand({
     e2e: e2eCmd,
     'e2e-serial': e2eSerialCmd,
     list: listCommand,
+    images: imagesCommand,
     config: configCommand,
   },
 });

@@ -181,6 +181,27 @@ export class StepError extends LocalClusterError {
 }
 export const isStepError = guard<StepError>('StepError');
 
+export class ImageBuildError extends LocalClusterError {
+  override name = 'ImageBuildError';
+  /** The image reference being built. */
+  readonly image: string;
+  /** Who needs it, e.g. `CNI plugin "flannel"`. */
+  readonly neededBy: string | undefined;
+  /** The build log. */
+  readonly logPath: string | undefined;
+
+  constructor(image: string, message: string, fields: { neededBy?: string; logPath?: string } & ErrorOptions = {}) {
+    super(`Building image ${image}${fields.neededBy ? ` (for ${fields.neededBy})` : ''} failed: ${message}`, {
+      ...fields,
+      hint: [fields.hint, fields.logPath ? `Build log: ${fields.logPath}` : undefined].filter(Boolean).join('\n') || undefined,
+    });
+    this.image = image;
+    this.neededBy = fields.neededBy;
+    this.logPath = fields.logPath;
+  }
+}
+export const isImageBuildError = guard<ImageBuildError>('ImageBuildError');
+
 export class AbortedError extends LocalClusterError {
   override name = 'AbortedError';
   constructor(what = 'operation', options: ErrorOptions = {}) {
@@ -199,6 +220,7 @@ const ownNames = new Set([
   'PreflightError',
   'StepError',
   'AbortedError',
+  'ImageBuildError',
 ]);
 
 export function isLocalClusterError(e: unknown): e is LocalClusterError {

@@ -3,6 +3,9 @@ export * from './contracts/driver.js';
 export * from './contracts/context.js';
 export * from './contracts/cni.js';
 export * from './contracts/addon.js';
+export * from './contracts/image.js';
+export * from './contracts/iptables.js';
+export * from './images/index.js';
 export * from './config/schema.js';
 export * from './config/settings.js';
 export * from './config/load.js';
@@ -19,3 +22,5 @@ export { type UpOptions, type UpContext, kubectlOn, clusterDir, snapshotConfigHa
 export * from './lifecycle/up.js';
 export * from './lifecycle/e2e.js';
 export * from './lifecycle/network-checks.js';
+export * from './lifecycle/rollout.js';
+export * from './lifecycle/images.js';

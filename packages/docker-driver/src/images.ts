@@ -143,6 +143,15 @@ export function imageOps(ctx: DockerContext): ImageOps {
       return importTar(ctx, tar, ref, { ...config, labels: ownedLabels(config.labels, 'image') }, options.signal);
     },
 
+    async load(tar, options: CallOptions = {}) {
+      const { signal } = options;
+      const operation = 'load image archive';
+      const response = await call(ctx, operation, signal, () => ctx.docker.loadImage(tar, { quiet: true, abortSignal: signal } as object));
+      const body = await call(ctx, operation, signal, async () => (await readAll(response as Readable)).toString('utf8'));
+      const failure = progressError(body);
+      if (failure) throw new DriverError(operation, failure);
+    },
+
     async save(refs, options: CallOptions = {}) {
       const { signal } = options;
       if (refs.length === 0) throw new DriverError('save images', 'no image references given');

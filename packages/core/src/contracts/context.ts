@@ -1,5 +1,6 @@
 import type { Driver, NodeHandle } from './driver.js';
 import type { ResolvedConfig } from '../config/schema.js';
+import type { ImageRecipe } from './image.js';
 
 /** What a logger needs to be: the engine turns these into progress events. */
 export interface Logger {
@@ -21,16 +22,28 @@ export interface ClusterContext {
   readonly podSubnet: string;
   /** Runs `kubectl` with the admin kubeconfig on the control-plane node. */
   kubectl(args: readonly string[], options?: { stdin?: string }): Promise<string>;
-  /** Applies a YAML manifest (one or more documents) through the control plane. */
-  apply(manifest: string): Promise<void>;
+  /** Applies a manifest through the control plane: YAML (one or more documents) or Kubernetes objects. */
+  apply(manifest: string | readonly object[]): Promise<void>;
+  /**
+   * Waits until a workload is rolled out (every pod Ready). On timeout it throws
+   * an error naming the pods that are not Ready, why, and their last log lines.
+   */
+  waitForRollout(kind: 'daemonset' | 'deployment' | 'statefulset', namespace: string, name: string, options?: { timeoutSeconds?: number }): Promise<void>;
 }
 
 /** An image a cluster needs, and how to make it without a registry. */
 export interface ImageRequirement {
   /** Reference exactly as manifests name it, e.g. `docker.io/flannel/flannel:v0.26.1`. */
   ref: string;
-  /** Builds the image into the driver when it is missing. Absent: it must already exist. */
+  /**
+   * How the image factory builds it offline when the engine does not have it.
+   * An image the engine already has from elsewhere (pulled, loaded) wins.
+   */
+  recipe?: ImageRecipe;
+  /** A custom build (the node image), for what a recipe cannot describe. */
   build?(ctx: ImageBuildContext): Promise<void>;
+  /** Load it into every node's containerd (default true; false for the node image itself). */
+  loadIntoNodes?: boolean;
 }
 
 export interface ImageBuildContext {

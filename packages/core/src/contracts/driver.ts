@@ -21,6 +21,8 @@ export const LABELS = {
   nodeRole: 'dev.local-cluster.node-role',
   /** Hash of the config a snapshot or image was made from. */
   configHash: 'dev.local-cluster.config-hash',
+  /** Hash of the recipe (and toolchain) an image was built from by the image factory. */
+  recipeHash: 'dev.local-cluster.recipe-hash',
 } as const;
 
 export type ObjectRole = 'node' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
@@ -164,6 +166,8 @@ export interface ImageOps {
     config: { labels: Record<string, string>; entrypoint?: string[]; cmd?: string[]; env?: Record<string, string>; stopSignal?: string; workdir?: string },
     options?: CallOptions,
   ): Promise<ImageInfo>;
+  /** `docker load` of a docker-archive tar; the image is tagged only once it is complete. */
+  load(tar: Readable, options?: CallOptions): Promise<void>;
   /** `docker save` as a stream (a docker-archive tar). */
   save(refs: string[], options?: CallOptions): Promise<Readable>;
   /** `docker commit` a node container into an image (snapshots). */

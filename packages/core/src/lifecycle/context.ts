@@ -7,6 +7,10 @@ import type { ClusterContext, ImageRequirement, Logger } from '../contracts/cont
 import type { Driver, DriverInfo, NodeHandle } from '../contracts/driver.js';
 import { localClusterHome } from '../config/load.js';
 import { CONTROL_PLANE_HOSTNAME } from './naming.js';
+import { neededImages } from './images.js';
+import { manifestOf, waitForRollout } from './rollout.js';
+import { canonicalJson } from '../images/recipe.js';
+import type { NeededImage } from '../images/factory.js';
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 
@@ -49,13 +53,15 @@ export interface UpContext extends UpOptions {
   restore: boolean;
   /** When this run started (ms since the epoch). */
   startedAt: number;
+  /** Images the CNI and addons declare (built by the factory, loaded into nodes). */
+  images: NeededImage[];
 }
 
 /**
  * The inputs a cluster's state depends on; a snapshot made from others is stale.
  * Not the API server's host port (the kubeconfig is rewritten) nor verbosity.
  */
-export function snapshotConfigHash(options: UpOptions, podSubnet: string): string {
+export function snapshotConfigHash(options: UpOptions, podSubnet: string, images: readonly NeededImage[] = []): string {
   const { cluster, dind, source } = options.config;
   const clusterPart = { ...cluster, apiServerPort: undefined };
   return createHash('sha256')
@@ -68,6 +74,8 @@ export function snapshotConfigHash(options: UpOptions, podSubnet: string): strin
         cni: options.cni.name,
         podSubnet,
         addons: (options.addons ?? []).map((a) => a.name),
+        // a changed image recipe makes a new cluster
+        images: images.map((n) => [n.image.ref, n.image.recipe ? canonicalJson(n.image.recipe) : '']),
       }),
     )
     .digest('hex')
@@ -82,6 +90,7 @@ export function newUpContext(options: UpOptions, bootstrapToken: string): UpCont
   const home = options.home ?? localClusterHome();
   const patches = options.cni.configure?.(options.config) ?? {};
   const podSubnet = patches.podSubnet ?? options.cni.defaultPodSubnet;
+  const images = neededImages(options.config, options.cni, options.addons);
   return {
     ...options,
     home,
@@ -91,7 +100,8 @@ export function newUpContext(options: UpOptions, bootstrapToken: string): UpCont
     bootstrapToken,
     nodes: [],
     transcripts: new Map(),
-    configHash: snapshotConfigHash(options, podSubnet),
+    configHash: snapshotConfigHash(options, podSubnet, images),
+    images,
     restore: false,
     startedAt: Date.now(),
   };
@@ -113,7 +123,7 @@ export async function kubectlOn(node: NodeHandle, args: readonly string[], optio
 }
 
 /** The context plugins see. */
-export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSignal): ClusterContext {
+export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSignal, pluginOwner?: string): ClusterContext {
   const controlPlane = controlPlaneOf(ctx.nodes);
   return {
     config: ctx.config,
@@ -125,7 +135,9 @@ export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSigna
     podSubnet: ctx.podSubnet,
     kubectl: (args, options) => kubectlOn(controlPlane, args, { ...options, signal }),
     apply: async (manifest) => {
-      await kubectlOn(controlPlane, ['apply', '-f', '-'], { stdin: manifest, signal });
+      await kubectlOn(controlPlane, ['apply', '-f', '-'], { stdin: manifestOf(manifest), signal });
     },
+    waitForRollout: (kind, namespace, name, options) =>
+      waitForRollout((args) => kubectlOn(controlPlane, args, { signal }), kind, namespace, name, { ...options, owner: pluginOwner }),
   };
 }

@@ -8,6 +8,7 @@ import { newBootstrapToken } from './kubeadm-config.js';
 import { kubeContextName } from './naming.js';
 import { preflight } from './steps/preflight.js';
 import { nodeImage } from './steps/node-image.js';
+import { buildImages, loadImages } from './steps/images.js';
 import { network } from './steps/network.js';
 import { createNodes } from './steps/nodes.js';
 import { boot } from './steps/boot.js';
@@ -26,10 +27,12 @@ function buildOnly(step: Step<UpContext>): Step<UpContext> {
 export const UP_STEPS: readonly Step<UpContext>[] = [
   preflight,
   buildOnly(nodeImage),
+  buildOnly(buildImages),
   buildOnly(discardStaleSnapshot),
   network,
   createNodes,
   boot,
+  buildOnly(loadImages),
   buildOnly(kubeadmInit),
   buildOnly(joinWorkers),
   buildOnly(labelNodes),
@@ -66,6 +69,12 @@ async function collectLogs(ctx: UpContext, step: string, error: unknown): Promis
   const text = [String((error as Error)?.message ?? error), output.stdout ?? '', output.stderr ?? ''].join('\n');
   await writeFile(join(dir, `${step}.log`), text);
   for (const [key, transcript] of ctx.transcripts) await writeFile(join(dir, `${key}.log`), transcript);
+  if (ctx.nodes.length > 0) {
+    // what the pods were doing (a CNI or addon whose pods never got Ready)
+    const pods = await kubectlOn(ctx.nodes[0]!, ['get', 'pods', '-A', '-o', 'wide']).catch((e: Error) => e.message);
+    const describe = await kubectlOn(ctx.nodes[0]!, ['describe', 'pods', '-A']).catch((e: Error) => e.message);
+    await writeFile(join(dir, 'pods.txt'), `${pods}\n\n${describe}`);
+  }
   await Promise.all(
     ctx.nodes.map(async (node) => {
       for (const unit of ['kubelet', 'containerd']) {

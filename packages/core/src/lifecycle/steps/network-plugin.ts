@@ -1,16 +1,33 @@
 import type { Step } from '../../engine/steps.js';
+import { LocalClusterError, isAbortedError, isLocalClusterError } from '../../errors.js';
 import { pluginContext, type UpContext } from '../context.js';
+
+/** Runs a plugin hook; its failure names the plugin. */
+export async function pluginHook<T>(owner: string, hook: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isAbortedError(error)) throw error;
+    const message = (error as Error)?.message ?? String(error);
+    throw new LocalClusterError(`${owner} failed in ${hook}(): ${message.startsWith(owner) ? message.slice(owner.length + 2) : message}`, {
+      cause: error,
+      ...(isLocalClusterError(error) && error.hint ? { hint: error.hint } : {}),
+    });
+  }
+}
 
 /** Node-side CNI work on every node, then the CNI's cluster-side install. */
 export const installCni: Step<UpContext> = {
   name: 'cni',
   title: 'Install the CNI plugin',
   async run(ctx, rt) {
-    const pctx = pluginContext(ctx, rt.logger, rt.signal);
     const { cni } = ctx;
+    const owner = `CNI plugin "${cni.name}"`;
+    const pctx = pluginContext(ctx, rt.logger, rt.signal, owner);
     rt.logger.info(`CNI ${cni.name}, pod subnet ${ctx.podSubnet}`);
-    if (cni.prepareNode) await Promise.all(ctx.nodes.map((node) => cni.prepareNode!(pctx, node)));
-    await cni.install?.(pctx);
+    if (cni.prepareNode) await pluginHook(owner, 'prepareNode', () => Promise.all(ctx.nodes.map((node) => cni.prepareNode!(pctx, node))));
+    if (cni.install) await pluginHook(owner, 'install', () => cni.install!(pctx));
+    if (cni.waitReady) await pluginHook(owner, 'waitReady', () => cni.waitReady!(pctx));
   },
 };
 
@@ -20,7 +37,6 @@ export const installAddons: Step<UpContext> = {
   title: 'Install addons',
   skip: (ctx) => (ctx.addons ?? []).length === 0,
   async run(ctx, rt) {
-    const pctx = pluginContext(ctx, rt.logger, rt.signal);
     const pending = [...(ctx.addons ?? [])];
     const done = new Set<string>();
     while (pending.length > 0) {
@@ -29,9 +45,11 @@ export const installAddons: Step<UpContext> = {
         throw new Error(`addons ${pending.map((a) => a.name).join(', ')} depend on addons that are not configured (cluster.addons)`);
       }
       const [addon] = pending.splice(index, 1);
+      const owner = `addon "${addon!.name}"`;
+      const pctx = pluginContext(ctx, rt.logger, rt.signal, owner);
       rt.logger.info(`addon ${addon!.name}`);
-      await addon!.install(pctx);
-      await addon!.waitReady?.(pctx);
+      await pluginHook(owner, 'install', () => addon!.install(pctx));
+      if (addon!.waitReady) await pluginHook(owner, 'waitReady', () => addon!.waitReady!(pctx));
       done.add(addon!.name);
     }
   },

@@ -6,6 +6,7 @@ import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
 import { hasUsableSnapshot } from './snapshot.js';
+import { recipeProblems } from '../../images/recipe.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -73,14 +74,20 @@ export const preflight: Step<UpContext> = {
     }
 
     // a restore brings its images along in the nodes' /var
-    const required = ctx.restore ? [] : [...(cni.images?.(config) ?? []), ...(ctx.addons ?? []).flatMap((a) => a.images?.(config) ?? [])];
+    const required = ctx.restore ? [] : ctx.images;
     const missing: string[] = [];
-    for (const image of required) {
-      if (!image.build && !(await driver.images.has(image.ref, rt))) missing.push(image.ref);
+    for (const { image, neededBy } of required) {
+      const problems = image.recipe ? recipeProblems(image.recipe) : [];
+      if (problems.length) {
+        throw new PreflightError('images', `${neededBy} declares image ${image.ref} with an invalid recipe: ${problems.join('; ')}.`, {
+          hint: 'Fix the plugin\'s images() (see the ImageRecipe type in @local-cluster/core), or choose another plugin.',
+        });
+      }
+      if (!image.recipe && !image.build && !(await driver.images.has(image.ref, rt))) missing.push(`${image.ref} (${neededBy})`);
     }
     if (missing.length > 0) {
       throw new PreflightError('images', `These images are needed and are neither in the engine nor buildable here: ${missing.join(', ')}.`, {
-        hint: 'No registry is reachable: load them into the engine (docker load) or choose another CNI/addon.',
+        hint: 'No registry is reachable: load them into the engine (docker load), give them a recipe, or choose another CNI/addon.',
       });
     }
     if (!ctx.restore && !ctx.nodeImage.build && !(await driver.images.has(ctx.nodeImage.ref, rt))) {

@@ -2,6 +2,7 @@ import type { Step } from '../../engine/steps.js';
 import { waitFor } from '../../nodeutil.js';
 import { kubectlOn, pluginContext, controlPlaneOf, type UpContext } from '../context.js';
 import { readyCondition, type KubeObjectList } from '../kube-objects.js';
+import { pluginHook } from './network-plugin.js';
 
 
 /** Every node Ready through the API, CoreDNS available, and the CNI's own check. */
@@ -49,6 +50,10 @@ export const waitReady: Step<UpContext> = {
       );
     }
     await kubectlOn(controlPlane, ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=240s'], opts);
-    await ctx.cni.waitReady?.(pluginContext(ctx, rt.logger, rt.signal));
+    // a fresh cluster checked the CNI in its own step; a restored one checks it here
+    if (ctx.restore && ctx.cni.waitReady) {
+      const owner = `CNI plugin "${ctx.cni.name}"`;
+      await pluginHook(owner, 'waitReady', () => ctx.cni.waitReady!(pluginContext(ctx, rt.logger, rt.signal, owner)));
+    }
   },
 };

@@ -1,0 +1,63 @@
+/**
+ * Images as data: what a plugin declares so the image factory can build it
+ * offline (Go modules from the module proxy, Debian packages from the
+ * machine's apt sources) and load it into every node.
+ */
+
+/** One Go main package compiled into the image (CGO off, static, stripped). */
+export interface GoBinary {
+  /** Module path, e.g. `github.com/flannel-io/flannel`. */
+  module: string;
+  /** A version the module proxy serves, e.g. `v0.28.10` (or a pseudo-version). */
+  version: string;
+  /** Main package, relative to the module root (`.` or `plugins/meta/flannel`). Default `.`. */
+  package?: string;
+  /** The binary's name in the image. */
+  binary: string;
+  /** Directory in the image. Default `/usr/local/bin`. */
+  dir?: string;
+  /** Extra linker flags, e.g. `-X github.com/flannel-io/flannel/pkg/version.Version=v0.28.10`. */
+  ldflags?: string[];
+  /** Build tags. */
+  tags?: string[];
+  /**
+   * Blank imports (`_ "path"`) removed from the main package before the build,
+   * for optional parts that do not build with CGO off.
+   */
+  dropImports?: string[];
+  /** Extra environment for `go` (e.g. GONOSUMDB for modules the checksum database does not know). */
+  env?: Record<string, string>;
+}
+
+/** A file written into the image. Exactly one of content or link. */
+export interface ImageFile {
+  /** Absolute path in the image. */
+  path: string;
+  content?: string;
+  /** Makes `path` a symbolic link to this target. */
+  link?: string;
+  /** Octal mode as a number, e.g. 0o755. Default 0o644. */
+  mode?: number;
+}
+
+/**
+ * How an image is built: a minimal (distroless-like) image holding only what is
+ * listed. No shell unless `shell` is set.
+ */
+export interface ImageRecipe {
+  /** Go main packages to build. */
+  go?: GoBinary[];
+  /** Debian packages whose files (with their dependencies) go into the image. */
+  debianPackages?: string[];
+  files?: ImageFile[];
+  /** Add busybox (sh, cp, mkdir, ...) at /bin. */
+  shell?: boolean;
+  entrypoint?: string[];
+  cmd?: string[];
+  env?: Record<string, string>;
+  /** e.g. `65532` or `0`. Default root. */
+  user?: string;
+  workdir?: string;
+  /** Labels on the image (ownership and recipe-hash labels are added). */
+  labels?: Record<string, string>;
+}

@@ -1,0 +1,315 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import type { ImageRequirement, Logger } from '../contracts/context.js';
+import type { Driver, NodeHandle } from '../contracts/driver.js';
+import { LABELS } from '../contracts/driver.js';
+import type { ImageRecipe } from '../contracts/image.js';
+import { AbortedError, ImageBuildError, LocalClusterError, throwIfAborted } from '../errors.js';
+import { runCommand } from './command.js';
+import { debianClosure, downloadDebs, unpackDebs } from './debian.js';
+import { buildGoBinary, findGo } from './go.js';
+import { archiveManifest, baseFiles, DEBIAN_PRUNE, imageConfig, MERGED_USR_LINKS } from './layout.js';
+import { recipeHash, recipeProblems, type Toolchain } from './recipe.js';
+import { BuildSession } from './session.js';
+
+export interface ImageFactoryOptions {
+  driver: Driver;
+  /** Where builds keep their caches (Go binaries, .deb files, work directories). */
+  cacheDir: string;
+  /** Where build logs go. Default: <cacheDir>/../logs. */
+  logDir?: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/** Where an image stands on the engine. */
+export type ImageState =
+  /** Built by the factory from the current recipe. */
+  | 'built'
+  /** In the engine from elsewhere (pulled, loaded): used as is, never rebuilt. */
+  | 'external'
+  /** Built by the factory from another recipe: rebuilt on the next `up`. */
+  | 'stale'
+  /** Not in the engine; the factory can build it. */
+  | 'missing'
+  /** Not in the engine and nothing can build it. */
+  | 'unavailable';
+
+export interface ImageStatus {
+  ref: string;
+  state: ImageState;
+  /** The recipe's content address (factory-built images). */
+  hash?: string;
+  /** Bytes, when in the engine. */
+  size?: number;
+  /** What needs it, e.g. `CNI plugin "flannel"`. */
+  neededBy?: string;
+  /** recipe, custom (a build function) or none. */
+  build: 'recipe' | 'custom' | 'none';
+}
+
+/** An image requirement and who declared it. */
+export interface NeededImage {
+  image: ImageRequirement;
+  neededBy: string;
+}
+
+const exec = promisify(execFile);
+
+function hostArch(): string {
+  return process.arch === 'x64' ? 'amd64' : process.arch;
+}
+
+let goVersion: Promise<string> | undefined;
+/** The toolchain a recipe builds with; asks Go for its version once per process. */
+export async function toolchainFor(recipe: ImageRecipe): Promise<Toolchain> {
+  if (!recipe.go?.length) return { go: '', arch: hostArch() };
+  const go = findGo();
+  goVersion ??= go ? exec(go, ['env', 'GOVERSION']).then((r) => r.stdout.trim(), () => 'unknown') : Promise.resolve('none');
+  return { go: await goVersion, arch: hostArch() };
+}
+
+/** Where the image stands, without building anything. */
+export async function imageStatus(driver: Driver, needed: NeededImage, signal?: AbortSignal): Promise<ImageStatus> {
+  const { image, neededBy } = needed;
+  const build = image.recipe ? 'recipe' : image.build ? 'custom' : 'none';
+  const hash = image.recipe ? recipeHash(image.ref, image.recipe, await toolchainFor(image.recipe)) : undefined;
+  const info = await driver.images.inspect(image.ref, signal ? { signal } : {});
+  const base = { ref: image.ref, neededBy, build, ...(hash ? { hash } : {}) } as const;
+  if (!info) return { ...base, state: build === 'none' ? 'unavailable' : 'missing' };
+  const ours = info.labels[LABELS.managed] === 'true';
+  if (!ours) return { ...base, state: 'external', size: info.size };
+  if (hash && info.labels[LABELS.recipeHash] !== hash) return { ...base, state: 'stale', size: info.size };
+  return { ...base, state: 'built', size: info.size };
+}
+
+function slug(ref: string): string {
+  return ref.replace(/^.*\//, '').replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function writeImageFile(root: string, path: string, file: { content?: string; link?: string; mode?: number }): Promise<void> {
+  const target = join(root, path);
+  await mkdir(dirname(target), { recursive: true });
+  await rm(target, { force: true });
+  if (file.link !== undefined) {
+    await symlink(file.link, target);
+    return;
+  }
+  await writeFile(target, file.content ?? '');
+  await chmod(target, file.mode ?? 0o644);
+}
+
+/** Lays out the image's root filesystem from the recipe. */
+async function assembleRoot(session: BuildSession, recipe: ImageRecipe, toolchain: Toolchain, root: string): Promise<void> {
+  await mkdir(join(root, 'usr'), { recursive: true });
+  for (const [link, target] of MERGED_USR_LINKS) {
+    await mkdir(join(root, target), { recursive: true });
+    await symlink(target, join(root, link));
+  }
+  for (const f of baseFiles()) {
+    if (f.dir) {
+      await mkdir(join(root, f.path), { recursive: true });
+      await chmod(join(root, f.path), f.mode);
+    } else await writeImageFile(root, f.path, f);
+  }
+
+  const packages = [...(recipe.debianPackages ?? []), ...(recipe.shell ? ['busybox-static'] : [])];
+  if (packages.length) {
+    const closure = await debianClosure(session, packages, toolchain.arch);
+    session.step(`Debian packages: ${closure.join(' ')}`);
+    await unpackDebs(session, await downloadDebs(session, closure), root);
+    for (const dir of DEBIAN_PRUNE) await rm(join(root, dir), { recursive: true, force: true });
+  }
+  if (recipe.shell) {
+    const busybox = join(root, 'usr/bin/busybox');
+    const applets = (await exec(busybox, ['--list'])).stdout.split('\n').filter(Boolean);
+    for (const applet of applets) {
+      const path = join(root, 'usr/bin', applet);
+      if (!existsSync(path)) await symlink('busybox', path);
+    }
+  }
+  for (const binary of recipe.go ?? []) {
+    const built = await buildGoBinary(session, binary, toolchain);
+    const dest = join(root, binary.dir ?? '/usr/local/bin', binary.binary);
+    await mkdir(dirname(dest), { recursive: true });
+    await copyFile(built, dest);
+    await chmod(dest, 0o755);
+  }
+  for (const file of recipe.files ?? []) await writeImageFile(root, file.path, file);
+  const ca = '/etc/ssl/certs/ca-certificates.crt';
+  if (existsSync(ca) && !existsSync(join(root, ca))) {
+    await mkdir(join(root, dirname(ca)), { recursive: true });
+    await copyFile(ca, join(root, ca));
+  }
+}
+
+/**
+ * Builds an image from its recipe and loads it into the engine under its
+ * final name. The engine tags it only once the whole archive is loaded, so an
+ * interrupted build never leaves a half-written image under that name.
+ */
+async function buildRecipe(session: BuildSession, driver: Driver, recipe: ImageRecipe, hash: string, toolchain: Toolchain): Promise<void> {
+  const work = join(session.cacheDir, 'work', `${hash}.${process.pid}`);
+  await rm(work, { recursive: true, force: true });
+  await mkdir(join(work, 'archive'), { recursive: true });
+  try {
+    const root = join(work, 'root');
+    await assembleRoot(session, recipe, toolchain, root);
+    throwIfAborted(session.signal, 'image build');
+    const layer = join(work, 'archive', 'layer.tar');
+    const tar = await runCommand(
+      ['tar', '--sort=name', '--mtime=@0', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', '-C', root, '-cf', layer, '.'],
+      { log: session.log, signal: session.signal },
+    );
+    if (tar.code !== 0) session.fail(`writing the image layer failed:\n${tar.tail}`);
+    const diffId = await sha256File(layer);
+    const labels = { [LABELS.managed]: 'true', [LABELS.role]: 'image', [LABELS.recipeHash]: hash };
+    const config = JSON.stringify(imageConfig(recipe, { arch: toolchain.arch, diffId, labels, createdBy: 'local-cluster image factory' }));
+    const configFile = `${createHash('sha256').update(config).digest('hex')}.json`;
+    await writeFile(join(work, 'archive', configFile), config);
+    await writeFile(join(work, 'archive', 'manifest.json'), archiveManifest(session.ref, configFile, 'layer.tar'));
+    const archive = join(work, 'image.tar');
+    const packed = await runCommand(['tar', '-C', join(work, 'archive'), '-cf', archive, 'manifest.json', configFile, 'layer.tar'], {
+      log: session.log,
+      signal: session.signal,
+    });
+    if (packed.code !== 0) session.fail(`writing the image archive failed:\n${packed.tail}`);
+    session.step(`loading into the engine (${((await stat(layer)).size / 1e6).toFixed(1)} MB layer)`);
+    await driver.images.load(createReadStream(archive), { signal: session.signal });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Makes sure the engine has the image: an image already there from elsewhere
+ * wins; one the factory built from the same recipe is reused (no work); else
+ * it is built (recipe or custom build). Returns the state before.
+ */
+export async function ensureImage(needed: NeededImage, options: ImageFactoryOptions & { rebuild?: boolean }): Promise<ImageStatus> {
+  const { driver, signal, logger } = options;
+  const { image, neededBy } = needed;
+  if (image.recipe) {
+    const problems = recipeProblems(image.recipe);
+    if (problems.length) {
+      throw new ImageBuildError(image.ref, `its recipe is invalid: ${problems.join('; ')}`, { neededBy, hint: 'Fix the ImageRecipe the plugin declares (see the ImageRecipe type in @local-cluster/core).' });
+    }
+  }
+  const status = await imageStatus(driver, needed, signal);
+  if (status.state === 'external') {
+    logger.info(`${image.ref}: in the engine already (not built here): used as is`);
+    return status;
+  }
+  if (status.state === 'built' && !(options.rebuild && image.build && !image.recipe)) {
+    logger.debug(`${image.ref}: built from the same recipe (${status.hash ?? 'custom'}): nothing to do`);
+    return status;
+  }
+  if (status.state === 'unavailable') {
+    throw new ImageBuildError(image.ref, 'it is not in the engine and nothing declares how to build it', {
+      neededBy,
+      hint: 'No registry is reachable: load it into the engine (docker load), or give the image a recipe.',
+    });
+  }
+  await cleanStaleWork(options.cacheDir);
+  const logDir = options.logDir ?? join(options.cacheDir, '..', 'logs');
+  await mkdir(logDir, { recursive: true });
+  await mkdir(options.cacheDir, { recursive: true });
+  const logPath = join(logDir, `image-${slug(image.ref)}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const log = createWriteStream(logPath);
+  const previous = await driver.images.inspect(image.ref, { signal });
+  try {
+    if (image.recipe) {
+      const toolchain = await toolchainFor(image.recipe);
+      const go = image.recipe.go?.length ? findGo() : undefined;
+      const session = new BuildSession(image.ref, options.cacheDir, log, logPath, logger, signal, neededBy, go);
+      if (image.recipe.go?.length && !go) session.fail('it builds Go programs and no Go toolchain was found', { hint: 'Install Go (https://go.dev/dl) or set GO=/path/to/go.' });
+      session.step(`building (recipe ${status.hash}${status.state === 'stale' ? ', replacing a build from an older recipe' : ''}); log ${logPath}`);
+      await buildRecipe(session, driver, image.recipe, status.hash!, toolchain);
+      const after = await driver.images.inspect(image.ref, { signal });
+      if (after?.labels[LABELS.recipeHash] !== status.hash) session.fail('the engine does not show the loaded image under its name');
+      session.step(`done (${((after?.size ?? 0) / 1e6).toFixed(1)} MB)`);
+    } else {
+      await image.build!({ driver, logger, signal, cacheDir: dirname(options.cacheDir), labels: { [LABELS.managed]: 'true', [LABELS.role]: 'image' } });
+    }
+  } catch (error) {
+    log.write(`!! ${(error as Error).message}\n`);
+    if (signal.aborted) throw new AbortedError(`build of ${image.ref}`, { cause: error });
+    if (error instanceof LocalClusterError) throw error;
+    throw new ImageBuildError(image.ref, (error as Error).message, { neededBy, logPath, cause: error });
+  } finally {
+    await new Promise((resolve) => log.end(resolve));
+  }
+  // the build from the older recipe is now untagged: remove it
+  if (previous && previous.labels[LABELS.managed] === 'true') {
+    const now = await driver.images.inspect(image.ref, { signal });
+    if (now && now.id !== previous.id) await driver.images.remove(previous.id, { role: 'image' }, { signal }).catch(() => undefined);
+  }
+  return status;
+}
+
+/**
+ * Loads images from the engine into every node's containerd (namespace k8s.io,
+ * where the kubelet looks), in parallel. One `docker save` archive is written
+ * to the cache and streamed into each node.
+ */
+export async function loadImagesIntoNodes(
+  driver: Driver,
+  nodes: readonly NodeHandle[],
+  refs: readonly string[],
+  options: { cacheDir: string; logger: Logger; signal: AbortSignal },
+): Promise<void> {
+  if (refs.length === 0 || nodes.length === 0) return;
+  const dir = join(options.cacheDir, 'archives');
+  await mkdir(dir, { recursive: true });
+  const archive = join(dir, `load-${process.pid}-${Date.now()}.tar`);
+  try {
+    const started = performance.now();
+    const saved = await driver.images.save([...refs], { signal: options.signal });
+    await new Promise<void>((resolve, reject) => {
+      const out = createWriteStream(archive);
+      saved.once('error', reject);
+      out.once('error', reject);
+      out.once('finish', () => resolve());
+      saved.pipe(out);
+    });
+    const size = (await stat(archive)).size;
+    await Promise.all(
+      nodes.map((node) =>
+        node.exec(['ctr', '-n', 'k8s.io', 'images', 'import', '-'], { stdin: createReadStream(archive), signal: options.signal }),
+      ),
+    );
+    options.logger.info(
+      `loaded ${refs.length} image(s) (${(size / 1e6).toFixed(1)} MB) into ${nodes.length} node(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+    );
+  } finally {
+    await rm(archive, { force: true });
+  }
+}
+
+/** Stale work directories of builds that were killed (their pid is gone). */
+export async function cleanStaleWork(cacheDir: string): Promise<void> {
+  const dir = join(cacheDir, 'work');
+  if (!existsSync(dir)) return;
+  for (const entry of await readdir(dir)) {
+    const pid = Number(entry.split('.').pop());
+    let alive = false;
+    try {
+      process.kill(pid, 0);
+      alive = true;
+    } catch {
+      alive = false;
+    }
+    if (!alive) await rm(join(dir, entry), { recursive: true, force: true });
+  }
+}
+

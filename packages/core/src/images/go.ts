@@ -1,0 +1,124 @@
+import { existsSync } from 'node:fs';
+import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { GoBinary } from '../contracts/image.js';
+import { runCommand } from './command.js';
+import { goBinaryHash, type Toolchain } from './recipe.js';
+import type { BuildSession } from './session.js';
+
+/** The Go toolchain: $GO, `go` on PATH, or /usr/local/go/bin/go. */
+export function findGo(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.GO) return env.GO;
+  for (const dir of (env.PATH ?? '').split(':')) if (dir && existsSync(join(dir, 'go'))) return join(dir, 'go');
+  return existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined;
+}
+
+/** Environment of every `go` call: the machine's own Go settings (proxy, sumdb) are kept. */
+export function goEnv(binary: GoBinary, arch: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const flags = [base.GOFLAGS, '-mod=mod', '-buildvcs=false'].filter(Boolean).join(' ');
+  return { ...base, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: arch, GOWORK: 'off', GOFLAGS: flags, ...binary.env };
+}
+
+/** Removes `_ "path"` imports from Go source; returns the new text and which paths were found. */
+export function dropBlankImports(source: string, paths: readonly string[]): { text: string; dropped: string[] } {
+  const dropped: string[] = [];
+  const text = source
+    .split('\n')
+    .filter((line) => {
+      const m = /^\s*(?:import\s+)?_\s+"([^"]+)"\s*(?:\/\/.*)?$/.exec(line);
+      if (m && paths.includes(m[1]!)) {
+        dropped.push(m[1]!);
+        return false;
+      }
+      return true;
+    })
+    .join('\n');
+  return { text, dropped };
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await makeWritable(path);
+    else if (entry.isFile()) await chmod(path, 0o644);
+  }
+}
+
+/**
+ * Builds one Go binary into the shared binary cache (keyed by its inputs and
+ * the toolchain) and returns its path. The module is built as the main module
+ * (its own go.mod, replace directives and go.sum apply), from a copy of the
+ * module cache's read-only tree; Go's module and build caches are shared.
+ */
+export async function buildGoBinary(session: BuildSession, binary: GoBinary, toolchain: Toolchain): Promise<string> {
+  const key = goBinaryHash(binary, toolchain);
+  const outDir = join(session.cacheDir, 'go-bin', key);
+  const out = join(outDir, binary.binary);
+  if (existsSync(out)) {
+    session.step(`go binary ${binary.binary}: cached (${key})`);
+    return out;
+  }
+  const go = session.go!;
+  const env = goEnv(binary, toolchain.arch);
+  const at = `${binary.module}@${binary.version}`;
+  const started = performance.now();
+
+  const dl = await runCommand([go, 'mod', 'download', '-json', at], { env, log: session.log, signal: session.signal, cwd: session.cacheDir });
+  let info: { Dir?: string; Error?: string } = {};
+  try {
+    info = JSON.parse(dl.stdout) as typeof info;
+  } catch {
+    // reported below
+  }
+  if (dl.code !== 0 || !info.Dir) {
+    const why = info.Error ?? dl.tail;
+    session.fail(`the Go module proxy did not serve ${at}: ${why}`, {
+      hint: `Check the module path and version (\`go list -m -versions ${binary.module}\` lists what the proxy serves), and the machine's GOPROXY.`,
+    });
+  }
+
+  const src = join(session.cacheDir, 'go-src', `${key}.${process.pid}`);
+  await rm(src, { recursive: true, force: true });
+  await mkdir(join(session.cacheDir, 'go-src'), { recursive: true });
+  await cp(info.Dir!, src, { recursive: true });
+  await makeWritable(src);
+  const pkg = binary.package && binary.package !== '.' ? binary.package : '.';
+  const pkgDir = join(src, pkg);
+  if (!existsSync(pkgDir) || !(await stat(pkgDir)).isDirectory()) {
+    await rm(src, { recursive: true, force: true });
+    session.fail(`${at} has no package "${pkg}"`, { hint: 'Check GoBinary.package: a path relative to the module root.' });
+  }
+  if (binary.dropImports?.length) {
+    const missing = new Set(binary.dropImports);
+    for (const file of (await readdir(pkgDir)).filter((f) => f.endsWith('.go'))) {
+      const path = join(pkgDir, file);
+      const { text, dropped } = dropBlankImports(await readFile(path, 'utf8'), binary.dropImports);
+      if (dropped.length) {
+        await writeFile(path, text);
+        for (const d of dropped) missing.delete(d);
+        session.log.write(`dropped imports ${dropped.join(', ')} from ${file}\n`);
+      }
+    }
+    if (missing.size) {
+      await rm(src, { recursive: true, force: true });
+      session.fail(`the blank imports ${[...missing].join(', ')} (dropImports) are not in ${at}/${pkg}`, { hint: 'Remove them from the recipe or fix their paths.' });
+    }
+  }
+
+  session.step(`go build ${binary.binary} (${at}${pkg === '.' ? '' : `/${pkg}`})`);
+  const ldflags = ['-s', '-w', '-extldflags', '-static', ...(binary.ldflags ?? [])].join(' ');
+  await mkdir(outDir, { recursive: true });
+  const tmp = join(outDir, `.${binary.binary}.${process.pid}.tmp`);
+  const argv = [go, 'build', '-trimpath', ...(binary.tags?.length ? ['-tags', binary.tags.join(',')] : []), '-ldflags', ldflags, '-o', tmp, `./${pkg === '.' ? '' : pkg}`];
+  const built = await runCommand(argv, { cwd: src, env, log: session.log, signal: session.signal }).finally(() => rm(src, { recursive: true, force: true }));
+  if (built.code !== 0) {
+    await rm(tmp, { force: true });
+    session.fail(`go build of ${binary.binary} from ${at} failed:\n${built.tail}`, {
+      hint: 'CGO is off: a package that needs cgo must be left out (GoBinary.dropImports) or replaced.',
+    });
+  }
+  await rename(tmp, out);
+  session.step(`built ${binary.binary} in ${((performance.now() - started) / 1000).toFixed(1)}s (${((await stat(out)).size / 1e6).toFixed(1)} MB)`);
+  return out;
+}

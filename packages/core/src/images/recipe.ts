@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { GoBinary, ImageRecipe } from '../contracts/image.js';
+
+/** Bumped when the factory's output for the same recipe changes: every image rebuilds. */
+export const FACTORY_VERSION = 1;
+
+const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string());
+const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path');
+
+const goBinarySchema = z.strictObject({
+  module: z.string().regex(/^[a-zA-Z0-9.\-_~]+(\/[a-zA-Z0-9.\-_~+]+)*$/, 'must be a Go module path'),
+  version: z.string().regex(/^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/, 'must be a Go module version such as v1.2.3'),
+  package: z.string().regex(/^(\.|[a-zA-Z0-9._\-~+]+(\/[a-zA-Z0-9._\-~+]+)*)$/, 'must be a package path relative to the module root').optional(),
+  binary: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a file name'),
+  dir: absolutePath.optional(),
+  ldflags: z.array(z.string()).optional(),
+  tags: z.array(z.string().regex(/^[A-Za-z0-9_.]+$/)).optional(),
+  dropImports: z.array(z.string()).optional(),
+  env: envMap.optional(),
+});
+
+const fileSchema = z
+  .strictObject({
+    path: absolutePath,
+    content: z.string().optional(),
+    link: z.string().min(1).optional(),
+    mode: z.number().int().min(0).max(0o7777).optional(),
+  })
+  .refine((f) => (f.content === undefined) !== (f.link === undefined), 'give exactly one of content or link');
+
+/** The shape of an ImageRecipe, checked before anything is built. */
+export const imageRecipeSchema = z.strictObject({
+  go: z.array(goBinarySchema).optional(),
+  debianPackages: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name')).optional(),
+  files: z.array(fileSchema).optional(),
+  shell: z.boolean().optional(),
+  entrypoint: z.array(z.string()).optional(),
+  cmd: z.array(z.string()).optional(),
+  env: envMap.optional(),
+  user: z.string().optional(),
+  workdir: absolutePath.optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+
+/** Problems with a recipe, as "field: message" lines (empty: valid). */
+export function recipeProblems(recipe: unknown): string[] {
+  const result = imageRecipeSchema.safeParse(recipe);
+  return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(recipe)'}: ${i.message}`);
+}
+
+/** JSON with object keys sorted, so equal recipes hash equally. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** What besides the recipe decides the bytes of a build. */
+export interface Toolchain {
+  /** `go env GOVERSION`, or '' when the recipe builds no Go. */
+  go: string;
+  /** GOARCH / Debian architecture. */
+  arch: string;
+}
+
+/** The content address of an image: recipe, image name, toolchain and factory version. */
+export function recipeHash(ref: string, recipe: ImageRecipe, toolchain: Toolchain): string {
+  return createHash('sha256')
+    .update(canonicalJson({ factory: FACTORY_VERSION, ref, recipe, toolchain }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** The content address of one Go binary, so images sharing a binary build it once. */
+export function goBinaryHash(binary: GoBinary, toolchain: Toolchain): string {
+  const { dir: _dir, ...inputs } = binary;
+  return createHash('sha256').update(canonicalJson({ factory: FACTORY_VERSION, inputs, toolchain })).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,77 @@
+import { LocalClusterError } from '../errors.js';
+
+type Kubectl = (args: readonly string[]) => Promise<string>;
+
+interface PodSummary {
+  metadata: { name: string };
+  spec: { nodeName?: string };
+  status: {
+    phase?: string;
+    containerStatuses?: { name: string; ready: boolean; restartCount: number; state?: Record<string, { reason?: string; message?: string; exitCode?: number }> }[];
+    initContainerStatuses?: { name: string; ready: boolean; state?: Record<string, { reason?: string; message?: string; exitCode?: number }> }[];
+  };
+}
+
+/** One line per pod that is not Ready: node, phase, and each waiting or failed container's reason. */
+export function describeUnreadyPods(pods: readonly PodSummary[]): string[] {
+  const lines: string[] = [];
+  for (const pod of pods) {
+    const containers = [...(pod.status.initContainerStatuses ?? []).map((c) => ({ ...c, init: true })), ...(pod.status.containerStatuses ?? []).map((c) => ({ ...c, init: false }))];
+    const problems = containers
+      .filter((c) => !c.ready)
+      .map((c) => {
+        const [state, detail] = Object.entries(c.state ?? {})[0] ?? ['unknown', {}];
+        const why = [detail?.reason, detail?.exitCode !== undefined ? `exit ${detail.exitCode}` : undefined, detail?.message].filter(Boolean).join(', ');
+        return `${c.init ? 'init container' : 'container'} ${c.name} ${state}${why ? ` (${why})` : ''}`;
+      });
+    if (problems.length === 0 && pod.status.phase === 'Running') continue;
+    lines.push(`pod ${pod.metadata.name} on ${pod.spec.nodeName ?? '(unscheduled)'}: ${pod.status.phase ?? 'Unknown'}${problems.length ? `; ${problems.join('; ')}` : ''}`);
+  }
+  return lines;
+}
+
+/**
+ * Waits for a DaemonSet or Deployment to be rolled out. On timeout, the error
+ * names the workload, the pods that are not Ready and why, and the last log
+ * lines of a failing container.
+ */
+export async function waitForRollout(
+  kubectl: Kubectl,
+  kind: 'daemonset' | 'deployment' | 'statefulset',
+  namespace: string,
+  name: string,
+  options: { timeoutSeconds?: number; owner?: string } = {},
+): Promise<void> {
+  const timeout = options.timeoutSeconds ?? 180;
+  try {
+    await kubectl(['-n', namespace, 'rollout', 'status', `${kind}/${name}`, `--timeout=${timeout}s`]);
+    return;
+  } catch (error) {
+    let details: string[] = [];
+    let logTail = '';
+    try {
+      const selector = (await kubectl(['-n', namespace, 'get', kind, name, '-o', 'jsonpath={.spec.selector.matchLabels}'])).trim();
+      const labels = Object.entries(JSON.parse(selector || '{}') as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+      const pods = JSON.parse(await kubectl(['-n', namespace, 'get', 'pods', '-l', labels, '-o', 'json'])) as { items: PodSummary[] };
+      details = describeUnreadyPods(pods.items);
+      const failing = pods.items.find((p) => (p.status.containerStatuses ?? []).some((c) => !c.ready && c.restartCount > 0));
+      if (failing) {
+        logTail = (await kubectl(['-n', namespace, 'logs', failing.metadata.name, '--all-containers', '--tail=8']).catch(() => '')).trim();
+        if (!logTail) logTail = (await kubectl(['-n', namespace, 'logs', failing.metadata.name, '--all-containers', '--previous', '--tail=8']).catch(() => '')).trim();
+      }
+    } catch {
+      // the message below still names the workload
+    }
+    throw new LocalClusterError(
+      `${options.owner ? `${options.owner}: ` : ''}${kind} ${namespace}/${name} was not ready within ${timeout}s.` +
+        (details.length ? `\n  ${details.join('\n  ')}` : '') +
+        (logTail ? `\n  last log lines:\n    ${logTail.split('\n').join('\n    ')}` : ''),
+      { cause: error, hint: `Inspect it with: kubectl -n ${namespace} describe ${kind} ${name}; kubectl -n ${namespace} logs -l <its labels> --all-containers` },
+    );
+  }
+}
+
+/** A manifest given as objects, as one JSON `List` kubectl applies (JSON is YAML). */
+export function manifestOf(manifest: string | readonly object[]): string {
+  return typeof manifest === 'string' ? manifest : JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifest });
+}

@@ -4,7 +4,8 @@
 # Each stage is content-addressed and skipped when its inputs did not change.
 #
 # Usage: build-node-image.sh CACHE_DIR IMAGE_REF
-# Environment: KUBERNETES_VERSION_OVERRIDE (default: binaries/versions.env), DEBIAN_MIRROR
+# Environment: IPTABLES_WRAPPER (the iptables wrapper script of @local-cluster/core, required),
+# KUBERNETES_VERSION_OVERRIDE (default: binaries/versions.env), DEBIAN_MIRROR
 # (default: the host's apt configuration), BIN_OVERRIDES (a directory whose bin/* replace the
 # binaries built from modules: prebuilt, downloaded or built from a source tree).
 set -Eeuo pipefail

@@ -38,7 +38,7 @@ tar --numeric-owner -xpf "$ROOTFS_TAR" -C "$ROOT"
 
 # --- images to preload (cached by content of their inputs) --------------------------------
 KEY=$( { sha256sum "$BINARIES_DIR"/bin/* | awk '{ print $1 }'
-         sha256sum "$HERE/build-preload-images.sh" "$ROOTFS_TAR" | awk '{ print $1 }'; } | sha256sum | cut -c1-16)
+         sha256sum "$HERE/build-preload-images.sh" "$ROOTFS_TAR" "$IPTABLES_WRAPPER" | awk '{ print $1 }'; } | sha256sum | cut -c1-16)
 PRELOAD=${PRELOAD_CACHE:-$(dirname "$ROOTFS_TAR")/preload-cache}/$KEY
 if [[ -s $PRELOAD/images.txt ]]; then
   say "preload images: cached in $PRELOAD"
@@ -51,9 +51,13 @@ fi
 # --- overlay ------------------------------------------------------------------------------
 say "adding files/, binaries, preload archives"
 tar -C "$HERE/files" --owner=0 --group=0 --numeric-owner -cf - . | tar -C "$ROOT" --numeric-owner -xpf -
-for b in kubelet kubeadm kubectl; do
-  install -m 0755 "$BINARIES_DIR/bin/$b" "$ROOT/usr/bin/$b"
-done
+install -m 0755 "$BINARIES_DIR/bin/kubelet" "$ROOT/usr/bin/kubelet"
+install -m 0755 "$BINARIES_DIR/bin/kubeadm" "$ROOT/usr/bin/kubeadm"
+install -m 0755 "$BINARIES_DIR/bin/kubectl" "$ROOT/usr/bin/kubectl"
+# the CNI bin_dir of containerd, where CNI installers (DaemonSets) put their binaries;
+# Debian's plugins (bridge, host-local, portmap, ...) are linked into it
+mkdir -p "$ROOT/opt/cni/bin"
+for p in "$ROOT"/usr/lib/cni/*; do ln -sfn "/usr/lib/cni/${p##*/}" "$ROOT/opt/cni/bin/${p##*/}"; done
 IMGDIR=$ROOT/usr/local/share/local-cluster/images
 mkdir -p "$IMGDIR"
 cp "$PRELOAD"/*.tar "$PRELOAD/images.txt" "$IMGDIR/"
@@ -93,7 +97,7 @@ case ${NODE_IMAGE_VIA:-load} in
     DIFF_ID=$(sha256sum "$A/layer/layer.tar" | cut -d' ' -f1)
     ARCH=$(dpkg --print-architecture 2>/dev/null || echo amd64)
     NOW=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-    printf '%s' "{\"architecture\":\"$ARCH\",\"os\":\"linux\",\"created\":\"$NOW\",\"config\":{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"container=docker\"],\"Entrypoint\":$ENTRYPOINT_JSON,\"StopSignal\":\"SIGRTMIN+3\",\"Labels\":{\"dev.local-cluster.kubernetes-version\":\"$KUBE_VERSION\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$DIFF_ID\"]},\"history\":[{\"created\":\"$NOW\",\"created_by\":\"local-cluster images/node/assemble.sh\"}]}" >"$A/config.json"
+    printf '%s' "{\"architecture\":\"$ARCH\",\"os\":\"linux\",\"created\":\"$NOW\",\"config\":{\"Env\":[\"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\",\"container=docker\"],\"Entrypoint\":$ENTRYPOINT_JSON,\"StopSignal\":\"SIGRTMIN+3\",\"Labels\":{\"dev.local-cluster.kubernetes-version\":\"$KUBE_VERSION\",\"dev.local-cluster.managed\":\"true\",\"dev.local-cluster.role\":\"image\"}},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$DIFF_ID\"]},\"history\":[{\"created\":\"$NOW\",\"created_by\":\"local-cluster images/node/assemble.sh\"}]}" >"$A/config.json"
     CFG=$(sha256sum "$A/config.json" | cut -d' ' -f1)
     mv "$A/config.json" "$A/$CFG.json"
     printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["layer/layer.tar"]}]' "$CFG" "$IMAGE_REF" >"$A/manifest.json"
@@ -106,6 +110,7 @@ case ${NODE_IMAGE_VIA:-load} in
       --change "ENTRYPOINT $ENTRYPOINT_JSON" \
       --change 'ENV container=docker' \
       --change "LABEL dev.local-cluster.kubernetes-version=$KUBE_VERSION" \
+      --change 'LABEL dev.local-cluster.managed=true' --change 'LABEL dev.local-cluster.role=image' \
       --message "local-cluster node image, Kubernetes $KUBE_VERSION" \
       - "$IMAGE_REF" >/dev/null
     ;;

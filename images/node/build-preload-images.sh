@@ -122,35 +122,15 @@ kube_proxy_files() {
   for l in bin sbin lib lib64; do
     if [[ -L $ROOTFS/$l && ! -e $dir/$l && ! -L $dir/$l ]]; then cp -a "$ROOTFS/$l" "$dir/$l"; fi
   done
-  cat >"$dir/usr/sbin/iptables-wrapper" <<'EOF'
-#!/bin/sh
-# Runs the iptables backend (nft or legacy) the node already uses: the kubelet's
-# KUBE-IPTABLES-HINT / KUBE-KUBELET-CANARY chains (mangle table) tell which one; without them,
-# whichever holds more rules; default nft. The choice is remembered for this container.
-mode_file=/var/run/iptables-wrapper.mode
-mode=$(cat "$mode_file" 2>/dev/null) || mode=
-if [ "$mode" != nft ] && [ "$mode" != legacy ]; then
-  hint() { "xtables-$1-multi" iptables-save -t mangle 2>/dev/null; "xtables-$1-multi" ip6tables-save -t mangle 2>/dev/null; }
-  case "$(hint nft)" in *KUBE-IPTABLES-HINT*|*KUBE-KUBELET-CANARY*) mode=nft ;; esac
-  if [ -z "$mode" ]; then
-    case "$(hint legacy)" in *KUBE-IPTABLES-HINT*|*KUBE-KUBELET-CANARY*) mode=legacy ;; esac
-  fi
-  if [ -z "$mode" ]; then
-    count() { n=0; for line in $("xtables-$1-multi" iptables-save 2>/dev/null | tr ' ' _); do case $line in -A*) n=$((n + 1)) ;; esac; done; echo $n; }
-    mode=nft
-    [ "$(count legacy)" -gt "$(count nft)" ] && mode=legacy
-  fi
-  echo "$mode" >"$mode_file" 2>/dev/null || true
-fi
-exec "/usr/sbin/xtables-$mode-multi" "${0##*/}" "$@"
-EOF
+  # the wrapper core's image recipes use too (@local-cluster/core IPTABLES_WRAPPER), handed over
+  # by the node image build as a file
+  [[ -s ${IPTABLES_WRAPPER:-} ]] || { echo "IPTABLES_WRAPPER must name the iptables wrapper script" >&2; exit 1; }
+  cp "$IPTABLES_WRAPPER" "$dir/usr/sbin/iptables-wrapper"
   chmod 755 "$dir/usr/sbin/iptables-wrapper"
   local t
   for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
     ln -sfn iptables-wrapper "$dir/usr/sbin/$t"
   done
-  # "tr" for the wrapper's rule count
-  [[ -e $dir/usr/bin/tr ]] || cp -a "$ROOTFS/usr/bin/tr" "$dir/usr/bin/tr"
   rm -rf "$dir/etc/alternatives" "$dir/var/lib/dpkg" "$dir/usr/share/doc"
 }
 

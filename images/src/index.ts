@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { AbortedError, LocalClusterError, type ImageBuildContext, type ImageRequirement, type ResolvedConfig } from '@local-cluster/core';
+import { AbortedError, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, type ImageBuildContext, type ImageRequirement, type ResolvedConfig } from '@local-cluster/core';
 import { binarySources, hasOverrides, sourcesKey, stageOverrides, type BinarySources } from './sources.js';
 
 export * from './sources.js';
@@ -27,7 +27,8 @@ function recipeFiles(dir: string): string[] {
 
 /** Hash of every recipe file plus the Kubernetes version: the node image's tag. */
 export function nodeImageHash(kubernetesVersion: string, recipesDir = RECIPES_DIR): string {
-  const hash = createHash('sha256').update(kubernetesVersion);
+  // the kube-proxy image carries core's iptables wrapper
+  const hash = createHash('sha256').update(kubernetesVersion).update('\0').update(IPTABLES_WRAPPER);
   const files = [join(recipesDir, 'build-node-image.sh'), ...recipeFiles(join(recipesDir, 'binaries')), ...recipeFiles(join(recipesDir, 'node'))];
   for (const file of files) hash.update(relative(recipesDir, file)).update('\0').update(readFileSync(file));
   return hash.digest('hex').slice(0, 12);
@@ -49,8 +50,11 @@ async function buildNodeImage(ref: string, kubernetesVersion: string, sources: B
   const logPath = join(logDir, `node-image-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const log = createWriteStream(logPath);
   ctx.logger.info(`build log: ${logPath}`);
+  const wrapper = join(ctx.cacheDir, 'node-image', 'iptables-wrapper');
+  await mkdir(dirname(wrapper), { recursive: true });
+  await writeFile(wrapper, IPTABLES_WRAPPER, { mode: 0o755 });
   const child = spawn('bash', [join(recipesDir, 'build-node-image.sh'), join(ctx.cacheDir, 'node-image'), ref], {
-    env: { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion, ...(overrides ? { BIN_OVERRIDES: overrides } : {}) },
+    env: { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion, IPTABLES_WRAPPER: wrapper, ...(overrides ? { BIN_OVERRIDES: overrides } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -101,4 +105,4 @@ export function nodeImage(config: ResolvedConfig, options: NodeImageOptions = {}
  * (sh, httpd, wget, nslookup, nc) from Debian's busybox-static. Pods use it
  * with imagePullPolicy Never.
  */
-export const TOOLBOX_IMAGE = 'docker.io/local-cluster/toolbox:1';
+export const TOOLBOX_IMAGE = NODE_CONTRACT.toolboxImage;

@@ -41,3 +41,32 @@ describe('toolbox image', () => {
     expect(/^TOOLBOX_IMAGE=(\S+)$/m.exec(env)?.[1]).toBe(TOOLBOX_IMAGE);
   });
 });
+
+describe('the node contract (core NODE_CONTRACT) matches the image files', () => {
+  const file = (path: string) => readFileSync(join(RECIPES_DIR, 'node', path), 'utf8');
+
+  it('the preload unit writes the stamp core waits for, under the unit name core checks', async () => {
+    const { NODE_CONTRACT } = await import('@local-cluster/core');
+    expect(file('files/usr/local/bin/local-cluster-preload')).toContain(`STAMP=${NODE_CONTRACT.preloadStamp}`);
+    const unit = file(`files/etc/systemd/system/${NODE_CONTRACT.preloadUnit}`);
+    expect(unit).toContain(`ConditionPathExists=!${NODE_CONTRACT.preloadStamp}`);
+    expect(file('assemble.sh')).toContain(NODE_CONTRACT.preloadUnit);
+  });
+
+  it('the entrypoint reads the role variable core sets and runs the hook directory plugins write to', async () => {
+    const { NODE_CONTRACT } = await import('@local-cluster/core');
+    const entrypoint = file('files/usr/local/bin/entrypoint');
+    expect(entrypoint).toContain(`\${${NODE_CONTRACT.nodeRoleEnv}:-}`);
+    const stateDir = /^STATE_DIR=(\S+)$/m.exec(entrypoint)?.[1];
+    expect(entrypoint).toContain('"$STATE_DIR"/entrypoint.d/*.sh');
+    expect(`${stateDir}/entrypoint.d`).toBe(NODE_CONTRACT.entrypointHookDir);
+  });
+
+  it('containerd looks for CNI binaries and configs where plugins install them; kubeadm is where core runs it', async () => {
+    const { NODE_CONTRACT } = await import('@local-cluster/core');
+    const containerd = file('files/etc/containerd/config.toml');
+    expect(containerd).toContain(`bin_dir = "${NODE_CONTRACT.cniBinDir}"`);
+    expect(containerd).toContain(`conf_dir = "${NODE_CONTRACT.cniConfDir}"`);
+    expect(file('assemble.sh')).toContain(`"$ROOT${NODE_CONTRACT.kubeadm}"`);
+  });
+});

@@ -1,5 +1,6 @@
 import {
   CNI_API_VERSION,
+  NODE_CONTRACT,
   waitFor,
   writeNodeFile,
   type ClusterContext,
@@ -14,9 +15,9 @@ export interface BridgeOptions {
   bridgeName?: string;
 }
 
-const CONFLIST_PATH = '/etc/cni/net.d/10-local-cluster-bridge.conflist';
+const CONFLIST_PATH = `${NODE_CONTRACT.cniConfDir}/10-local-cluster-bridge.conflist`;
 /** Run by the node's entrypoint at every container start (each start brings a new netns). */
-const HOOK_PATH = '/etc/local-cluster/entrypoint.d/50-pod-network.sh';
+const HOOK_PATH = `${NODE_CONTRACT.entrypointHookDir}/50-pod-network.sh`;
 
 /** Routes to the other nodes' pod CIDRs and masquerading of traffic leaving the pod network. */
 export function podNetworkHook(podSubnet: string, routes: readonly { cidr: string; via: string }[]): string {

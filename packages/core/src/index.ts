@@ -5,6 +5,7 @@ export * from './contracts/cni.js';
 export * from './contracts/addon.js';
 export * from './contracts/image.js';
 export * from './contracts/iptables.js';
+export * from './contracts/node.js';
 export * from './images/index.js';
 export * from './config/schema.js';
 export * from './config/settings.js';

@@ -31,14 +31,16 @@ export function archiveManifest(ref: string, configFile: string, layerFile: stri
   return JSON.stringify([{ Config: configFile, RepoTags: [ref], Layers: [layerFile] }]);
 }
 
-/** Files every image gets: users, name service switch, a writable /tmp. */
-export function baseFiles(): { path: string; content?: string; mode: number; dir?: boolean }[] {
+/** Files every image gets: users, name service switch, a writable /tmp, /run (and /var/run). */
+export function baseFiles(): { path: string; content?: string; link?: string; mode: number; dir?: boolean }[] {
   return [
     { path: '/etc/passwd', mode: 0o644, content: 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n' },
     { path: '/etc/group', mode: 0o644, content: 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' },
     { path: '/etc/nsswitch.conf', mode: 0o644, content: 'hosts: files dns\n' },
     { path: '/tmp', mode: 0o1777, dir: true },
     { path: '/home/nonroot', mode: 0o755, dir: true },
+    { path: '/run', mode: 0o755, dir: true },
+    { path: '/var/run', mode: 0o777, link: '../run' },
   ];
 }
 

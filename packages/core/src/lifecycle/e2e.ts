@@ -1,7 +1,7 @@
 import type { CallOptions, Driver } from '../contracts/driver.js';
 import { controlPlaneOf, kubectlOn } from './context.js';
 import { readyCondition, type KubeObjectList } from './kube-objects.js';
-import { deployNetworkProbe, describeFailures, podToPodTable, removeNetworkProbe, serviceTable, type Kubectl } from './network-checks.js';
+import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe, type Kubectl } from './network-checks.js';
 
 export interface E2eOptions extends CallOptions {
   driver: Driver;
@@ -56,11 +56,11 @@ export const E2E_CHECKS: E2eCheck[] = [
     },
   },
   {
-    name: 'pods on every node reach each other over TCP, and a ClusterIP Service answers by IP and DNS name from every node',
+    name: 'pods on every node reach each other over TCP; a ClusterIP Service answers by IP and DNS name, and a NodePort on every node, from every node',
     async run(kubectl, env) {
       const probe = await deployNetworkProbe(kubectl, { image: env.probeImage });
       try {
-        const cells = [...(await podToPodTable(kubectl, probe)), ...(await serviceTable(kubectl, probe))];
+        const cells = await podNetworkTables(kubectl, probe);
         const failures = describeFailures(cells);
         if (failures) throw new Error(failures);
       } finally {

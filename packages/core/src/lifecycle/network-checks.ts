@@ -19,6 +19,10 @@ export interface NetworkProbe {
   pods: Map<string, { pod: string; ip: string }>;
   serviceIp: string;
   serviceDns: string;
+  /** The NodePort of a second Service over the same pods. */
+  nodePort: number;
+  /** Node name -> its InternalIP. */
+  nodeIps: Map<string, string>;
 }
 
 const APP_LABEL = 'local-cluster-netcheck';
@@ -60,6 +64,12 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
     metadata: { name: 'web', namespace },
     spec: { selector: { app: APP_LABEL }, ports: [{ port: 80, targetPort: 8080 }] },
   });
+  docs.push({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web-nodeport', namespace },
+    spec: { type: 'NodePort', selector: { app: APP_LABEL }, ports: [{ port: 80, targetPort: 8080 }] },
+  });
   await kubectl(['apply', '-f', '-'], docs.map((d) => yaml.dump(d)).join('---\n'));
   await kubectl(['-n', namespace, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=180s']);
   const pods = new Map<string, { pod: string; ip: string }>();
@@ -81,7 +91,14 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
     { timeoutMs: 60_000, ...(options.signal ? { signal: options.signal } : {}) },
   );
   const serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
-  return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local` };
+  const nodePort = Number((await kubectl(['-n', namespace, 'get', 'service', 'web-nodeport', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim());
+  const nodeIps = new Map<string, string>();
+  const addresses = (await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
+  for (const line of addresses.split('\n')) {
+    const [node, ip] = line.trim().split(/\s+/);
+    if (node && ip) nodeIps.set(node, ip);
+  }
+  return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local`, nodePort, nodeIps };
 }
 
 async function fetchOnce(kubectl: Kubectl, probe: NetworkProbe, fromNode: string, url: string): Promise<{ ok: boolean; answer?: string; error?: string }> {
@@ -144,6 +161,29 @@ export async function serviceTable(kubectl: Kubectl, probe: NetworkProbe): Promi
     }
   }
   return Promise.all(cells);
+}
+
+/** From a pod on every node: the NodePort Service on every node's address (traffic stays on the cluster network). */
+export async function nodePortTable(kubectl: Kubectl, probe: NetworkProbe): Promise<Reachability[]> {
+  const nodes = new Set(probe.pods.keys());
+  const cells: Promise<Reachability>[] = [];
+  for (const from of probe.pods.keys()) {
+    for (const [node, ip] of probe.nodeIps) {
+      cells.push(
+        fetchFrom(kubectl, probe, from, `http://${ip}:${probe.nodePort}/`, (answer) => nodes.has(answer ?? '')).then((r) => ({
+          from,
+          to: `NodePort ${probe.nodePort} on ${node}`,
+          ...r,
+        })),
+      );
+    }
+  }
+  return Promise.all(cells);
+}
+
+/** Every table: pod to pod, ClusterIP by address and DNS name, NodePort on every node. */
+export async function podNetworkTables(kubectl: Kubectl, probe: NetworkProbe): Promise<Reachability[]> {
+  return [...(await podToPodTable(kubectl, probe)), ...(await serviceTable(kubectl, probe)), ...(await nodePortTable(kubectl, probe))];
 }
 
 export async function removeNetworkProbe(kubectl: Kubectl, probe: NetworkProbe): Promise<void> {

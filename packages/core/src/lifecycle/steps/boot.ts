@@ -1,4 +1,5 @@
 import type { NodeHandle } from '../../contracts/driver.js';
+import { NODE_CONTRACT } from '../../contracts/node.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
 import { waitFor } from '../../nodeutil.js';
 import type { UpContext } from '../context.js';
@@ -19,9 +20,9 @@ async function booted(node: NodeHandle, rt: StepRuntime): Promise<void> {
   await waitFor(
     `images preloaded on ${node.hostname}`,
     async () => {
-      if ((await node.run(['test', '-s', '/var/lib/local-cluster/images-preloaded'], rt)).exitCode === 0) return true;
-      const state = (await node.run(['systemctl', 'is-failed', 'local-cluster-preload.service'], rt)).stdout.trim();
-      if (state === 'failed') throw new Error(`image preload failed on ${node.hostname}: see journalctl -u local-cluster-preload`);
+      if ((await node.run(['test', '-s', NODE_CONTRACT.preloadStamp], rt)).exitCode === 0) return true;
+      const state = (await node.run(['systemctl', 'is-failed', NODE_CONTRACT.preloadUnit], rt)).stdout.trim();
+      if (state === 'failed') throw new Error(`image preload failed on ${node.hostname}: see journalctl -u ${NODE_CONTRACT.preloadUnit}`);
       return undefined;
     },
     { timeoutMs: 300_000, intervalMs: 500, signal: rt.signal },

@@ -1,3 +1,4 @@
+import { NODE_CONTRACT } from '../../contracts/node.js';
 import type { ExecResult, NodeHandle } from '../../contracts/driver.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
 import { isExecError } from '../../errors.js';
@@ -33,7 +34,7 @@ export const kubeadmInit: Step<UpContext> = {
       untaintControlPlane: untaint,
     });
     await writeNodeFile(controlPlane, CONFIG_PATH, config, rt);
-    const argv = ['kubeadm', 'init', `--config=${CONFIG_PATH}`, '--skip-token-print', `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
+    const argv = [NODE_CONTRACT.kubeadm, 'init', `--config=${CONFIG_PATH}`, '--skip-token-print', `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
     const result = await execKept(ctx, 'kubeadm-init', controlPlane, argv, rt);
     rt.logger.debug(result.stdout);
   },
@@ -62,7 +63,7 @@ export const joinWorkers: Step<UpContext> = {
         .map(async (node) => {
           const config = renderJoinConfig({ hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, patches: ctx.patches });
           await writeNodeFile(node, CONFIG_PATH, config, rt);
-          const argv = ['kubeadm', 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
+          const argv = [NODE_CONTRACT.kubeadm, 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
           await execKept(ctx, `kubeadm-join-${node.hostname}`, node, argv, rt);
         }),
     );

@@ -1,3 +1,4 @@
+import { NODE_CONTRACT } from '../../contracts/node.js';
 import { nthAddress } from '../../config/schema.js';
 import type { NodeRole, NodeSpec } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
@@ -20,7 +21,7 @@ function spec(ctx: UpContext, hostname: string, role: NodeRole, index: number): 
     ip: nthAddress(ctx.config.dind.subnet, 2 + index),
     labels: ownerLabels(cluster, 'node', role),
     // read by the node's entrypoint: workers skip the control-plane images at preload
-    env: { LOCAL_CLUSTER_NODE_ROLE: role },
+    env: { [NODE_CONTRACT.nodeRoleEnv]: role },
     privileged: true,
     ...(role === 'control-plane'
       ? { ports: [{ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.config.cluster.apiServerPort ?? 0 }] }

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import {
+  archiveManifest,
+  canonicalJson,
+  dropBlankImports,
+  goBinaryHash,
+  goEnv,
+  imageConfig,
+  parseDependsClosure,
+  recipeHash,
+  recipeProblems,
+  type ImageRecipe,
+} from '../../src/index.js';
+
+const toolchain = { go: 'go1.26.8', arch: 'amd64' };
+const recipe: ImageRecipe = {
+  go: [{ module: 'example.com/tool', version: 'v1.2.3', binary: 'tool', ldflags: ['-X main.version=v1.2.3'] }],
+  debianPackages: ['iptables'],
+  entrypoint: ['/usr/local/bin/tool'],
+  env: { B: '2', A: '1' },
+};
+
+describe('recipe hashing', () => {
+  it('is stable under key order and undefined fields', () => {
+    const reordered = { entrypoint: ['/usr/local/bin/tool'], env: { A: '1', B: '2' }, debianPackages: ['iptables'], go: recipe.go, user: undefined };
+    expect(recipeHash('x/y:1', reordered, toolchain)).toBe(recipeHash('x/y:1', recipe, toolchain));
+    expect(canonicalJson({ b: 1, a: { d: 2, c: undefined } })).toBe('{"a":{"d":2},"b":1}');
+  });
+
+  it('changes with the image name, any recipe field, the Go version and the architecture', () => {
+    const base = recipeHash('x/y:1', recipe, toolchain);
+    const variants = [
+      recipeHash('x/y:2', recipe, toolchain),
+      recipeHash('x/y:1', { ...recipe, user: '65532' }, toolchain),
+      recipeHash('x/y:1', { ...recipe, debianPackages: ['iptables', 'conntrack'] }, toolchain),
+      recipeHash('x/y:1', { ...recipe, go: [{ ...recipe.go![0]!, version: 'v1.2.4' }] }, toolchain),
+      recipeHash('x/y:1', recipe, { ...toolchain, go: 'go1.27.0' }),
+      recipeHash('x/y:1', recipe, { ...toolchain, arch: 'arm64' }),
+    ];
+    for (const v of variants) expect(v).not.toBe(base);
+    expect(new Set(variants).size).toBe(variants.length);
+  });
+
+  it('keys Go binaries by their build inputs, not where the image puts them', () => {
+    const bin = recipe.go![0]!;
+    expect(goBinaryHash({ ...bin, dir: '/opt/bin' }, toolchain)).toBe(goBinaryHash(bin, toolchain));
+    expect(goBinaryHash({ ...bin, tags: ['netgo'] }, toolchain)).not.toBe(goBinaryHash(bin, toolchain));
+  });
+});
+
+describe('recipe validation', () => {
+  it('accepts a full recipe', () => {
+    expect(recipeProblems(recipe)).toEqual([]);
+    expect(recipeProblems({ files: [{ path: '/a', content: 'x', mode: 0o755 }, { path: '/b', link: 'a' }], shell: true })).toEqual([]);
+  });
+
+  it('names the field of each problem', () => {
+    expect(recipeProblems({ go: [{ module: 'example.com/x', version: 'latest', binary: 'x' }] })).toEqual([
+      expect.stringMatching(/^go\.0\.version: .*v1\.2\.3/),
+    ]);
+    expect(recipeProblems({ debianPackages: ['Bad Name'] })[0]).toMatch(/^debianPackages\.0:/);
+    expect(recipeProblems({ files: [{ path: 'relative', content: '' }] })[0]).toMatch(/^files\.0\.path: .*absolute/);
+    expect(recipeProblems({ files: [{ path: '/a' }] })[0]).toMatch(/exactly one of content or link/);
+    expect(recipeProblems({ entrypont: ['/x'] })[0]).toMatch(/entrypont/);
+  });
+});
+
+describe('image layout', () => {
+  it('writes a one-layer image config with the recipe\'s entrypoint, env, user and labels', () => {
+    const config = imageConfig(
+      { ...recipe, user: '65532', labels: { a: 'b' } },
+      { arch: 'amd64', diffId: 'ab'.repeat(32), labels: { 'dev.local-cluster.managed': 'true' }, createdBy: 'test' },
+    ) as { architecture: string; config: Record<string, unknown>; rootfs: { diff_ids: string[] }; created: string };
+    expect(config.architecture).toBe('amd64');
+    expect(config.config.Entrypoint).toEqual(['/usr/local/bin/tool']);
+    expect(config.config.User).toBe('65532');
+    expect(config.config.Env).toEqual(expect.arrayContaining(['A=1', 'B=2', expect.stringMatching(/^PATH=.*\/usr\/bin/)]));
+    expect(config.config.Labels).toEqual({ a: 'b', 'dev.local-cluster.managed': 'true' });
+    expect(config.rootfs.diff_ids).toEqual([`sha256:${'ab'.repeat(32)}`]);
+    expect(config.created).toBe('1970-01-01T00:00:00Z');
+    expect(JSON.parse(archiveManifest('x/y:1', 'c.json', 'layer.tar'))).toEqual([{ Config: 'c.json', RepoTags: ['x/y:1'], Layers: ['layer.tar'] }]);
+  });
+});
+
+describe('Go builds', () => {
+  it('drops only the named blank imports and reports which it found', () => {
+    const src = 'package main\n\nimport (\n\t"fmt"\n\t_ "example.com/a/udp"\n\t_ "example.com/a/vxlan" // keep\n)\n';
+    const { text, dropped } = dropBlankImports(src, ['example.com/a/udp', 'example.com/a/missing']);
+    expect(dropped).toEqual(['example.com/a/udp']);
+    expect(text).not.toContain('udp');
+    expect(text).toContain('_ "example.com/a/vxlan"');
+  });
+
+  it('builds static with the machine\'s Go settings kept and the recipe\'s env last', () => {
+    const env = goEnv({ module: 'm', version: 'v1.0.0', binary: 'b', env: { GONOSUMDB: 'example.com' } }, 'amd64', { GOPROXY: 'https://proxy.invalid', GOFLAGS: '-x' });
+    expect(env).toMatchObject({ CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'amd64', GOPROXY: 'https://proxy.invalid', GONOSUMDB: 'example.com', GOWORK: 'off' });
+    expect(env.GOFLAGS).toBe('-x -mod=mod -buildvcs=false');
+  });
+});
+
+describe('Debian closure', () => {
+  it('keeps real packages of this architecture', () => {
+    const out = 'iptables\n  Depends: libc6\n  Depends: <libxtables12>\nlibc6\n  Depends: libgcc-s1\n<virtual-thing>\nlibgcc-s1:amd64\nlibfoo:i386\n';
+    expect(parseDependsClosure(out, 'amd64')).toEqual(['iptables', 'libc6', 'libgcc-s1']);
+  });
+});

@@ -1,0 +1,139 @@
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  CNI_API_VERSION,
+  ensureImage,
+  imageCacheDir,
+  isImageBuildError,
+  isStepError,
+  loadConfig,
+  up,
+  type CniPlugin,
+  type ImageRequirement,
+} from '@local-cluster/core';
+import { nodeImage } from '@local-cluster/images';
+import { cli, driver, toolHome } from './helpers.js';
+
+const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined };
+
+async function leftovers(cluster: string): Promise<string[]> {
+  return [
+    ...(await driver.listNodes({ cluster })).map((n) => `container ${n.name}`),
+    ...(await driver.listNetworks({ cluster })).map((n) => `network ${n.name}`),
+    ...(await driver.volumes.list({ cluster })).map((v) => `volume ${v.name}`),
+    ...(await driver.images.list({ cluster })).map((i) => `image ${i.tags.join(',')}`),
+  ];
+}
+
+function plugin(name: string, images: ImageRequirement[], extra: Partial<CniPlugin> = {}): CniPlugin {
+  return { apiVersion: CNI_API_VERSION, kind: 'cni', name, defaultPodSubnet: '10.244.0.0/16', images: () => images, ...extra };
+}
+
+async function upWith(cluster: string, subnet: string, cni: CniPlugin): Promise<unknown> {
+  const { config } = loadConfig({ overrides: { cluster: { name: cluster, numNodes: 0 }, dind: { subnet } }, env: {} });
+  return up({ config, driver, cni, nodeImage: nodeImage(config), home: toolHome, userKubeconfig: false }).catch((e: unknown) => e);
+}
+
+describe('image factory failures are clear and leave nothing behind', () => {
+  it('a module version the proxy refuses: the error names the plugin, image, module and log; no cluster is made', async () => {
+    const cluster = `e2e-badmod-${process.pid}`;
+    const ref = 'docker.io/local-cluster-test/refused:1';
+    const cni = plugin('refused-module', [
+      { ref, recipe: { go: [{ module: 'github.com/containernetworking/plugins', version: 'v0.0.99', package: 'plugins/main/loopback', binary: 'loopback' }] } },
+    ]);
+    const error = await upWith(cluster, '10.199.0.0/16', cni);
+    expect(isStepError(error)).toBe(true);
+    if (!isStepError(error)) return;
+    expect(error.step).toBe('images');
+    const text = error.describe();
+    expect(text).toContain(ref);
+    expect(text).toContain('CNI plugin "refused-module"');
+    expect(text).toContain('github.com/containernetworking/plugins@v0.0.99');
+    const log = /Build log: (\S+)/.exec(text)?.[1];
+    expect(log && existsSync(log)).toBe(true);
+    expect(await driver.images.has(ref)).toBe(false);
+    expect(await leftovers(cluster)).toEqual([]);
+  });
+
+  it('a build that fails: the compiler output is in the error and the log, and no image is left under its name', async () => {
+    const ref = 'docker.io/local-cluster-test/broken-build:1';
+    const image: ImageRequirement = {
+      ref,
+      // v0.9.1's go.mod predates vendor-free module zips: forcing -mod=vendor cannot build
+      recipe: { go: [{ module: 'github.com/containernetworking/plugins', version: 'v0.9.1', package: 'plugins/main/loopback', binary: 'loopback', env: { GOFLAGS: '-mod=vendor' } }] },
+    };
+    const error = await ensureImage({ image, neededBy: 'CNI plugin "broken-build"' }, { driver, cacheDir: imageCacheDir(toolHome), logger, signal: new AbortController().signal }).catch((e: unknown) => e);
+    expect(isImageBuildError(error)).toBe(true);
+    if (!isImageBuildError(error)) return;
+    expect(error.message).toMatch(/go build of loopback from github\.com\/containernetworking\/plugins@v0\.9\.1 failed/);
+    expect(error.message).toMatch(/vendor/);
+    expect(readFileSync(error.logPath!, 'utf8')).toMatch(/go build/);
+    expect(await driver.images.has(ref)).toBe(false);
+  });
+
+  it('an interrupted build leaves no image under its final name and no work directory', async () => {
+    const ref = 'docker.io/local-cluster-test/interrupted:1';
+    const controller = new AbortController();
+    const image: ImageRequirement = { ref, recipe: { debianPackages: ['hello'], shell: true, entrypoint: ['/usr/bin/hello'] } };
+    const events: string[] = [];
+    const log = { info: (m: string) => { events.push(m); if (/Debian packages:/.test(m)) controller.abort(); }, debug: () => undefined, warn: () => undefined };
+    const error = await ensureImage({ image, neededBy: 'a test' }, { driver, cacheDir: imageCacheDir(toolHome), logger: log, signal: controller.signal }).catch((e: unknown) => e);
+    expect((error as Error).name).toBe('AbortedError');
+    expect(await driver.images.has(ref)).toBe(false);
+    const work = join(imageCacheDir(toolHome), 'work');
+    expect(existsSync(work) ? readdirSync(work).filter((d) => d.endsWith(`.${process.pid}`)) : []).toEqual([]);
+  });
+
+  it('a plugin whose pods never get Ready: the error names the plugin, the pod and why; the cluster is rolled back', async () => {
+    const cluster = `e2e-notready-${process.pid}`;
+    const ref = 'docker.io/local-cluster-test/crashing-cni:1';
+    const cni = plugin('never-ready', [{ ref, recipe: { shell: true, entrypoint: ['/bin/sh', '-c', 'echo cannot configure the pod network >&2; exit 3'] } }], {
+      async install(ctx) {
+        await ctx.apply([
+          {
+            apiVersion: 'apps/v1',
+            kind: 'DaemonSet',
+            metadata: { name: 'never-ready', namespace: 'kube-system' },
+            spec: {
+              selector: { matchLabels: { app: 'never-ready' } },
+              template: {
+                metadata: { labels: { app: 'never-ready' } },
+                spec: { hostNetwork: true, tolerations: [{ operator: 'Exists' }], containers: [{ name: 'agent', image: ref, imagePullPolicy: 'Never' }] },
+              },
+            },
+          },
+        ]);
+      },
+      async waitReady(ctx) {
+        await ctx.waitForRollout('daemonset', 'kube-system', 'never-ready', { timeoutSeconds: 25 });
+      },
+    });
+    const error = await upWith(cluster, '10.200.0.0/16', cni);
+    expect(isStepError(error)).toBe(true);
+    if (!isStepError(error)) return;
+    expect(error.step).toBe('cni');
+    const text = error.describe();
+    expect(text).toContain('CNI plugin "never-ready" failed in waitReady()');
+    expect(text).toMatch(/daemonset kube-system\/never-ready was not ready within 25s/);
+    expect(text).toMatch(/pod never-ready-\w+ on kube-master/);
+    expect(text).toContain('cannot configure the pod network');
+    expect(text).toContain(`Logs are in ${error.logsDir}`);
+    expect(readFileSync(join(error.logsDir!, 'pods.txt'), 'utf8')).toContain('never-ready');
+    expect(await leftovers(cluster)).toEqual([]);
+  });
+
+  it('a package that exports no valid plugin, and an unknown plugin name: clear errors, exit 1', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'lc-bad-plugin-'));
+    writeFileSync(join(project, 'not-a-cni.mjs'), 'export default { name: "half", kind: "cni" };\n');
+    writeFileSync(join(project, 'config.yaml'), 'cluster:\n  cniPlugin: ./not-a-cni.mjs\n');
+    const bad = await cli(['up'], { LOCAL_CLUSTER_CONF: join(project, 'config.yaml') });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/"\.\/not-a-cni\.mjs" \(cluster\.cniPlugin\).*is not a valid CNI plugin/);
+    const unknown = await cli(['up', '--cni-plugin', 'flanel']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/CNI plugin "flanel" \(cluster\.cniPlugin\) was not found/);
+    expect(unknown.stderr).toContain('flannel');
+  });
+});

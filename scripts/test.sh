@@ -11,7 +11,7 @@ bash scripts/setup.sh
 export PATH=$PWD/node_modules/.bin:$PATH
 echo "node $(node --version), deno $(deno --version | head -1 | cut -d' ' -f2), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://docker/version | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Version))')"
 
-rm -f packages/*/test-results.json images/test-results.json .test-results-deno.json tests/e2e/test-results.json
+rm -f packages/*/test-results.json examples/*/test-results.json images/test-results.json .test-results-deno.json tests/e2e/test-results.json
 status=0
 nx run-many -t typecheck lint --outputStyle=static || status=1
 nx run-many -t test --outputStyle=static -- --reporter=default --reporter=json --outputFile.json=test-results.json || status=1
@@ -29,7 +29,7 @@ node -e '
 vitest run --config tests/e2e/vitest.config.ts --reporter=default --reporter=json --outputFile.json=tests/e2e/test-results.json || status=1
 
 reports=()
-for f in packages/*/package.json images/package.json; do
+for f in packages/*/package.json examples/*/package.json images/package.json; do
   dir=$(dirname "$f")
   grep -q '"test"' "$f" && reports+=("$dir/test-results.json")
 done

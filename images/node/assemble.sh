@@ -54,10 +54,13 @@ tar -C "$HERE/files" --owner=0 --group=0 --numeric-owner -cf - . | tar -C "$ROOT
 install -m 0755 "$BINARIES_DIR/bin/kubelet" "$ROOT/usr/bin/kubelet"
 install -m 0755 "$BINARIES_DIR/bin/kubeadm" "$ROOT/usr/bin/kubeadm"
 install -m 0755 "$BINARIES_DIR/bin/kubectl" "$ROOT/usr/bin/kubectl"
-# the CNI bin_dir of containerd, where CNI installers (DaemonSets) put their binaries;
-# Debian's plugins (bridge, host-local, portmap, ...) are linked into it
-mkdir -p "$ROOT/opt/cni/bin"
-for p in "$ROOT"/usr/lib/cni/*; do ln -sfn "/usr/lib/cni/${p##*/}" "$ROOT/opt/cni/bin/${p##*/}"; done
+# containerd's CNI bin_dir, where CNI installers (DaemonSets) put their binaries, must hold
+# Debian's plugins (bridge, host-local, loopback, ...): Debian links /opt/cni/bin to /usr/lib/cni
+if [[ ! -e $ROOT/opt/cni/bin/loopback ]]; then
+  mkdir -p "$ROOT/opt/cni/bin"
+  for p in "$ROOT"/usr/lib/cni/*; do [[ -e $ROOT/opt/cni/bin/${p##*/} ]] || ln -s "/usr/lib/cni/${p##*/}" "$ROOT/opt/cni/bin/${p##*/}"; done
+fi
+[[ -x $ROOT/opt/cni/bin/loopback ]] || { echo "no CNI loopback plugin in /opt/cni/bin" >&2; exit 1; }
 IMGDIR=$ROOT/usr/local/share/local-cluster/images
 mkdir -p "$IMGDIR"
 cp "$PRELOAD"/*.tar "$PRELOAD/images.txt" "$IMGDIR/"

@@ -32,7 +32,11 @@ export async function debianClosure(session: BuildSession, requested: readonly s
 export async function downloadDebs(session: BuildSession, packages: readonly string[]): Promise<string[]> {
   const dir = join(session.cacheDir, 'debs');
   await mkdir(dir, { recursive: true });
-  const uris = await runCommand(['apt-get', 'download', '--print-uris', ...packages], { log: session.log, signal: session.signal, cwd: dir });
+  // in an empty directory: apt prints nothing for a .deb already in its working directory
+  const tmp = join(dir, `.download.${process.pid}`);
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp);
+  const uris = await runCommand(['apt-get', 'download', '--print-uris', ...packages], { log: session.log, signal: session.signal, cwd: tmp });
   if (uris.code !== 0) session.fail(`apt-get could not find ${packages.join(' ')}:\n${uris.tail}`, { hint: 'Run apt-get update, or check debianPackages.' });
   const files = uris.stdout
     .split('\n')
@@ -40,12 +44,13 @@ export async function downloadDebs(session: BuildSession, packages: readonly str
     .filter((f): f is string => Boolean(f))
     .map((f) => decodeURIComponent(f));
   const missing = packages.filter((p) => !files.some((f) => f.startsWith(`${p}_`)));
+  if (missing.length) {
+    await rm(tmp, { recursive: true, force: true });
+    session.fail(`apt-get gave no download for ${missing.join(', ')}`, { hint: 'Check debianPackages and the machine\'s apt sources.' });
+  }
   const needed = files.filter((f) => !existsSync(join(dir, f)));
   if (needed.length > 0) {
     session.step(`downloading ${needed.length} Debian package(s) with the machine's apt sources`);
-    const tmp = join(dir, `.download.${process.pid}`);
-    await rm(tmp, { recursive: true, force: true });
-    await mkdir(tmp);
     const names = needed.map((f) => f.split('_')[0]!);
     const got = await runCommand(['apt-get', 'download', ...names], { log: session.log, signal: session.signal, cwd: tmp });
     if (got.code !== 0) {
@@ -53,9 +58,8 @@ export async function downloadDebs(session: BuildSession, packages: readonly str
       session.fail(`apt-get download failed:\n${got.tail}`, { hint: 'Check the machine\'s apt sources (the Debian mirror) and network.' });
     }
     for (const f of await readdir(tmp)) await rename(join(tmp, f), join(dir, decodeURIComponent(f)));
-    await rm(tmp, { recursive: true, force: true });
   }
-  if (missing.length) session.log.write(`note: apt printed no download for ${missing.join(', ')} (virtual or already satisfied)\n`);
+  await rm(tmp, { recursive: true, force: true });
   return files.map((f) => join(dir, f));
 }
 

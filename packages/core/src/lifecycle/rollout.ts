@@ -40,12 +40,33 @@ export async function waitForRollout(
   kind: 'daemonset' | 'deployment' | 'statefulset',
   namespace: string,
   name: string,
-  options: { timeoutSeconds?: number; owner?: string } = {},
+  options: { timeoutSeconds?: number; owner?: string; settleSeconds?: number } = {},
 ): Promise<void> {
   const timeout = options.timeoutSeconds ?? 180;
+  const settleMs = options.settleSeconds === undefined ? 5000 : options.settleSeconds * 1000;
+  const deadline = Date.now() + timeout * 1000;
+  const podStates = async () => {
+    const selector = (await kubectl(['-n', namespace, 'get', kind, name, '-o', 'jsonpath={.spec.selector.matchLabels}'])).trim();
+    const labels = Object.entries(JSON.parse(selector || '{}') as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+    const pods = JSON.parse(await kubectl(['-n', namespace, 'get', 'pods', '-l', labels, '-o', 'json'])) as { items: PodSummary[] };
+    return pods.items;
+  };
+  const fingerprint = (pods: PodSummary[]) =>
+    pods.map((p) => `${p.metadata.name}:${(p.status.containerStatuses ?? []).map((c) => `${c.ready}/${c.restartCount}`).join(',')}`).sort().join(' ');
   try {
-    await kubectl(['-n', namespace, 'rollout', 'status', `${kind}/${name}`, `--timeout=${timeout}s`]);
-    return;
+    // rolled out, and still so a few seconds later with no restarts: a daemon that starts,
+    // counts as available, then crashes must not pass
+    for (;;) {
+      const left = Math.max(1, Math.round((deadline - Date.now()) / 1000));
+      await kubectl(['-n', namespace, 'rollout', 'status', `${kind}/${name}`, `--timeout=${left}s`]);
+      if (settleMs === 0) return;
+      const before = fingerprint(await podStates());
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      const pods = await podStates();
+      const allReady = pods.every((p) => (p.status.containerStatuses ?? []).every((c) => c.ready));
+      if (allReady && fingerprint(pods) === before) return;
+      if (Date.now() > deadline) throw new Error(`${kind} ${namespace}/${name}: pods restarted or became unready after the rollout`);
+    }
   } catch (error) {
     let details: string[] = [];
     let logTail = '';

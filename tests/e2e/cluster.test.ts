@@ -14,7 +14,7 @@ import { TOOLBOX_IMAGE } from '@local-cluster/images';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { bringUp, cli, driver, hostKubectl, run, testHome, toolHome } from './helpers.js';
+import { bringUp, cli, driver, hostKubectl, run, testHome, toolHome, leftovers } from './helpers.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -29,15 +29,6 @@ function freePort(): Promise<number> {
 const A = `e2e-a-${process.pid}`;
 const B = `e2e-b-${process.pid}`;
 
-async function leftovers(cluster: string): Promise<string[]> {
-  const sel = { cluster };
-  return [
-    ...(await driver.listNodes(sel)).map((n) => `container ${n.name}`),
-    ...(await driver.listNetworks(sel)).map((n) => `network ${n.name}`),
-    ...(await driver.volumes.list(sel)).map((v) => `volume ${v.name}`),
-    ...(await driver.images.list(sel)).map((i) => `image ${i.tags.join(',') || i.id}`),
-  ];
-}
 
 interface NodeList {
   items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];

@@ -4,19 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean, DEFAULT_KUBERNETES_VERSION, LABELS } from '@local-cluster/core';
 import { FLANNEL_CNI_IMAGE, FLANNEL_IMAGE } from '@local-cluster/cni-flannel';
-import { cli, driver, hostKubectl, ROOT, run, toolHome } from './helpers.js';
+import { cli, driver, hostKubectl, ROOT, run, toolHome, leftovers } from './helpers.js';
 
 const FLANNEL = `e2e-flannel-${process.pid}`;
 const PTP = `e2e-ptp-${process.pid}`;
 
-async function leftovers(cluster: string): Promise<string[]> {
-  return [
-    ...(await driver.listNodes({ cluster })).map((n) => `container ${n.name}`),
-    ...(await driver.listNetworks({ cluster })).map((n) => `network ${n.name}`),
-    ...(await driver.volumes.list({ cluster })).map((v) => `volume ${v.name}`),
-    ...(await driver.images.list({ cluster })).map((i) => `image ${i.tags.join(',') || i.id}`),
-  ];
-}
 
 function kubectlFor(cluster: string) {
   const kubeconfig = join(toolHome, 'clusters', cluster, 'admin.conf');

@@ -14,18 +14,10 @@ import {
   type ImageRequirement,
 } from '@local-cluster/core';
 import { nodeImage } from '@local-cluster/images';
-import { cli, driver, toolHome } from './helpers.js';
+import { cli, driver, toolHome, leftovers } from './helpers.js';
 
 const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined };
 
-async function leftovers(cluster: string): Promise<string[]> {
-  return [
-    ...(await driver.listNodes({ cluster })).map((n) => `container ${n.name}`),
-    ...(await driver.listNetworks({ cluster })).map((n) => `network ${n.name}`),
-    ...(await driver.volumes.list({ cluster })).map((v) => `volume ${v.name}`),
-    ...(await driver.images.list({ cluster })).map((i) => `image ${i.tags.join(',')}`),
-  ];
-}
 
 function plugin(name: string, images: ImageRequirement[], extra: Partial<CniPlugin> = {}): CniPlugin {
   return { apiVersion: CNI_API_VERSION, kind: 'cni', name, defaultPodSubnet: '10.244.0.0/16', images: () => images, ...extra };

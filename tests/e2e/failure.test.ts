@@ -4,16 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CNI_API_VERSION, isStepError, loadConfig, up, type CniPlugin } from '@local-cluster/core';
 import { nodeImage } from '@local-cluster/images';
-import { CLI, driver, testHome, toolHome } from './helpers.js';
+import { CLI, driver, testHome, toolHome, leftovers } from './helpers.js';
 
-async function leftovers(cluster: string): Promise<string[]> {
-  return [
-    ...(await driver.listNodes({ cluster })).map((n) => `container ${n.name}`),
-    ...(await driver.listNetworks({ cluster })).map((n) => `network ${n.name}`),
-    ...(await driver.volumes.list({ cluster })).map((v) => `volume ${v.name}`),
-    ...(await driver.images.list({ cluster })).map((i) => `image ${i.tags.join(',')}`),
-  ];
-}
 
 describe('failures leave nothing half-made behind', () => {
   it('Ctrl-C during up removes what the run created', async () => {

@@ -18,6 +18,16 @@ export const toolHome = process.env.LOCAL_CLUSTER_HOME ?? join(process.env.HOME 
 
 export const driver = dockerDriver();
 
+/** Every Docker object still labelled as this cluster's. */
+export async function leftovers(cluster: string): Promise<string[]> {
+  return [
+    ...(await driver.listNodes({ cluster })).map((n) => `container ${n.name}`),
+    ...(await driver.listNetworks({ cluster })).map((n) => `network ${n.name}`),
+    ...(await driver.volumes.list({ cluster })).map((v) => `volume ${v.name}`),
+    ...(await driver.images.list({ cluster })).map((i) => `image ${i.tags.join(',') || i.id}`),
+  ];
+}
+
 /** Brings a cluster up through the library, printing step progress. */
 export async function bringUp(overrides: ConfigInput, events: ProgressEvent[] = []): Promise<Cluster> {
   const { config } = loadConfig({ overrides, env: {} });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -78,10 +78,29 @@ describe('up refuses before creating anything', () => {
 
   it('a CNI whose images are neither present nor buildable', async () => {
     const cluster = name();
-    const r = await up(['--name', cluster, '--cni-plugin', 'flannel']);
+    // an image with no recipe that no engine here has
+    const plugin = join(home, 'unbuildable-cni.mjs');
+    writeFileSync(
+      plugin,
+      `export default { apiVersion: 'local-cluster.dev/cni/v1', kind: 'cni', name: 'unbuildable', defaultPodSubnet: '10.244.0.0/16', images: () => [{ ref: 'docker.io/acme/not-here:${cluster}' }] };\n`,
+    );
+    const r = await up(['--name', cluster, '--cni-plugin', plugin]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('neither in the engine nor buildable here');
-    expect(r.stderr).toContain('flannel');
+    expect(r.stderr).toContain(`docker.io/acme/not-here:${cluster} (CNI plugin "unbuildable")`);
+    await nothingOf(cluster);
+  });
+
+  it('a CNI whose image recipe is invalid', async () => {
+    const cluster = name();
+    const plugin = join(home, 'bad-recipe-cni.mjs');
+    writeFileSync(
+      plugin,
+      `export default { apiVersion: 'local-cluster.dev/cni/v1', kind: 'cni', name: 'bad-recipe', defaultPodSubnet: '10.244.0.0/16', images: () => [{ ref: 'docker.io/acme/agent:1', recipe: { go: [{ module: 'github.com/acme/agent', version: 'latest', binary: 'agent' }] } }] };\n`,
+    );
+    const r = await up(['--name', cluster, '--cni-plugin', plugin]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('CNI plugin "bad-recipe" declares image docker.io/acme/agent:1 with an invalid recipe: go.0.version');
     await nothingOf(cluster);
   });
 

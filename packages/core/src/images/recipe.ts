@@ -76,6 +76,7 @@ export function recipeHash(ref: string, recipe: ImageRecipe, toolchain: Toolchai
 
 /** The content address of one Go binary, so images sharing a binary build it once. */
 export function goBinaryHash(binary: GoBinary, toolchain: Toolchain): string {
-  const { dir: _dir, ...inputs } = binary;
+  // where the image puts the binary does not change it
+  const inputs = { ...binary, dir: undefined };
   return createHash('sha256').update(canonicalJson({ factory: FACTORY_VERSION, inputs, toolchain })).digest('hex').slice(0, 16);
 }

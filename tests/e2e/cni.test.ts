@@ -60,9 +60,19 @@ describe('flannel, its images built offline by the image factory', () => {
       expect((await node.exec(['ip', '-d', 'link', 'show', 'flannel.1'])).stdout).toContain('vxlan');
       expect((await node.exec(['cat', '/run/flannel/subnet.env'])).stdout).toMatch(/FLANNEL_NETWORK=10\.244\.0\.0\/16/);
     }
-    // pods got addresses from flannel's subnets (the cni0 bridge flannel's plugin delegates to)
-    const master = (await driver.listNodes({ cluster: FLANNEL, role: 'node' })).find((n) => n.hostname === 'kube-master')!;
-    expect((await master.exec(['ip', '-4', 'addr', 'show', 'cni0'])).stdout).toMatch(/inet 10\.244\.\d+\.1\/24/);
+    // pods get addresses from their node's flannel subnet, on the cni0 bridge flannel's plugin delegates to
+    const dns = JSON.parse((await k('-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '-o', 'json')).stdout) as {
+      items: { spec: { nodeName: string }; status: { podIP: string } }[];
+    };
+    expect(dns.items.length).toBeGreaterThan(0);
+    for (const pod of dns.items) {
+      const cidr = (await k('get', 'node', pod.spec.nodeName, '-o', 'jsonpath={.spec.podCIDR}')).stdout.trim();
+      const prefix = cidr.replace(/\.0\/24$/, '.');
+      expect(cidr).toMatch(/^10\.244\.\d+\.0\/24$/);
+      expect(pod.status.podIP.startsWith(prefix)).toBe(true);
+      const node = (await driver.listNodes({ cluster: FLANNEL, role: 'node' })).find((n) => n.hostname === pod.spec.nodeName)!;
+      expect((await node.exec(['ip', '-4', 'addr', 'show', 'cni0'])).stdout).toContain(`inet ${prefix}1/24`);
+    }
   });
 
   it('`e2e` passes: pod to pod across nodes, ClusterIP by address and DNS name, NodePort on every node', async () => {

@@ -14,7 +14,7 @@ import {
   type ImageRequirement,
 } from '@local-cluster/core';
 import { nodeImage } from '@local-cluster/images';
-import { cli, driver, toolHome, leftovers } from './helpers.js';
+import { cli, driver, run, toolHome, leftovers } from './helpers.js';
 
 const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined };
 
@@ -127,5 +127,25 @@ describe('image factory failures are clear and leave nothing behind', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/CNI plugin "flanel" \(cluster\.cniPlugin\) was not found/);
     expect(unknown.stderr).toContain('flannel');
+  });
+});
+
+describe('images a user already has win over building', () => {
+  it('an image of that name in the engine, not built here, is used as is and never rebuilt', async () => {
+    const ref = 'docker.io/local-cluster-test/users-own:1';
+    const dir = mkdtempSync(join(tmpdir(), 'lc-users-image-'));
+    writeFileSync(join(dir, 'marker'), 'pulled elsewhere\n');
+    // what `docker pull` or `docker load` of someone else's image leaves: no labels of ours
+    const imported = await run('sh', ['-c', `tar -C ${dir} -cf - marker | docker import - ${ref}`]);
+    expect(imported.code, imported.stderr).toBe(0);
+    try {
+      // a recipe that could not build (the proxy refuses the version): it must not be tried
+      const image: ImageRequirement = { ref, recipe: { go: [{ module: 'github.com/containernetworking/plugins', version: 'v0.0.99', binary: 'x' }] } };
+      const status = await ensureImage({ image, neededBy: 'a test' }, { driver, cacheDir: imageCacheDir(toolHome), logger, signal: new AbortController().signal });
+      expect(status.state).toBe('external');
+      expect((await driver.images.inspect(ref))?.labels ?? {}).not.toHaveProperty('dev.local-cluster.managed');
+    } finally {
+      await run('docker', ['rmi', ref]);
+    }
   });
 });

@@ -45,7 +45,7 @@ describe('help and version', () => {
   it('--help lists every command of the proposal', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['up', 'down', 'clean', 'reup', 'e2e', 'e2e-serial', 'list', 'config']) expect(r.stdout).toContain(cmd);
+    for (const cmd of ['up', 'down', 'clean', 'reup', 'e2e', 'e2e-serial', 'list', 'images', 'config']) expect(r.stdout).toContain(cmd);
   });
 
   it('up --help shows one flag per setting with its env var and default', async () => {
@@ -196,6 +196,27 @@ describe('the container engine', () => {
     const r = await cli(['list', '--json']);
     expect(r.code).toBe(0);
     expect(Array.isArray(JSON.parse(r.stdout))).toBe(true);
+  });
+});
+
+describe('plugins from outside the workspace', () => {
+  it('a plugin package that imports @local-cluster/core at run time, installed alone, loads by its npm name', async () => {
+    // a project whose node_modules holds only the plugin: core comes from the CLI
+    const project = mkdtempSync(join(tmpdir(), 'lc-cli-project-'));
+    const pkg = join(project, 'node_modules', 'acme-cni');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'acme-cni', type: 'module', exports: './index.js' }));
+    writeFileSync(
+      join(pkg, 'index.js'),
+      "import { CNI_API_VERSION } from '@local-cluster/core';\n" +
+        "export default () => ({ apiVersion: CNI_API_VERSION, kind: 'cni', name: 'acme', defaultPodSubnet: '10.250.0.0/16',\n" +
+        "  images: () => [{ ref: 'docker.io/acme/agent:v1', recipe: { shell: true, entrypoint: ['/bin/sh'] } }] });\n",
+    );
+    writeFileSync(join(project, 'config.yaml'), 'cluster:\n  cniPlugin: acme-cni\n');
+    const r = await cli(['images', '--json'], { LOCAL_CLUSTER_CONF: join(project, 'config.yaml') });
+    expect(r.code, r.stderr).toBe(0);
+    const images = JSON.parse(r.stdout) as { ref: string; neededBy: string; build: string }[];
+    expect(images.find((i) => i.ref === 'docker.io/acme/agent:v1')).toMatchObject({ neededBy: 'CNI plugin "acme"', build: 'recipe' });
   });
 });
 

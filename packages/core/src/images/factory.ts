@@ -191,6 +191,36 @@ async function buildRecipe(session: BuildSession, driver: Driver, recipe: ImageR
   }
 }
 
+/** A recipe build with its own log; a failure names the image, who needs it and the log. */
+async function buildFromRecipe(needed: NeededImage, recipe: ImageRecipe, hash: string, state: ImageState, options: ImageFactoryOptions): Promise<void> {
+  const { driver, signal, logger } = options;
+  const { image, neededBy } = needed;
+  await cleanStaleWork(options.cacheDir);
+  const logDir = options.logDir ?? join(options.cacheDir, '..', 'logs');
+  await mkdir(logDir, { recursive: true });
+  await mkdir(options.cacheDir, { recursive: true });
+  const logPath = join(logDir, `image-${slug(image.ref)}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const log = createWriteStream(logPath);
+  try {
+    const toolchain = await toolchainFor(recipe);
+    const go = recipe.go?.length ? findGo() : undefined;
+    const session = new BuildSession(image.ref, options.cacheDir, log, logPath, logger, signal, neededBy, go);
+    if (recipe.go?.length && !go) session.fail('it builds Go programs and no Go toolchain was found', { hint: 'Install Go (https://go.dev/dl) or set GO=/path/to/go.' });
+    session.step(`building (recipe ${hash}${state === 'stale' ? ', replacing a build from an older recipe' : ''}); log ${logPath}`);
+    await buildRecipe(session, driver, recipe, hash, toolchain);
+    const after = await driver.images.inspect(image.ref, { signal });
+    if (after?.labels[LABELS.recipeHash] !== hash) session.fail('the engine does not show the loaded image under its name');
+    session.step(`done (${((after?.size ?? 0) / 1e6).toFixed(1)} MB)`);
+  } catch (error) {
+    log.write(`!! ${(error as Error).message}\n`);
+    if (signal.aborted) throw new AbortedError(`build of ${image.ref}`, { cause: error });
+    if (error instanceof LocalClusterError) throw error;
+    throw new ImageBuildError(image.ref, (error as Error).message, { neededBy, logPath, cause: error });
+  } finally {
+    await new Promise((resolve) => log.end(resolve));
+  }
+}
+
 /**
  * Makes sure the engine has the image: an image already there from elsewhere
  * wins; one the factory built from the same recipe is reused (no work); else
@@ -220,34 +250,16 @@ export async function ensureImage(needed: NeededImage, options: ImageFactoryOpti
       hint: 'No registry is reachable: load it into the engine (docker load), or give the image a recipe.',
     });
   }
-  await cleanStaleWork(options.cacheDir);
-  const logDir = options.logDir ?? join(options.cacheDir, '..', 'logs');
-  await mkdir(logDir, { recursive: true });
-  await mkdir(options.cacheDir, { recursive: true });
-  const logPath = join(logDir, `image-${slug(image.ref)}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
-  const log = createWriteStream(logPath);
   const previous = await driver.images.inspect(image.ref, { signal });
-  try {
-    if (image.recipe) {
-      const toolchain = await toolchainFor(image.recipe);
-      const go = image.recipe.go?.length ? findGo() : undefined;
-      const session = new BuildSession(image.ref, options.cacheDir, log, logPath, logger, signal, neededBy, go);
-      if (image.recipe.go?.length && !go) session.fail('it builds Go programs and no Go toolchain was found', { hint: 'Install Go (https://go.dev/dl) or set GO=/path/to/go.' });
-      session.step(`building (recipe ${status.hash}${status.state === 'stale' ? ', replacing a build from an older recipe' : ''}); log ${logPath}`);
-      await buildRecipe(session, driver, image.recipe, status.hash!, toolchain);
-      const after = await driver.images.inspect(image.ref, { signal });
-      if (after?.labels[LABELS.recipeHash] !== status.hash) session.fail('the engine does not show the loaded image under its name');
-      session.step(`done (${((after?.size ?? 0) / 1e6).toFixed(1)} MB)`);
-    } else {
+  if (image.recipe) await buildFromRecipe(needed, image.recipe, status.hash!, status.state, options);
+  else {
+    try {
       await image.build!({ driver, logger, signal, cacheDir: dirname(options.cacheDir), labels: { [LABELS.managed]: 'true', [LABELS.role]: 'image' } });
+    } catch (error) {
+      if (signal.aborted) throw new AbortedError(`build of ${image.ref}`, { cause: error });
+      if (error instanceof LocalClusterError) throw error;
+      throw new ImageBuildError(image.ref, (error as Error).message, { neededBy, cause: error });
     }
-  } catch (error) {
-    log.write(`!! ${(error as Error).message}\n`);
-    if (signal.aborted) throw new AbortedError(`build of ${image.ref}`, { cause: error });
-    if (error instanceof LocalClusterError) throw error;
-    throw new ImageBuildError(image.ref, (error as Error).message, { neededBy, logPath, cause: error });
-  } finally {
-    await new Promise((resolve) => log.end(resolve));
   }
   // the build from the older recipe is now untagged: remove it
   if (previous && previous.labels[LABELS.managed] === 'true') {

@@ -27,6 +27,14 @@ export interface GoBinary {
   dropImports?: string[];
   /** Extra environment for `go` (e.g. GONOSUMDB for modules the checksum database does not know). */
   env?: Record<string, string>;
+  /**
+   * `replace` directives set in the module's go.mod before the build: module path ->
+   * `path version` (e.g. a nested module the module zip leaves out, taken from the proxy),
+   * or `stub` for an empty module of that path (a dependency nothing in the build uses).
+   */
+  replace?: Record<string, string>;
+  /** Lines added to go.sum (`path version h1:...`), pinning versions the checksum database does not know. */
+  sums?: string[];
 }
 
 /** A file written into the image. Exactly one of content or link. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { GoBinary } from '../contracts/image.js';
 import { runCommand } from './command.js';
 import { goBinaryHash, type Toolchain } from './recipe.js';
@@ -42,6 +42,26 @@ async function makeWritable(dir: string): Promise<void> {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) await makeWritable(path);
     else if (entry.isFile()) await chmod(path, 0o644);
+  }
+}
+
+/** Applies the recipe's replace directives (stubs as local empty modules) and pinned go.sum lines. */
+async function editGoMod(session: BuildSession, src: string, binary: GoBinary, go: string, env: NodeJS.ProcessEnv): Promise<void> {
+  for (const [path, target] of Object.entries(binary.replace ?? {})) {
+    let to = target.replace(' ', '@');
+    if (target === 'stub') {
+      const dir = join(src, '.local-cluster-stubs', path.replace(/[^A-Za-z0-9._-]+/g, '_'));
+      await mkdir(dir, { recursive: true });
+      await writeFile(join(dir, 'go.mod'), `module ${path}\n\ngo 1.21\n`);
+      to = `./${relative(src, dir)}`;
+    }
+    const r = await runCommand([go, 'mod', 'edit', `-replace=${path}=${to}`], { cwd: src, env, log: session.log, signal: session.signal });
+    if (r.code !== 0) session.fail(`go mod edit -replace=${path}=${to} failed:\n${r.tail}`, { hint: 'Check GoBinary.replace.' });
+  }
+  if (binary.sums?.length) {
+    const sumFile = join(src, 'go.sum');
+    const existing = existsSync(sumFile) ? await readFile(sumFile, 'utf8') : '';
+    await writeFile(sumFile, `${existing}${existing && !existing.endsWith('\n') ? '\n' : ''}${binary.sums.join('\n')}\n`);
   }
 }
 
@@ -105,6 +125,8 @@ export async function buildGoBinary(session: BuildSession, binary: GoBinary, too
       session.fail(`the blank imports ${[...missing].join(', ')} (dropImports) are not in ${at}/${pkg}`, { hint: 'Remove them from the recipe or fix their paths.' });
     }
   }
+
+  if (binary.replace || binary.sums) await editGoMod(session, src, binary, go, env);
 
   session.step(`go build ${binary.binary} (${at}${pkg === '.' ? '' : `/${pkg}`})`);
   const ldflags = ['-s', '-w', '-extldflags', '-static', ...(binary.ldflags ?? [])].join(' ');

@@ -18,6 +18,8 @@ const goBinarySchema = z.strictObject({
   tags: z.array(z.string().regex(/^[A-Za-z0-9_.]+$/)).optional(),
   dropImports: z.array(z.string()).optional(),
   env: envMap.optional(),
+  replace: z.record(z.string().min(1), z.string().regex(/^(stub|\S+ v\S+)$/, 'must be "stub" or "module/path vX.Y.Z"')).optional(),
+  sums: z.array(z.string().regex(/^\S+ v\S+ h1:[A-Za-z0-9+/=]+$/, 'must be a go.sum line: "module/path version h1:hash"')).optional(),
 });
 
 const fileSchema = z

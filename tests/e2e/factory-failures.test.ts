@@ -114,6 +114,7 @@ describe('image factory failures are clear and leave nothing behind', () => {
     expect(text).toContain(`Logs are in ${error.logsDir}`);
     expect(readFileSync(join(error.logsDir!, 'pods.txt'), 'utf8')).toContain('never-ready');
     expect(await leftovers(cluster)).toEqual([]);
+    await driver.images.remove(ref, { role: 'image' });
   });
 
   it('a package that exports no valid plugin, and an unknown plugin name: clear errors, exit 1', async () => {

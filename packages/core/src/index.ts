@@ -24,4 +24,5 @@ export * from './lifecycle/up.js';
 export * from './lifecycle/e2e.js';
 export * from './lifecycle/network-checks.js';
 export * from './lifecycle/rollout.js';
+export * from './lifecycle/policy-checks.js';
 export * from './lifecycle/images.js';

@@ -32,8 +32,11 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
         });
         if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else {
-          for (const r of report.results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'} ${r.name} (${(r.durationMs / 1000).toFixed(1)}s)${r.ok ? '' : `: ${r.error}`}\n`);
-          process.stdout.write(`${report.passed} passed, ${report.failed} failed\n`);
+          for (const r of report.results) {
+            if (r.skipped) process.stdout.write(`SKIP ${r.name}: ${r.skipped}\n`);
+            else process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'} ${r.name} (${(r.durationMs / 1000).toFixed(1)}s)${r.ok ? '' : `: ${r.error}`}\n`);
+          }
+          process.stdout.write(`${report.passed} passed, ${report.failed} failed${report.skipped ? `, ${report.skipped} skipped (not applicable)` : ''}\n`);
         }
         if (report.failed > 0) process.exitCode = 1;
       } finally {

@@ -20,6 +20,8 @@ export interface CniSupports {
   /** Can pods on different nodes talk (false: single node only). */
   multiNode: boolean;
   ipFamilies: ReadonlyArray<'ipv4' | 'ipv6'>;
+  /** Enforces Kubernetes NetworkPolicy (the e2e policy checks run only then). */
+  networkPolicy: boolean;
 }
 
 /**

@@ -23,6 +23,9 @@ export const LABELS = {
   configHash: 'dev.local-cluster.config-hash',
   /** Hash of the recipe (and toolchain) an image was built from by the image factory. */
   recipeHash: 'dev.local-cluster.recipe-hash',
+  /** On nodes: the cluster's CNI plugin, and whether it enforces NetworkPolicy ("true"/"false"). */
+  cni: 'dev.local-cluster.cni',
+  networkPolicy: 'dev.local-cluster.network-policy',
 } as const;
 
 export type ObjectRole = 'node' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';

@@ -1,4 +1,5 @@
-import type { CallOptions, Driver } from '../contracts/driver.js';
+import { LABELS, type CallOptions, type Driver } from '../contracts/driver.js';
+import { describePolicyFailures, runPolicyChecks } from './policy-checks.js';
 import { controlPlaneOf, kubectlOn } from './context.js';
 import { readyCondition, type KubeObjectList } from './kube-objects.js';
 import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe, type Kubectl } from './network-checks.js';
@@ -17,6 +18,8 @@ export interface E2eResult {
   ok: boolean;
   durationMs: number;
   error?: string;
+  /** Why the check did not apply to this cluster (counted apart, neither passed nor failed). */
+  skipped?: string;
 }
 
 export interface E2eReport {
@@ -24,13 +27,23 @@ export interface E2eReport {
   results: E2eResult[];
   passed: number;
   failed: number;
+  skipped: number;
 }
 
 /** A conformance check run against a live cluster through kubectl on the control plane. */
 export interface E2eCheck {
   name: string;
   serial?: boolean;
-  run(kubectl: Kubectl, env: { probeImage: string }): Promise<void>;
+  /** Resolves, or with `{ skipped }` when the check does not apply to this cluster. */
+  run(kubectl: Kubectl, env: E2eEnv): Promise<void | { skipped: string }>;
+}
+
+/** What a check knows about the cluster under test. */
+export interface E2eEnv {
+  probeImage: string;
+  /** The cluster's CNI plugin and whether it enforces NetworkPolicy (from the node labels). */
+  cni: string | undefined;
+  networkPolicy: boolean;
 }
 
 export const E2E_CHECKS: E2eCheck[] = [
@@ -68,6 +81,14 @@ export const E2E_CHECKS: E2eCheck[] = [
       }
     },
   },
+  {
+    name: 'NetworkPolicy: default-deny ingress, allow by pod label and by namespace, egress deny, and removal are enforced',
+    async run(kubectl, env) {
+      if (!env.networkPolicy) return { skipped: `CNI plugin "${env.cni ?? 'unknown'}" does not enforce NetworkPolicy` };
+      const failures = describePolicyFailures(await runPolicyChecks(kubectl, { image: env.probeImage }));
+      if (failures) throw new Error(failures);
+    },
+  },
 ];
 
 /** Runs the conformance checks (`e2e`, `e2e-serial`) against a running cluster. */
@@ -78,10 +99,16 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
   const kubectl = (args: readonly string[], stdin?: string) =>
     kubectlOn(controlPlane, args, { ...(stdin !== undefined ? { stdin } : {}), ...(options.signal ? { signal: options.signal } : {}) });
   const checks = E2E_CHECKS.filter((c) => Boolean(c.serial) === Boolean(options.serial) && (!options.focus || c.name.includes(options.focus)));
+  const env: E2eEnv = {
+    probeImage: options.probeImage,
+    cni: controlPlane.labels[LABELS.cni],
+    networkPolicy: controlPlane.labels[LABELS.networkPolicy] === 'true',
+  };
   const runOne = async (check: E2eCheck): Promise<E2eResult> => {
     const started = performance.now();
     try {
-      await check.run(kubectl, { probeImage: options.probeImage });
+      const outcome = await check.run(kubectl, env);
+      if (outcome && 'skipped' in outcome) return { name: check.name, ok: true, durationMs: performance.now() - started, skipped: outcome.skipped };
       return { name: check.name, ok: true, durationMs: performance.now() - started };
     } catch (e) {
       return { name: check.name, ok: false, durationMs: performance.now() - started, error: (e as Error).message };
@@ -90,5 +117,11 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
   const results: E2eResult[] = [];
   if (options.serial) for (const c of checks) results.push(await runOne(c));
   else results.push(...(await Promise.all(checks.map(runOne))));
-  return { cluster: options.cluster, results, passed: results.filter((r) => r.ok).length, failed: results.filter((r) => !r.ok).length };
+  return {
+    cluster: options.cluster,
+    results,
+    passed: results.filter((r) => r.ok && !r.skipped).length,
+    failed: results.filter((r) => !r.ok).length,
+    skipped: results.filter((r) => r.skipped).length,
+  };
 }

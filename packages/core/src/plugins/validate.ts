@@ -17,7 +17,7 @@ const cniShape = z.object({
   name: z.string().min(1),
   defaultPodSubnet: z.string().refine((v) => parseCidr(v) !== undefined, 'must be an IPv4 CIDR'),
   supports: z
-    .object({ multiNode: z.boolean().optional(), ipFamilies: z.array(z.enum(['ipv4', 'ipv6'])).optional() })
+    .object({ multiNode: z.boolean().optional(), ipFamilies: z.array(z.enum(['ipv4', 'ipv6'])).optional(), networkPolicy: z.boolean().optional() })
     .optional(),
   images: hook.optional(),
   configure: hook.optional(),

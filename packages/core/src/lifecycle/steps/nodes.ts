@@ -1,6 +1,6 @@
 import { NODE_CONTRACT } from '../../contracts/node.js';
 import { nthAddress } from '../../config/schema.js';
-import type { NodeRole, NodeSpec } from '../../contracts/driver.js';
+import { LABELS, type NodeRole, type NodeSpec } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels, snapshotRef, varVolumeName, workerHostname } from '../naming.js';
@@ -19,7 +19,12 @@ function spec(ctx: UpContext, hostname: string, role: NodeRole, index: number): 
     mounts: [{ type: 'volume', source: varVolumeName(cluster, hostname), target: '/var' }],
     network: ctx.networkName!,
     ip: nthAddress(ctx.config.dind.subnet, 2 + index),
-    labels: ownerLabels(cluster, 'node', role),
+    labels: {
+      ...ownerLabels(cluster, 'node', role),
+      // what `e2e` needs to know about the running cluster
+      [LABELS.cni]: ctx.cni.name,
+      [LABELS.networkPolicy]: String(Boolean(ctx.cni.supports?.networkPolicy)),
+    },
     // read by the node's entrypoint: workers skip the control-plane images at preload
     env: { [NODE_CONTRACT.nodeRoleEnv]: role },
     privileged: true,

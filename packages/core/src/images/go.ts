@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { GoBinary } from '../contracts/image.js';
+import { LocalClusterError } from '../errors.js';
 import { runCommand } from './command.js';
 import { goBinaryHash, type Toolchain } from './recipe.js';
 import type { BuildSession } from './session.js';
@@ -142,5 +143,32 @@ export async function buildGoBinary(session: BuildSession, binary: GoBinary, too
   }
   await rename(tmp, out);
   session.step(`built ${binary.binary} in ${((performance.now() - started) / 1000).toFixed(1)}s (${((await stat(out)).size / 1e6).toFixed(1)} MB)`);
+  return out;
+}
+
+/**
+ * The directory of a module version in the machine's Go module cache (downloaded
+ * through its GOPROXY when missing): plugins read files a release ships (CRDs)
+ * from there instead of copying them into their package.
+ */
+export async function goModuleDir(module: string, version: string, env: Record<string, string> = {}): Promise<string> {
+  const go = findGo();
+  if (!go) throw new LocalClusterError(`Reading ${module}@${version} needs a Go toolchain, and none was found.`, { hint: 'Install Go or set GO=/path/to/go.' });
+  const { execFile } = await import('node:child_process');
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(go, ['mod', 'download', '-json', `${module}@${version}`], { env: { ...process.env, GOFLAGS: '-mod=mod', ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
+      let dir: string | undefined;
+      let why: string | undefined;
+      try {
+        const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
+        dir = info.Dir;
+        why = info.Error;
+      } catch {
+        why = error?.message;
+      }
+      if (dir && !error) resolve(dir);
+      else reject(new LocalClusterError(`The Go module proxy did not serve ${module}@${version}: ${why ?? 'unknown error'}`, { hint: 'Check the machine\'s GOPROXY.' }));
+    }),
+  );
   return out;
 }

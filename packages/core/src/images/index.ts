@@ -1,4 +1,4 @@
 export * from './recipe.js';
 export * from './layout.js';
-export { dropBlankImports, findGo, goEnv } from './go.js';
+export { dropBlankImports, findGo, goEnv, goModuleDir } from './go.js';
 export * from './factory.js';

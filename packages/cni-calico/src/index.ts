@@ -218,6 +218,9 @@ export function calicoManifest(podSubnet: string, options: CalicoOptions = {}): 
     { name: 'FELIX_DEFAULTENDPOINTTOHOSTACTION', value: 'ACCEPT' },
     { name: 'FELIX_IPV6SUPPORT', value: 'false' },
     { name: 'FELIX_HEALTHENABLED', value: 'true' },
+    // the iptables data plane still cleans up a BPF connect-time load balancer at start, which
+    // needs libbpf (cgo): built with CGO off there is none to clean up, and the stub would panic
+    { name: 'FELIX_DebugSkipCTLBCleanup', value: 'true' },
   ];
   const calicoVolumes = [
     { name: 'var-run-calico', mountPath: '/var/run/calico' },

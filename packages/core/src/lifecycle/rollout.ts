@@ -75,10 +75,18 @@ export async function waitForRollout(
       const labels = Object.entries(JSON.parse(selector || '{}') as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
       const pods = JSON.parse(await kubectl(['-n', namespace, 'get', 'pods', '-l', labels, '-o', 'json'])) as { items: PodSummary[] };
       details = describeUnreadyPods(pods.items);
-      const failing = pods.items.find((p) => (p.status.containerStatuses ?? []).some((c) => !c.ready && c.restartCount > 0));
-      if (failing) {
-        logTail = (await kubectl(['-n', namespace, 'logs', failing.metadata.name, '--all-containers', '--tail=8']).catch(() => '')).trim();
-        if (!logTail) logTail = (await kubectl(['-n', namespace, 'logs', failing.metadata.name, '--all-containers', '--previous', '--tail=8']).catch(() => '')).trim();
+      // the last words of a container that keeps restarting (its previous run), else of any unready one
+      for (const pod of pods.items) {
+        const restarting = (pod.status.containerStatuses ?? []).find((c) => !c.ready && c.restartCount > 0);
+        const unready = restarting ?? [...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])].find((c) => !c.ready);
+        if (!unready) continue;
+        const args = ['-n', namespace, 'logs', pod.metadata.name, '-c', unready.name, '--tail=12'];
+        if (restarting) logTail = (await kubectl([...args, '--previous']).catch(() => '')).trim();
+        if (!logTail) logTail = (await kubectl(args).catch(() => '')).trim();
+        if (logTail) {
+          logTail = `${pod.metadata.name} ${unready.name}:\n${logTail}`;
+          break;
+        }
       }
     } catch {
       // the message below still names the workload

@@ -6,6 +6,7 @@ import { clean, down, loadConfig, up } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { bridge } from '@local-cluster/cni-bridge';
 import { nodeImage } from '@local-cluster/images';
+import { nodeMemory } from './lib.mjs';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '2' }, name: { type: 'string', default: 'bench' } } });
 const { config } = loadConfig({ overrides: { cluster: { name: values.name, numNodes: Number(values.nodes) } } });
@@ -22,21 +23,6 @@ function recorder(phase) {
       }
     },
   };
-}
-
-/** A node's working set (usage minus inactive page cache), as `docker stats` and `kubectl top` count it. */
-async function nodeMemory(node) {
-  // the node's own cgroup (private cgroup namespace): v1 memory controller, or v2
-  const v1 = await node.run(['cat', '/sys/fs/cgroup/memory/memory.usage_in_bytes', '/sys/fs/cgroup/memory/memory.stat']);
-  if (v1.exitCode === 0) {
-    const [usage, ...stat] = v1.stdout.trim().split('\n');
-    const inactive = Number(stat.find((l) => l.startsWith('total_inactive_file '))?.split(' ')[1] ?? 0);
-    return { workingSetBytes: Number(usage) - inactive, usageBytes: Number(usage) };
-  }
-  const v2 = await node.run(['cat', '/sys/fs/cgroup/memory.current', '/sys/fs/cgroup/memory.stat']);
-  const [usage, ...stat] = v2.stdout.trim().split('\n');
-  const inactive = Number(stat.find((l) => l.startsWith('inactive_file '))?.split(' ')[1] ?? 0);
-  return { workingSetBytes: Number(usage) - inactive, usageBytes: Number(usage) };
 }
 
 const timed = async (fn) => {

@@ -104,6 +104,16 @@ describe('up refuses before creating anything', () => {
     await nothingOf(cluster);
   });
 
+  it('weave, whose images cannot be built here: the reason, before anything is made', async () => {
+    const cluster = name();
+    const r = await up(['--name', cluster, '--cni-plugin', 'weave']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('docker.io/weaveworks/weave-kube:2.8.1 (CNI plugin "weave")');
+    expect(r.stderr).toContain('are not served by the Go module proxy');
+    expect(r.stderr.match(/not served by the Go module proxy/g)).toHaveLength(1);
+    await nothingOf(cluster);
+  });
+
   it('an unreachable engine', async () => {
     const r = await up(['--name', name()], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(r.code).toBe(1);

@@ -42,6 +42,8 @@ export interface ImageRequirement {
   recipe?: ImageRecipe;
   /** A custom build (the node image), for what a recipe cannot describe. */
   build?(ctx: ImageBuildContext): Promise<void>;
+  /** Why there is no recipe, shown when the engine lacks the image (e.g. what the module proxy refuses). */
+  whyNoRecipe?: string;
   /** Load it into every node's containerd (default true; false for the node image itself). */
   loadIntoNodes?: boolean;
 }

@@ -245,7 +245,7 @@ export async function ensureImage(needed: NeededImage, options: ImageFactoryOpti
     return status;
   }
   if (status.state === 'unavailable') {
-    throw new ImageBuildError(image.ref, 'it is not in the engine and nothing declares how to build it', {
+    throw new ImageBuildError(image.ref, `it is not in the engine and nothing declares how to build it${image.whyNoRecipe ? ` (${image.whyNoRecipe})` : ''}`, {
       neededBy,
       hint: 'No registry is reachable: load it into the engine (docker load), or give the image a recipe.',
     });

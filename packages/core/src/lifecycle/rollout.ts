@@ -81,8 +81,10 @@ export async function waitForRollout(
         const unready = restarting ?? [...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])].find((c) => !c.ready);
         if (!unready) continue;
         const args = ['-n', namespace, 'logs', pod.metadata.name, '-c', unready.name, '--tail=12'];
-        if (restarting) logTail = (await kubectl([...args, '--previous']).catch(() => '')).trim();
-        if (!logTail) logTail = (await kubectl(args).catch(() => '')).trim();
+        // the previous run's log may already be gone (kubectl then prints "unable to retrieve")
+        const usable = (text: string) => (/^unable to retrieve container logs/m.test(text) ? '' : text.trim());
+        if (restarting) logTail = usable(await kubectl([...args, '--previous']).catch(() => ''));
+        if (!logTail) logTail = usable(await kubectl(args).catch(() => ''));
         if (logTail) {
           logTail = `${pod.metadata.name} ${unready.name}:\n${logTail}`;
           break;

@@ -76,6 +76,7 @@ export const preflight: Step<UpContext> = {
     // a restore brings its images along in the nodes' /var
     const required = ctx.restore ? [] : ctx.images;
     const missing: string[] = [];
+    const reasons = new Set<string>();
     for (const { image, neededBy } of required) {
       const problems = image.recipe ? recipeProblems(image.recipe) : [];
       if (problems.length) {
@@ -83,10 +84,13 @@ export const preflight: Step<UpContext> = {
           hint: 'Fix the plugin\'s images() (see the ImageRecipe type in @local-cluster/core), or choose another plugin.',
         });
       }
-      if (!image.recipe && !image.build && !(await driver.images.has(image.ref, rt))) missing.push(`${image.ref} (${neededBy})`);
+      if (!image.recipe && !image.build && !(await driver.images.has(image.ref, rt))) {
+        missing.push(`${image.ref} (${neededBy})`);
+        if (image.whyNoRecipe) reasons.add(image.whyNoRecipe);
+      }
     }
     if (missing.length > 0) {
-      throw new PreflightError('images', `These images are needed and are neither in the engine nor buildable here: ${missing.join(', ')}.`, {
+      throw new PreflightError('images', `These images are needed and are neither in the engine nor buildable here: ${missing.join(', ')}.${[...reasons].map((r) => ` ${r}.`).join('')}`, {
         hint: 'No registry is reachable: load them into the engine (docker load), give them a recipe, or choose another CNI/addon.',
       });
     }

@@ -106,9 +106,9 @@ describe('a default cluster with the bridge CNI', () => {
     expect(merged.stdout.trim().split('\n')).toHaveLength(3);
   });
 
-  it('a second cluster with numNodes 0 runs beside it via the CLI, and the first still works after it is cleaned', async () => {
+  it('a second cluster with numNodes 0 and kube-proxy in nftables mode runs beside it via the CLI, and the first still works after it is cleaned', async () => {
     const port = await freePort();
-    const upB = await cli(['up', '--name', B, '--num-nodes', '0', '--dind-subnet', '10.194.0.0/16', '--apiserver-port', String(port)]);
+    const upB = await cli(['up', '--name', B, '--num-nodes', '0', '--dind-subnet', '10.194.0.0/16', '--apiserver-port', String(port), '--kube-proxy-mode', 'nftables']);
     expect(upB.stderr).toMatch(/kubeadm init/);
     expect(upB.code, upB.stderr).toBe(0);
     // the API server is on the port asked for, and the single node takes ordinary workloads
@@ -120,6 +120,9 @@ describe('a default cluster with the bridge CNI', () => {
     const waited = await kubectlB('wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/plain', '--timeout=120s');
     expect(waited.code, waited.stderr).toBe(0);
     expect((await kubectlB('logs', 'plain')).stdout.trim()).toBe('hello from the only node');
+    // kube-proxy programs Services through its own nftables table
+    const [nodeB] = await driver.listNodes({ cluster: B, role: 'node' });
+    expect((await nodeB!.exec(['nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout).toContain('chain services');
     const e2e = await cli(['e2e', '--name', B]);
     expect(e2e.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
     expect(e2e.code).toBe(0);

@@ -114,6 +114,15 @@ describe('up refuses before creating anything', () => {
     await nothingOf(cluster);
   });
 
+  it('kube-proxy in ipvs mode, which these kernels cannot run', async () => {
+    const cluster = name();
+    const r = await up(['--name', cluster, '--kube-proxy-mode', 'ipvs']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cluster\.kubeProxyMode ipvs (cannot run here|is not supported)/);
+    expect(r.stderr).toContain('--kube-proxy-mode iptables');
+    await nothingOf(cluster);
+  });
+
   it('an unreachable engine', async () => {
     const r = await up(['--name', name()], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(r.code).toBe(1);

@@ -26,6 +26,13 @@ describe('kubeadm config', () => {
     expect(proxy!.mode).toBe('iptables');
   });
 
+  it('runs kube-proxy in the configured mode', () => {
+    const config = configSchema.parse({ cluster: { kubeProxyMode: 'nftables' } });
+    const docs = yaml.loadAll(renderInitConfig({ config, patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: false })) as Doc[];
+    expect(docs.find((d) => d.kind === 'KubeProxyConfiguration')!.mode).toBe('nftables');
+    expect(configSchema.parse({}).cluster.kubeProxyMode).toBe('iptables');
+  });
+
   it('keeps the control-plane taint unless the control plane is to run workloads', () => {
     expect(render({}, false)[0]!.nodeRegistration.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
     expect(render({}, true)[0]!.nodeRegistration.taints).toEqual([]);

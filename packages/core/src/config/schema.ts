@@ -232,6 +232,11 @@ export const configSchema = z.strictObject({
         defaultText: 'random free port',
         description: 'Host port the API server is published on.',
       }),
+      kubeProxyMode: setting(z.enum(['iptables', 'nftables', 'ipvs']).default('iptables'), {
+        flag: 'kube-proxy-mode',
+        placeholder: 'MODE',
+        description: 'kube-proxy mode: iptables or nftables (ipvs is refused: these kernels have no IPVS).',
+      }),
       addons: setting(z.array(z.string().min(1)).default([]), {
         flag: 'addons',
         placeholder: 'LIST',

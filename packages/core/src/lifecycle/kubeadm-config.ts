@@ -83,7 +83,7 @@ export function renderInitConfig(input: KubeadmRenderInput): string {
     {
       apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
       kind: 'KubeProxyConfiguration',
-      mode: 'iptables',
+      mode: config.cluster.kubeProxyMode,
       // nf_conntrack_max cannot be set from inside a container
       conntrack: { maxPerCore: 0 },
       ...(podSubnet ? { clusterCIDR: podSubnet } : {}),

@@ -48,7 +48,7 @@ describe('loadConfig defaults', () => {
         buildHyperkube: false,
         buildKubectl: false,
       },
-      cluster: { name: 'local', numNodes: 2, cniPlugin: 'bridge', noDedicated: false, addons: [] },
+      cluster: { name: 'local', numNodes: 2, cniPlugin: 'bridge', noDedicated: false, kubeProxyMode: 'iptables', addons: [] },
     });
     for (const s of listSettings()) {
       expect(sources[s.path], s.path).toEqual({ kind: 'default' });
@@ -102,6 +102,7 @@ describe('loadConfig from a file', () => {
         cniPlugin: 'flannel',
         noDedicated: true,
         apiServerPort: 16443,
+        kubeProxyMode: 'nftables',
         addons: ['dashboard', './manifests/extra.yaml'],
       },
     });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cidrsOverlap, isSupportedKubernetesVersion } from '../../config/schema.js';
 import { LABELS } from '../../contracts/driver.js';
@@ -31,6 +32,17 @@ export const preflight: Step<UpContext> = {
     if (!isSupportedKubernetesVersion(config.source.kubernetesVersion)) {
       throw new PreflightError('kubernetes-version', `source.kubernetesVersion ${config.source.kubernetesVersion} is not supported: use a v1.34 release (--kubernetes-version v1.34.4).`, {
         hint: 'The node image recipes pin the etcd, CoreDNS and pause versions kubeadm 1.34 asks for; kubelet 1.35+ refuses cgroup v1 hosts.',
+      });
+    }
+
+    if (config.cluster.kubeProxyMode === 'ipvs' && !existsSync('/proc/net/ip_vs')) {
+      throw new PreflightError('kube-proxy-mode', 'cluster.kubeProxyMode ipvs cannot run here: this kernel has no IPVS (/proc/net/ip_vs is missing).', {
+        hint: 'Use --kube-proxy-mode iptables (the default) or nftables.',
+      });
+    }
+    if (config.cluster.kubeProxyMode === 'ipvs') {
+      throw new PreflightError('kube-proxy-mode', 'cluster.kubeProxyMode ipvs is not supported yet: the kube-proxy image carries no ipset/ipvsadm tools.', {
+        hint: 'Use --kube-proxy-mode iptables (the default) or nftables.',
       });
     }
 

@@ -11,7 +11,7 @@ import { dockerDriver } from '@local-cluster/docker-driver';
 import { bridge } from '@local-cluster/cni-bridge';
 import { flannel } from '@local-cluster/cni-flannel';
 import { calico } from '@local-cluster/cni-calico';
-import { nodeMemory } from './lib.mjs';
+import { nodeMemory, recorder, timed } from './lib.mjs';
 import { nodeImage } from '@local-cluster/images';
 
 const { values } = parseArgs({
@@ -23,11 +23,6 @@ for (const name of cniNames) if (!plugins[name]) throw new Error(`--cni must lis
 const driver = dockerDriver();
 const signal = new AbortController().signal;
 const logger = { info: (m) => process.stderr.write(`  ${m}\n`), debug: () => undefined, warn: (m) => process.stderr.write(`  warning: ${m}\n`) };
-const timed = async (fn) => {
-  const t = performance.now();
-  const result = await fn();
-  return [result, Math.round(performance.now() - t)];
-};
 
 async function benchCni(name) {
   const cni = plugins[name]();
@@ -65,30 +60,15 @@ async function benchCni(name) {
   for (const { image } of images) sizes[image.ref] = (await driver.images.inspect(image.ref))?.size;
 
   async function timeUp(plugin) {
-    const { config: c } = loadConfig({ overrides: { cluster: { name: 'bench-cni', numNodes: Number(values.nodes), cniPlugin: plugin.name } }, env: {} });
     await clean({ driver, cluster: 'bench-cni', userKubeconfig: false });
-    const steps = [];
-    const [, ms] = await timed(() =>
-      up({
-        config: c,
-        driver,
-        cni: plugin,
-        nodeImage: nodeImage(c),
-        userKubeconfig: false,
-        onEvent: (e) => {
-          if (e.type === 'step-end') {
-            steps.push({ step: e.step, ms: Math.round(e.durationMs) });
-            process.stderr.write(`up (${plugin.name}): ${e.title} ${(e.durationMs / 1000).toFixed(1)}s\n`);
-          }
-        },
-      }),
-    );
+    const rec = recorder(`up (${plugin.name})`);
+    const [, ms] = await timed(() => up({ config, driver, cni: plugin, nodeImage: nodeImage(config), userKubeconfig: false, onEvent: rec.onEvent }));
     // idle memory a minute after up, every node
     await new Promise((r) => setTimeout(r, 60_000));
     const memory = {};
     for (const node of await driver.listNodes({ cluster: 'bench-cni', role: 'node' })) memory[node.hostname] = await nodeMemory(node);
     await clean({ driver, cluster: 'bench-cni', userKubeconfig: false });
-    return { totalMs: ms, steps, nodeMemoryIdle: memory };
+    return { totalMs: ms, steps: rec.steps, nodeMemoryIdle: memory };
   }
   return { cni: cni.name, factory, imageSizeBytes: sizes, up: await timeUp(cni) };
 }

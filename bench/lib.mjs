@@ -15,3 +15,23 @@ export async function nodeMemory(node) {
   return { workingSetBytes: Number(usage) - inactive, usageBytes: Number(usage) };
 }
 
+/** Records each step's duration and prints it to stderr. */
+export function recorder(phase) {
+  const steps = [];
+  return {
+    steps,
+    onEvent(e) {
+      if (e.type === 'step-end') {
+        steps.push({ step: e.step, ms: Math.round(e.durationMs) });
+        process.stderr.write(`${phase}: ${e.title} ${(e.durationMs / 1000).toFixed(1)}s\n`);
+      }
+    },
+  };
+}
+
+/** Runs fn; returns its result and how long it took in ms. */
+export const timed = async (fn) => {
+  const t = performance.now();
+  const result = await fn();
+  return [result, Math.round(performance.now() - t)];
+};

@@ -6,30 +6,12 @@ import { clean, down, loadConfig, up } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { bridge } from '@local-cluster/cni-bridge';
 import { nodeImage } from '@local-cluster/images';
-import { nodeMemory } from './lib.mjs';
+import { nodeMemory, recorder, timed } from './lib.mjs';
 
 const { values } = parseArgs({ options: { nodes: { type: 'string', default: '2' }, name: { type: 'string', default: 'bench' } } });
 const { config } = loadConfig({ overrides: { cluster: { name: values.name, numNodes: Number(values.nodes) } } });
 const driver = dockerDriver();
 
-function recorder(phase) {
-  const steps = [];
-  return {
-    steps,
-    onEvent(e) {
-      if (e.type === 'step-end') {
-        steps.push({ step: e.step, ms: Math.round(e.durationMs) });
-        process.stderr.write(`${phase}: ${e.title} ${(e.durationMs / 1000).toFixed(1)}s\n`);
-      }
-    },
-  };
-}
-
-const timed = async (fn) => {
-  const t = performance.now();
-  const result = await fn();
-  return [result, Math.round(performance.now() - t)];
-};
 
 const image = nodeImage(config);
 const cached = await driver.images.has(image.ref);

@@ -14,7 +14,7 @@ import { TOOLBOX_IMAGE } from '@local-cluster/images';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { bringUp, cli, driver, hostKubectl, run, testHome, toolHome, leftovers } from './helpers.js';
+import { bringUp, cli, driver, hostKubectl, kubectlFor, leftovers, readyNodes, run, testHome, toolHome } from './helpers.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -30,16 +30,6 @@ const A = `e2e-a-${process.pid}`;
 const B = `e2e-b-${process.pid}`;
 
 
-interface NodeList {
-  items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[];
-}
-
-function readyNodes(json: string): string[] {
-  return (JSON.parse(json) as NodeList).items
-    .filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True'))
-    .map((n) => n.metadata.name)
-    .sort();
-}
 
 afterAll(async () => {
   await clean({ driver, cluster: A }).catch(() => undefined);
@@ -114,7 +104,7 @@ describe('a default cluster with the bridge CNI', () => {
     // the API server is on the port asked for, and the single node takes ordinary workloads
     const kubeconfigB = join(toolHome, 'clusters', B, 'admin.conf');
     expect(readFileSync(kubeconfigB, 'utf8')).toContain(`server: https://127.0.0.1:${port}`);
-    const kubectlB = (...args: string[]) => run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--kubeconfig', kubeconfigB, ...args]);
+    const kubectlB = kubectlFor(B);
     expect((await kubectlB('get', 'node', 'kube-master', '-o', 'jsonpath={.spec.taints[*].key}')).stdout).not.toContain('node-role.kubernetes.io/control-plane');
     await kubectlB('run', 'plain', `--image=${TOOLBOX_IMAGE}`, '--image-pull-policy=Never', '--restart=Never', '--command', '--', 'sh', '-c', 'echo hello from the only node');
     const waited = await kubectlB('wait', '--for=jsonpath={.status.phase}=Succeeded', 'pod/plain', '--timeout=120s');
@@ -144,8 +134,7 @@ describe('a default cluster with the bridge CNI', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('restored from its snapshot');
     expect(again.stderr).not.toContain('kubeadm init');
-    const kubeconfig = join(toolHome, 'clusters', A, 'admin.conf');
-    const k = (...args: string[]) => run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--kubeconfig', kubeconfig, ...args]);
+    const k = kubectlFor(A);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
     const e2e = await cli(['e2e', '--name', A]);
     expect(e2e.stdout, e2e.stdout).toMatch(/\b4 passed, 0 failed/);

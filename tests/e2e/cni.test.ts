@@ -2,23 +2,15 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clean, DEFAULT_KUBERNETES_VERSION, LABELS } from '@local-cluster/core';
+import { clean, LABELS } from '@local-cluster/core';
 import { FLANNEL_CNI_IMAGE, FLANNEL_IMAGE } from '@local-cluster/cni-flannel';
-import { cli, driver, hostKubectl, ROOT, run, toolHome, leftovers } from './helpers.js';
+import { cli, driver, kubectlFor, leftovers, readyNodes, ROOT, toolHome } from './helpers.js';
 
 const FLANNEL = `e2e-flannel-${process.pid}`;
 const PTP = `e2e-ptp-${process.pid}`;
 
 
-function kubectlFor(cluster: string) {
-  const kubeconfig = join(toolHome, 'clusters', cluster, 'admin.conf');
-  return (...args: string[]) => run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--kubeconfig', kubeconfig, ...args]);
-}
 
-function readyNodes(json: string): string[] {
-  const list = JSON.parse(json) as { items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[] };
-  return list.items.filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name).sort();
-}
 
 afterAll(async () => {
   await clean({ driver, cluster: FLANNEL }).catch(() => undefined);

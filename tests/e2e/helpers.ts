@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, up, type Cluster, type ConfigInput, type ProgressEvent } from '@local-cluster/core';
+import { DEFAULT_KUBERNETES_VERSION, loadConfig, up, type Cluster, type ConfigInput, type ProgressEvent } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { bridge } from '@local-cluster/cni-bridge';
 import { nodeImage } from '@local-cluster/images';
@@ -69,4 +69,16 @@ export function cli(args: string[], env: Record<string, string> = {}): Promise<R
 /** The kubectl built with the node image, run on the host. */
 export function hostKubectl(version: string): string {
   return join(toolHome, 'cache', 'node-image', 'binaries', version, 'bin', 'kubectl');
+}
+
+/** kubectl on the host with a cluster's exported admin kubeconfig. */
+export function kubectlFor(cluster: string): (...args: string[]) => Promise<Run> {
+  const kubeconfig = join(toolHome, 'clusters', cluster, 'admin.conf');
+  return (...args) => run(hostKubectl(DEFAULT_KUBERNETES_VERSION), ['--kubeconfig', kubeconfig, ...args]);
+}
+
+/** The names of the Ready nodes in `kubectl get nodes -o json` output, sorted. */
+export function readyNodes(json: string): string[] {
+  const list = JSON.parse(json) as { items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[] };
+  return list.items.filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name).sort();
 }

@@ -5,7 +5,7 @@ import { chmod, copyFile, mkdir, readdir, rm, stat, symlink, writeFile } from 'n
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ImageRequirement, Logger } from '../contracts/context.js';
-import type { Driver, NodeHandle } from '../contracts/driver.js';
+import type { Driver, ImageInfo, NodeHandle } from '../contracts/driver.js';
 import { LABELS } from '../contracts/driver.js';
 import type { ImageRecipe } from '../contracts/image.js';
 import { AbortedError, ImageBuildError, LocalClusterError, throwIfAborted } from '../errors.js';
@@ -73,18 +73,23 @@ export async function toolchainFor(recipe: ImageRecipe): Promise<Toolchain> {
   return { go: await goVersion, arch: hostArch() };
 }
 
-/** Where the image stands, without building anything. */
-export async function imageStatus(driver: Driver, needed: NeededImage, signal?: AbortSignal): Promise<ImageStatus> {
+/** Where the image stands, and what the engine holds under its name (one inspect). */
+async function inspectStatus(driver: Driver, needed: NeededImage, signal?: AbortSignal): Promise<{ status: ImageStatus; info: ImageInfo | undefined }> {
   const { image, neededBy } = needed;
   const build = image.recipe ? 'recipe' : image.build ? 'custom' : 'none';
   const hash = image.recipe ? recipeHash(image.ref, image.recipe, await toolchainFor(image.recipe)) : undefined;
   const info = await driver.images.inspect(image.ref, signal ? { signal } : {});
   const base = { ref: image.ref, neededBy, build, ...(hash ? { hash } : {}) } as const;
-  if (!info) return { ...base, state: build === 'none' ? 'unavailable' : 'missing' };
+  if (!info) return { info, status: { ...base, state: build === 'none' ? 'unavailable' : 'missing' } };
   const ours = info.labels[LABELS.managed] === 'true';
-  if (!ours) return { ...base, state: 'external', size: info.size };
-  if (hash && info.labels[LABELS.recipeHash] !== hash) return { ...base, state: 'stale', size: info.size };
-  return { ...base, state: 'built', size: info.size };
+  if (!ours) return { info, status: { ...base, state: 'external', size: info.size } };
+  if (hash && info.labels[LABELS.recipeHash] !== hash) return { info, status: { ...base, state: 'stale', size: info.size } };
+  return { info, status: { ...base, state: 'built', size: info.size } };
+}
+
+/** Where the image stands, without building anything. */
+export async function imageStatus(driver: Driver, needed: NeededImage, signal?: AbortSignal): Promise<ImageStatus> {
+  return (await inspectStatus(driver, needed, signal)).status;
 }
 
 function slug(ref: string): string {
@@ -235,7 +240,7 @@ export async function ensureImage(needed: NeededImage, options: ImageFactoryOpti
       throw new ImageBuildError(image.ref, `its recipe is invalid: ${problems.join('; ')}`, { neededBy, hint: 'Fix the ImageRecipe the plugin declares (see the ImageRecipe type in @local-cluster/core).' });
     }
   }
-  const status = await imageStatus(driver, needed, signal);
+  const { status, info: previous } = await inspectStatus(driver, needed, signal);
   if (status.state === 'external') {
     logger.info(`${image.ref}: in the engine already (not built here): used as is`);
     return status;
@@ -250,7 +255,6 @@ export async function ensureImage(needed: NeededImage, options: ImageFactoryOpti
       hint: 'No registry is reachable: load it into the engine (docker load), or give the image a recipe.',
     });
   }
-  const previous = await driver.images.inspect(image.ref, { signal });
   if (image.recipe) await buildFromRecipe(needed, image.recipe, status.hash!, status.state, options);
   else {
     try {

@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import type { GoBinary } from '../contracts/image.js';
 import { LocalClusterError } from '../errors.js';
 import { runCommand } from './command.js';
@@ -35,6 +37,15 @@ export function dropBlankImports(source: string, paths: readonly string[]): { te
     })
     .join('\n');
   return { text, dropped };
+}
+
+/** What `go mod download -json` printed: the module's directory, or why it failed. */
+function moduleDownload(stdout: string): { Dir?: string; Error?: string } {
+  try {
+    return JSON.parse(stdout) as { Dir?: string; Error?: string };
+  } catch {
+    return {};
+  }
 }
 
 async function makeWritable(dir: string): Promise<void> {
@@ -86,12 +97,7 @@ export async function buildGoBinary(session: BuildSession, binary: GoBinary, too
   const started = performance.now();
 
   const dl = await runCommand([go, 'mod', 'download', '-json', at], { env, log: session.log, signal: session.signal, cwd: session.cacheDir });
-  let info: { Dir?: string; Error?: string } = {};
-  try {
-    info = JSON.parse(dl.stdout) as typeof info;
-  } catch {
-    // reported below
-  }
+  const info = moduleDownload(dl.stdout);
   if (dl.code !== 0 || !info.Dir) {
     const why = info.Error ?? dl.tail;
     session.fail(`the Go module proxy did not serve ${at}: ${why}`, {
@@ -154,21 +160,15 @@ export async function buildGoBinary(session: BuildSession, binary: GoBinary, too
 export async function goModuleDir(module: string, version: string, env: Record<string, string> = {}): Promise<string> {
   const go = findGo();
   if (!go) throw new LocalClusterError(`Reading ${module}@${version} needs a Go toolchain, and none was found.`, { hint: 'Install Go or set GO=/path/to/go.' });
-  const { execFile } = await import('node:child_process');
-  const out = await new Promise<string>((resolve, reject) =>
-    execFile(go, ['mod', 'download', '-json', `${module}@${version}`], { env: { ...process.env, GOFLAGS: '-mod=mod', ...env }, maxBuffer: 16 * 1024 * 1024 }, (error, stdout) => {
-      let dir: string | undefined;
-      let why: string | undefined;
-      try {
-        const info = JSON.parse(stdout) as { Dir?: string; Error?: string };
-        dir = info.Dir;
-        why = info.Error;
-      } catch {
-        why = error?.message;
-      }
-      if (dir && !error) resolve(dir);
-      else reject(new LocalClusterError(`The Go module proxy did not serve ${module}@${version}: ${why ?? 'unknown error'}`, { hint: 'Check the machine\'s GOPROXY.' }));
-    }),
-  );
-  return out;
+  const run = await promisify(execFile)(go, ['mod', 'download', '-json', `${module}@${version}`], {
+    env: { ...process.env, GOFLAGS: '-mod=mod', ...env },
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((error: { stdout?: string; message: string }) => ({ stdout: error.stdout ?? '', failure: error.message }));
+  const info = moduleDownload(run.stdout);
+  if (!info.Dir || 'failure' in run) {
+    throw new LocalClusterError(`The Go module proxy did not serve ${module}@${version}: ${info.Error ?? ('failure' in run ? run.failure : 'unknown error')}`, {
+      hint: "Check the machine's GOPROXY.",
+    });
+  }
+  return info.Dir;
 }

@@ -123,7 +123,7 @@ export async function kubectlOn(node: NodeHandle, args: readonly string[], optio
 }
 
 /** The context plugins see. */
-export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSignal, pluginOwner?: string): ClusterContext {
+export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSignal): ClusterContext {
   const controlPlane = controlPlaneOf(ctx.nodes);
   return {
     config: ctx.config,
@@ -138,6 +138,6 @@ export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSigna
       await kubectlOn(controlPlane, ['apply', '-f', '-'], { stdin: manifestOf(manifest), signal });
     },
     waitForRollout: (kind, namespace, name, options) =>
-      waitForRollout((args) => kubectlOn(controlPlane, args, { signal }), kind, namespace, name, { ...options, owner: pluginOwner }),
+      waitForRollout((args) => kubectlOn(controlPlane, args, { signal }), kind, namespace, name, options),
   };
 }

@@ -34,7 +34,15 @@ const APP_LABEL = 'local-cluster-netcheck';
  */
 export async function deployNetworkProbe(kubectl: Kubectl, options: { image: string; namespace?: string; signal?: AbortSignal }): Promise<NetworkProbe> {
   const namespace = options.namespace ?? `lc-netcheck-${Math.random().toString(36).slice(2, 8)}`;
-  const nodes = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}'])).trim().split(/\s+/).filter(Boolean);
+  // every node's name and InternalIP, in one read
+  const nodes: string[] = [];
+  const nodeIps = new Map<string, string>();
+  const addresses = (await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
+  for (const line of addresses.split('\n')) {
+    const [node, ip] = line.trim().split(/\s+/);
+    if (node) nodes.push(node);
+    if (node && ip) nodeIps.set(node, ip);
+  }
   const docs: unknown[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }];
   for (const node of nodes) {
     docs.push({
@@ -92,12 +100,6 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
   );
   const serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   const nodePort = Number((await kubectl(['-n', namespace, 'get', 'service', 'web-nodeport', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim());
-  const nodeIps = new Map<string, string>();
-  const addresses = (await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
-  for (const line of addresses.split('\n')) {
-    const [node, ip] = line.trim().split(/\s+/);
-    if (node && ip) nodeIps.set(node, ip);
-  }
   return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local`, nodePort, nodeIps };
 }
 

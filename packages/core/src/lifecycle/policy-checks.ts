@@ -1,5 +1,6 @@
 import { waitFor } from '../nodeutil.js';
 import type { Kubectl } from './network-checks.js';
+import { manifestOf } from './rollout.js';
 
 /**
  * NetworkPolicy conformance: a server pod and client pods (one allowed by
@@ -70,7 +71,7 @@ export async function runPolicyChecks(kubectl: Kubectl, options: { image: string
   ];
   const results: PolicyStepResult[] = [];
   try {
-    await kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
+    await kubectl(['apply', '-f', '-'], manifestOf(objects));
     for (const n of [ns, other]) await kubectl(['-n', n, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=180s']);
     const serverIp = (await kubectl(['-n', ns, 'get', 'pod', 'server', '-o', 'jsonpath={.status.podIP}'])).trim();
     const targets = { 'pod IP': `http://${serverIp}:8080/`, Service: `http://server.${ns}.svc.cluster.local/` };

@@ -30,6 +30,11 @@ export function describeUnreadyPods(pods: readonly PodSummary[]): string[] {
   return lines;
 }
 
+/** A container log as kubectl printed it, or '' when the log is gone (kubectl then says "unable to retrieve"). */
+function usableLog(text: string): string {
+  return /^unable to retrieve container logs/m.test(text) ? '' : text.trim();
+}
+
 /**
  * Waits for a DaemonSet or Deployment to be rolled out. On timeout, the error
  * names the workload, the pods that are not Ready and why, and the last log
@@ -45,9 +50,13 @@ export async function waitForRollout(
   const timeout = options.timeoutSeconds ?? 180;
   const settleMs = options.settleSeconds === undefined ? 5000 : options.settleSeconds * 1000;
   const deadline = Date.now() + timeout * 1000;
+  // the workload's pod selector, read once
+  let labels: string | undefined;
   const podStates = async () => {
-    const selector = (await kubectl(['-n', namespace, 'get', kind, name, '-o', 'jsonpath={.spec.selector.matchLabels}'])).trim();
-    const labels = Object.entries(JSON.parse(selector || '{}') as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+    if (labels === undefined) {
+      const selector = (await kubectl(['-n', namespace, 'get', kind, name, '-o', 'jsonpath={.spec.selector.matchLabels}'])).trim();
+      labels = Object.entries(JSON.parse(selector || '{}') as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+    }
     const pods = JSON.parse(await kubectl(['-n', namespace, 'get', 'pods', '-l', labels, '-o', 'json'])) as { items: PodSummary[] };
     return pods.items;
   };
@@ -71,20 +80,16 @@ export async function waitForRollout(
     let details: string[] = [];
     let logTail = '';
     try {
-      const selector = (await kubectl(['-n', namespace, 'get', kind, name, '-o', 'jsonpath={.spec.selector.matchLabels}'])).trim();
-      const labels = Object.entries(JSON.parse(selector || '{}') as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
-      const pods = JSON.parse(await kubectl(['-n', namespace, 'get', 'pods', '-l', labels, '-o', 'json'])) as { items: PodSummary[] };
-      details = describeUnreadyPods(pods.items);
+      const pods = await podStates();
+      details = describeUnreadyPods(pods);
       // the last words of a container that keeps restarting (its previous run), else of any unready one
-      for (const pod of pods.items) {
+      for (const pod of pods) {
         const restarting = (pod.status.containerStatuses ?? []).find((c) => !c.ready && c.restartCount > 0);
         const unready = restarting ?? [...(pod.status.initContainerStatuses ?? []), ...(pod.status.containerStatuses ?? [])].find((c) => !c.ready);
         if (!unready) continue;
         const args = ['-n', namespace, 'logs', pod.metadata.name, '-c', unready.name, '--tail=12'];
-        // the previous run's log may already be gone (kubectl then prints "unable to retrieve")
-        const usable = (text: string) => (/^unable to retrieve container logs/m.test(text) ? '' : text.trim());
-        if (restarting) logTail = usable(await kubectl([...args, '--previous']).catch(() => ''));
-        if (!logTail) logTail = usable(await kubectl(args).catch(() => ''));
+        if (restarting) logTail = usableLog(await kubectl([...args, '--previous']).catch(() => ''));
+        if (!logTail) logTail = usableLog(await kubectl(args).catch(() => ''));
         if (logTail) {
           logTail = `${pod.metadata.name} ${unready.name}:\n${logTail}`;
           break;

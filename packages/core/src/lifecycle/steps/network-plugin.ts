@@ -9,7 +9,7 @@ export async function pluginHook<T>(owner: string, hook: string, run: () => Prom
   } catch (error) {
     if (isAbortedError(error)) throw error;
     const message = (error as Error)?.message ?? String(error);
-    throw new LocalClusterError(`${owner} failed in ${hook}(): ${message.startsWith(owner) ? message.slice(owner.length + 2) : message}`, {
+    throw new LocalClusterError(`${owner} failed in ${hook}(): ${message}`, {
       cause: error,
       ...(isLocalClusterError(error) && error.hint ? { hint: error.hint } : {}),
     });
@@ -23,7 +23,7 @@ export const installCni: Step<UpContext> = {
   async run(ctx, rt) {
     const { cni } = ctx;
     const owner = `CNI plugin "${cni.name}"`;
-    const pctx = pluginContext(ctx, rt.logger, rt.signal, owner);
+    const pctx = pluginContext(ctx, rt.logger, rt.signal);
     rt.logger.info(`CNI ${cni.name}, pod subnet ${ctx.podSubnet}`);
     if (cni.prepareNode) await pluginHook(owner, 'prepareNode', () => Promise.all(ctx.nodes.map((node) => cni.prepareNode!(pctx, node))));
     if (cni.install) await pluginHook(owner, 'install', () => cni.install!(pctx));
@@ -46,7 +46,7 @@ export const installAddons: Step<UpContext> = {
       }
       const [addon] = pending.splice(index, 1);
       const owner = `addon "${addon!.name}"`;
-      const pctx = pluginContext(ctx, rt.logger, rt.signal, owner);
+      const pctx = pluginContext(ctx, rt.logger, rt.signal);
       rt.logger.info(`addon ${addon!.name}`);
       await pluginHook(owner, 'install', () => addon!.install(pctx));
       if (addon!.waitReady) await pluginHook(owner, 'waitReady', () => addon!.waitReady!(pctx));

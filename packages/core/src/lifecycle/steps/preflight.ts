@@ -35,15 +35,11 @@ export const preflight: Step<UpContext> = {
       });
     }
 
-    if (config.cluster.kubeProxyMode === 'ipvs' && !existsSync('/proc/net/ip_vs')) {
-      throw new PreflightError('kube-proxy-mode', 'cluster.kubeProxyMode ipvs cannot run here: this kernel has no IPVS (/proc/net/ip_vs is missing).', {
-        hint: 'Use --kube-proxy-mode iptables (the default) or nftables.',
-      });
-    }
     if (config.cluster.kubeProxyMode === 'ipvs') {
-      throw new PreflightError('kube-proxy-mode', 'cluster.kubeProxyMode ipvs is not supported yet: the kube-proxy image carries no ipset/ipvsadm tools.', {
-        hint: 'Use --kube-proxy-mode iptables (the default) or nftables.',
-      });
+      const why = existsSync('/proc/net/ip_vs')
+        ? 'is not supported yet: the kube-proxy image carries no ipset/ipvsadm tools'
+        : 'cannot run here: this kernel has no IPVS (/proc/net/ip_vs is missing)';
+      throw new PreflightError('kube-proxy-mode', `cluster.kubeProxyMode ipvs ${why}.`, { hint: 'Use --kube-proxy-mode iptables (the default) or nftables.' });
     }
 
     const existing = await driver.listNodes({ cluster: name, role: 'node' }, rt);

@@ -53,7 +53,7 @@ export const waitReady: Step<UpContext> = {
     // a fresh cluster checked the CNI in its own step; a restored one checks it here
     if (ctx.restore && ctx.cni.waitReady) {
       const owner = `CNI plugin "${ctx.cni.name}"`;
-      await pluginHook(owner, 'waitReady', () => ctx.cni.waitReady!(pluginContext(ctx, rt.logger, rt.signal, owner)));
+      await pluginHook(owner, 'waitReady', () => ctx.cni.waitReady!(pluginContext(ctx, rt.logger, rt.signal)));
     }
   },
 };

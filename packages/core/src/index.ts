@@ -18,6 +18,8 @@ export * from './nodeutil.js';
 export * from './plugins/manifest-cni.js';
 export * from './lifecycle/naming.js';
 export * from './lifecycle/kubeadm-config.js';
+export * from './lifecycle/cluster-ranges.js';
+export * from './conformance/index.js';
 export * from './lifecycle/kubeconfig.js';
 export { type UpOptions, type UpContext, kubectlOn, clusterDir, snapshotConfigHash } from './lifecycle/context.js';
 export * from './lifecycle/up.js';

@@ -1,20 +1,81 @@
 import { defineCommand } from 'citty';
-import { runE2e } from '@local-cluster/core';
-import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
-import { createDriver } from '../wiring.js';
+import { makeLogger, runConformance, runE2e, type ConformanceReport, type E2eReport } from '@local-cluster/core';
 import { TOOLBOX_IMAGE } from '@local-cluster/images';
+import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
+import { progressMode, progressRenderer } from '../progress.js';
+import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
+import { printTable } from '../table.js';
+
+function printQuick(report: E2eReport): void {
+  for (const r of report.results) {
+    if (r.skipped) process.stdout.write(`SKIP ${r.name}: ${r.skipped}\n`);
+    else process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'} ${r.name} (${(r.durationMs / 1000).toFixed(1)}s)${r.ok ? '' : `: ${r.error}`}\n`);
+  }
+  process.stdout.write(`${report.passed} passed, ${report.failed} failed${report.skipped ? `, ${report.skipped} skipped (not applicable)` : ''}\n`);
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+/** Per-SIG counts, the failures with their messages, the skips with their reasons. */
+function printConformance(report: ConformanceReport): void {
+  const out = process.stdout;
+  if (report.tests) {
+    for (const name of report.tests) out.write(`${name}\n`);
+    out.write(`${report.selected} test(s) of Kubernetes ${report.kubernetesVersion} selected (labels "${report.labelFilter}"${report.focus ? `, focus "${report.focus}"` : ''})\n`);
+    return;
+  }
+  const bySig = new Map<string, [number, number, number]>();
+  for (const spec of report.specs) {
+    const sig = /^\[(sig-[^\]]+)\]/.exec(spec.name)?.[1] ?? 'other';
+    const row = bySig.get(sig) ?? [0, 0, 0];
+    row[spec.state === 'passed' ? 0 : spec.state === 'skipped' ? 2 : 1] += 1;
+    bySig.set(sig, row);
+  }
+  if (bySig.size) {
+    out.write('\n');
+    const rows = [...bySig.entries()].sort().map(([sig, [p, f, s]]) => [sig, String(p), String(f), String(s)]);
+    rows.push(['total', String(report.passed), String(report.failed), String(report.skipped)]);
+    printTable(['SIG', 'PASSED', 'FAILED', 'SKIPPED'], rows);
+  }
+  if (report.failures.length) {
+    out.write('\nFailed:\n');
+    for (const f of report.failures) {
+      out.write(`  ✗ ${f.name}${f.location ? `\n      at ${f.location}` : ''}\n`);
+      if (f.message) out.write(`${f.message.split('\n').slice(0, 6).map((l) => `      ${l}`).join('\n')}\n`);
+    }
+  }
+  if (report.skips.length) {
+    out.write('\nSkipped by the tests themselves:\n');
+    for (const s of report.skips) out.write(`  - ${s.name}: ${(s.message ?? '').split('\n')[0]}\n`);
+  }
+  out.write(
+    `\nKubernetes ${report.kubernetesVersion} e2e (labels "${report.labelFilter}"${report.focus ? `, focus "${report.focus}"` : ''}${report.skip ? `, skip "${report.skip}"` : ''}): ` +
+      `${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped of ${report.selected} in ${duration(report.durationMs)} (${report.parallelism} in parallel)\n` +
+      `Reports: ${report.junit ?? report.reportDir} · log ${report.log}\n`,
+  );
+}
 
 function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
   return defineCommand({
     meta: {
       name,
       description: serial
-        ? 'Run the serial conformance checks against the cluster, one at a time.'
-        : 'Run the conformance checks against the cluster (in parallel).',
+        ? 'Run the upstream Kubernetes [Serial] conformance tests against the cluster, one at a time (focus: a substring of test names).'
+        : 'Run the upstream Kubernetes conformance tests against the cluster, in parallel (focus: a substring of test names); --quick runs the four built-in checks.',
     },
     args: {
-      focus: { type: 'positional', required: false, description: 'Only checks whose name contains this text.' },
+      focus: { type: 'positional', required: false, description: 'Only tests whose full name contains this text, e.g. "[sig-network]" or DNS.' },
+      quick: { type: 'boolean', description: 'Run the built-in quick checks (nodes, CoreDNS, API, pod network, NetworkPolicy) instead of the upstream suite.' },
+      skip: { type: 'string', valueHint: 'TEXT', description: 'Leave out tests whose name contains this text.' },
+      'focus-regex': { type: 'string', valueHint: 'RE', description: 'Only tests whose name matches this regular expression (ginkgo --focus).' },
+      'skip-regex': { type: 'string', valueHint: 'RE', description: 'Leave out tests whose name matches this regular expression.' },
+      'label-filter': { type: 'string', valueHint: 'EXPR', description: `Ginkgo label filter (default "Conformance && ${serial ? '' : '!'}Serial").` },
+      junit: { type: 'string', valueHint: 'DIR', description: 'Also write the JUnit XML report into DIR.' },
+      list: { type: 'boolean', description: 'List the tests the filters select, run nothing.' },
       ...settingArgs(),
       ...outputArgs,
     },
@@ -22,22 +83,45 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
       const loaded = configFromArgs(args);
       const { signal, dispose } = interruptSignal();
       try {
-        const report = await runE2e({
-          driver: createDriver(loaded),
-          cluster: loaded.config.cluster.name,
+        const driver = createDriver(loaded);
+        const cluster = loaded.config.cluster.name;
+        if (args.quick) {
+          const report = await runE2e({ driver, cluster, serial, probeImage: TOOLBOX_IMAGE, ...(args.focus ? { focus: String(args.focus) } : {}), signal });
+          if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+          else printQuick(report);
+          if (report.failed > 0) process.exitCode = 1;
+          return;
+        }
+        const mode = progressMode(Boolean(args.json));
+        const render = progressRenderer(mode, loaded.config.verbose);
+        const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+        const optional = {
+          focus: str(args.focus),
+          skip: str(args.skip),
+          focusRegex: str(args['focus-regex']),
+          skipRegex: str(args['skip-regex']),
+          labelFilter: str(args['label-filter']),
+          junitDir: str(args.junit),
+          parallelism: loaded.config.e2e.parallelism,
+        };
+        const report = await runConformance({
+          driver,
+          cluster,
           serial,
-          probeImage: TOOLBOX_IMAGE,
-          ...(args.focus ? { focus: String(args.focus) } : {}),
+          list: Boolean(args.list),
+          ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+          logger: makeLogger(render, () => name),
           signal,
+          onSpec: (e) => {
+            if (mode === 'json') process.stderr.write(JSON.stringify({ type: 'test-end', ...e }) + '\n');
+            else if (loaded.config.verbose >= 1) {
+              const word = e.state === 'passed' ? 'PASS' : e.state === 'skipped' ? 'SKIP' : 'FAIL';
+              process.stderr.write(`[${e.done}/${e.total}] ${word} ${e.name} (${e.seconds.toFixed(1)}s)\n`);
+            }
+          },
         });
         if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-        else {
-          for (const r of report.results) {
-            if (r.skipped) process.stdout.write(`SKIP ${r.name}: ${r.skipped}\n`);
-            else process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'} ${r.name} (${(r.durationMs / 1000).toFixed(1)}s)${r.ok ? '' : `: ${r.error}`}\n`);
-          }
-          process.stdout.write(`${report.passed} passed, ${report.failed} failed${report.skipped ? `, ${report.skipped} skipped (not applicable)` : ''}\n`);
-        }
+        else printConformance(report);
         if (report.failed > 0) process.exitCode = 1;
       } finally {
         dispose();

@@ -245,6 +245,16 @@ export const configSchema = z.strictObject({
       }),
     })
     .prefault({}),
+  e2e: z
+    .strictObject({
+      parallelism: setting(z.number().int('must be a whole number').min(1).max(64).optional(), {
+        flag: 'e2e-parallel',
+        placeholder: 'N',
+        defaultText: 'two per CPU core, 2 to 8',
+        description: 'Test processes `e2e` runs the upstream conformance tests in (GINKGO_PARALLEL); `e2e-serial` always runs one.',
+      }),
+    })
+    .prefault({}),
 });
 
 /** The config as a user writes it (everything optional). */

@@ -16,6 +16,8 @@ export interface GoBinary {
   binary: string;
   /** Directory in the image. Default `/usr/local/bin`. */
   dir?: string;
+  /** Octal file mode in the image, e.g. 0o4755 for a setuid program. Default 0o755. */
+  mode?: number;
   /** Extra linker flags, e.g. `-X github.com/flannel-io/flannel/pkg/version.Version=v0.28.10`. */
   ldflags?: string[];
   /** Build tags. */
@@ -35,6 +37,17 @@ export interface GoBinary {
   replace?: Record<string, string>;
   /** Lines added to go.sum (`path version h1:...`), pinning versions the checksum database does not know. */
   sums?: string[];
+  /**
+   * Each `replace` of the module's go.mod that points inside its own tree (`=> ./staging/...`:
+   * nested modules the module zip leaves out) is redirected to the same module path at this
+   * version from the proxy, e.g. `v0.34.4` for `k8s.io/kubernetes v1.34.4`'s staging modules.
+   */
+  inTreeReplacesAt?: string;
+  /**
+   * Build the package's test binary (`go test -c -vet=off`) instead of a command, e.g.
+   * Kubernetes' `test/e2e` as `e2e.test`.
+   */
+  test?: boolean;
 }
 
 /** A file written into the image. Exactly one of content or link. */

@@ -7,13 +7,13 @@ import { promisify } from 'node:util';
 import type { ImageRequirement, Logger } from '../contracts/context.js';
 import type { Driver, ImageInfo, NodeHandle } from '../contracts/driver.js';
 import { LABELS } from '../contracts/driver.js';
-import type { ImageRecipe } from '../contracts/image.js';
+import type { GoBinary, ImageRecipe } from '../contracts/image.js';
 import { AbortedError, ImageBuildError, LocalClusterError, throwIfAborted } from '../errors.js';
 import { runCommand } from './command.js';
 import { debianClosure, downloadDebs, unpackDebs } from './debian.js';
 import { buildGoBinary, findGo } from './go.js';
 import { archiveManifest, baseFiles, DEBIAN_PRUNE, imageConfig, MERGED_USR_LINKS } from './layout.js';
-import { recipeHash, recipeProblems, type Toolchain } from './recipe.js';
+import { goBinaryProblems, recipeHash, recipeProblems, type Toolchain } from './recipe.js';
 import { BuildSession } from './session.js';
 
 export interface ImageFactoryOptions {
@@ -148,7 +148,7 @@ async function assembleRoot(session: BuildSession, recipe: ImageRecipe, toolchai
     const dest = join(root, binary.dir ?? '/usr/local/bin', binary.binary);
     await mkdir(dirname(dest), { recursive: true });
     await copyFile(built, dest);
-    await chmod(dest, 0o755);
+    await chmod(dest, binary.mode ?? 0o755);
   }
   for (const file of recipe.files ?? []) await writeImageFile(root, file.path, file);
   const ca = '/etc/ssl/certs/ca-certificates.crt';
@@ -196,34 +196,71 @@ async function buildRecipe(session: BuildSession, driver: Driver, recipe: ImageR
   }
 }
 
-/** A recipe build with its own log; a failure names the image, who needs it and the log. */
-async function buildFromRecipe(needed: NeededImage, recipe: ImageRecipe, hash: string, state: ImageState, options: ImageFactoryOptions): Promise<void> {
-  const { driver, signal, logger } = options;
-  const { image, neededBy } = needed;
+/** Runs a build with its own log file; a failure names what was built, who needs it and the log. */
+async function withBuildLog<T>(
+  name: string,
+  neededBy: string | undefined,
+  options: Omit<ImageFactoryOptions, 'driver'>,
+  build: (session: BuildSession, logPath: string) => Promise<T>,
+): Promise<T> {
+  const { signal, logger } = options;
   await cleanStaleWork(options.cacheDir);
   const logDir = options.logDir ?? join(options.cacheDir, '..', 'logs');
   await mkdir(logDir, { recursive: true });
   await mkdir(options.cacheDir, { recursive: true });
-  const logPath = join(logDir, `image-${slug(image.ref)}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
+  const logPath = join(logDir, `image-${slug(name)}-${new Date().toISOString().replace(/[:.]/g, '-')}.log`);
   const log = createWriteStream(logPath);
   try {
-    const toolchain = await toolchainFor(recipe);
-    const go = recipe.go?.length ? findGo() : undefined;
-    const session = new BuildSession(image.ref, options.cacheDir, log, logPath, logger, signal, neededBy, go);
-    if (recipe.go?.length && !go) session.fail('it builds Go programs and no Go toolchain was found', { hint: 'Install Go (https://go.dev/dl) or set GO=/path/to/go.' });
-    session.step(`building (recipe ${hash}${state === 'stale' ? ', replacing a build from an older recipe' : ''}); log ${logPath}`);
-    await buildRecipe(session, driver, recipe, hash, toolchain);
-    const after = await driver.images.inspect(image.ref, { signal });
-    if (after?.labels[LABELS.recipeHash] !== hash) session.fail('the engine does not show the loaded image under its name');
-    session.step(`done (${((after?.size ?? 0) / 1e6).toFixed(1)} MB)`);
+    return await build(new BuildSession(name, options.cacheDir, log, logPath, logger, signal, neededBy, findGo()), logPath);
   } catch (error) {
     log.write(`!! ${(error as Error).message}\n`);
-    if (signal.aborted) throw new AbortedError(`build of ${image.ref}`, { cause: error });
+    if (signal.aborted) throw new AbortedError(`build of ${name}`, { cause: error });
     if (error instanceof LocalClusterError) throw error;
-    throw new ImageBuildError(image.ref, (error as Error).message, { neededBy, logPath, cause: error });
+    throw new ImageBuildError(name, (error as Error).message, { ...(neededBy ? { neededBy } : {}), logPath, cause: error });
   } finally {
     await new Promise((resolve) => log.end(resolve));
   }
+}
+
+function requireGo(session: BuildSession): void {
+  if (!session.go) session.fail('it builds Go programs and no Go toolchain was found', { hint: 'Install Go (https://go.dev/dl) or set GO=/path/to/go.' });
+}
+
+/** A recipe build with its own log. */
+async function buildFromRecipe(needed: NeededImage, recipe: ImageRecipe, hash: string, state: ImageState, options: ImageFactoryOptions): Promise<void> {
+  const { image, neededBy } = needed;
+  await withBuildLog(image.ref, neededBy, options, async (session, logPath) => {
+    const toolchain = await toolchainFor(recipe);
+    if (recipe.go?.length) requireGo(session);
+    session.step(`building (recipe ${hash}${state === 'stale' ? ', replacing a build from an older recipe' : ''}); log ${logPath}`);
+    await buildRecipe(session, options.driver, recipe, hash, toolchain);
+    const after = await options.driver.images.inspect(image.ref, { signal: options.signal });
+    if (after?.labels[LABELS.recipeHash] !== hash) session.fail('the engine does not show the loaded image under its name');
+    session.step(`done (${((after?.size ?? 0) / 1e6).toFixed(1)} MB)`);
+  });
+}
+
+/**
+ * Builds Go programs that run on this machine rather than in an image (test
+ * binaries such as Kubernetes' e2e.test), through the same binary cache:
+ * unchanged inputs cost nothing. Returns each binary's path by its name.
+ */
+export async function ensureGoBinaries(
+  name: string,
+  binaries: readonly GoBinary[],
+  options: Omit<ImageFactoryOptions, 'driver'> & { neededBy?: string },
+): Promise<Record<string, string>> {
+  for (const binary of binaries) {
+    const problems = goBinaryProblems(binary);
+    if (problems.length) throw new ImageBuildError(name, `${binary.binary}: ${problems.join('; ')}`, { ...(options.neededBy ? { neededBy: options.neededBy } : {}) });
+  }
+  const toolchain = await toolchainFor({ go: [...binaries] });
+  return withBuildLog(name, options.neededBy, options, async (session) => {
+    requireGo(session);
+    const paths: Record<string, string> = {};
+    for (const binary of binaries) paths[binary.binary] = await buildGoBinary(session, binary, toolchain);
+    return paths;
+  });
 }
 
 /**

@@ -57,9 +57,22 @@ async function makeWritable(dir: string): Promise<void> {
   }
 }
 
+/** Module paths a go.mod replaces with directories inside its own tree (`k8s.io/api => ./staging/src/k8s.io/api`). */
+export function inTreeReplaces(goMod: string): string[] {
+  const paths: string[] = [];
+  for (const m of goMod.matchAll(/^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+\.\.?\/\S+\s*$/gm)) paths.push(m[1]!);
+  return paths;
+}
+
 /** Applies the recipe's replace directives (stubs as local empty modules) and pinned go.sum lines. */
 async function editGoMod(session: BuildSession, src: string, binary: GoBinary, go: string, env: NodeJS.ProcessEnv): Promise<void> {
-  for (const [path, target] of Object.entries(binary.replace ?? {})) {
+  const replaces: Record<string, string> = {};
+  if (binary.inTreeReplacesAt) {
+    const inTree = inTreeReplaces(await readFile(join(src, 'go.mod'), 'utf8'));
+    if (!inTree.length) session.fail(`${binary.module}@${binary.version} has no in-tree replace directives (inTreeReplacesAt)`, { hint: 'Remove inTreeReplacesAt from the recipe.' });
+    for (const path of inTree) replaces[path] = `${path} ${binary.inTreeReplacesAt}`;
+  }
+  for (const [path, target] of Object.entries({ ...replaces, ...binary.replace })) {
     let to = target.replace(' ', '@');
     if (target === 'stub') {
       const dir = join(src, '.local-cluster-stubs', path.replace(/[^A-Za-z0-9._-]+/g, '_'));
@@ -133,13 +146,14 @@ export async function buildGoBinary(session: BuildSession, binary: GoBinary, too
     }
   }
 
-  if (binary.replace || binary.sums) await editGoMod(session, src, binary, go, env);
+  if (binary.replace || binary.sums || binary.inTreeReplacesAt) await editGoMod(session, src, binary, go, env);
 
-  session.step(`go build ${binary.binary} (${at}${pkg === '.' ? '' : `/${pkg}`})`);
+  session.step(`go ${binary.test ? 'test -c' : 'build'} ${binary.binary} (${at}${pkg === '.' ? '' : `/${pkg}`})`);
   const ldflags = ['-s', '-w', '-extldflags', '-static', ...(binary.ldflags ?? [])].join(' ');
   await mkdir(outDir, { recursive: true });
   const tmp = join(outDir, `.${binary.binary}.${process.pid}.tmp`);
-  const argv = [go, 'build', '-trimpath', ...(binary.tags?.length ? ['-tags', binary.tags.join(',')] : []), '-ldflags', ldflags, '-o', tmp, `./${pkg === '.' ? '' : pkg}`];
+  const build = binary.test ? ['test', '-c', '-vet=off'] : ['build'];
+  const argv = [go, ...build, '-trimpath', ...(binary.tags?.length ? ['-tags', binary.tags.join(',')] : []), '-ldflags', ldflags, '-o', tmp, `./${pkg === '.' ? '' : pkg}`];
   const built = await runCommand(argv, { cwd: src, env, log: session.log, signal: session.signal }).finally(() => rm(src, { recursive: true, force: true }));
   if (built.code !== 0) {
     await rm(tmp, { force: true });

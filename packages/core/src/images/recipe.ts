@@ -14,12 +14,15 @@ const goBinarySchema = z.strictObject({
   package: z.string().regex(/^(\.|[a-zA-Z0-9._\-~+]+(\/[a-zA-Z0-9._\-~+]+)*)$/, 'must be a package path relative to the module root').optional(),
   binary: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a file name'),
   dir: absolutePath.optional(),
+  mode: z.number().int().min(0).max(0o7777).optional(),
   ldflags: z.array(z.string()).optional(),
   tags: z.array(z.string().regex(/^[A-Za-z0-9_.]+$/)).optional(),
   dropImports: z.array(z.string()).optional(),
   env: envMap.optional(),
   replace: z.record(z.string().min(1), z.string().regex(/^(stub|\S+ v\S+)$/, 'must be "stub" or "module/path vX.Y.Z"')).optional(),
   sums: z.array(z.string().regex(/^\S+ v\S+ h1:[A-Za-z0-9+/=]+$/, 'must be a go.sum line: "module/path version h1:hash"')).optional(),
+  inTreeReplacesAt: z.string().regex(/^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/, 'must be a Go module version such as v0.34.4').optional(),
+  test: z.boolean().optional(),
 });
 
 const fileSchema = z
@@ -76,9 +79,15 @@ export function recipeHash(ref: string, recipe: ImageRecipe, toolchain: Toolchai
     .slice(0, 16);
 }
 
+/** Checks one GoBinary (for binaries built outside an image). */
+export function goBinaryProblems(binary: unknown): string[] {
+  const result = goBinarySchema.safeParse(binary);
+  return result.success ? [] : result.error.issues.map((i) => `${i.path.join('.') || '(binary)'}: ${i.message}`);
+}
+
 /** The content address of one Go binary, so images sharing a binary build it once. */
 export function goBinaryHash(binary: GoBinary, toolchain: Toolchain): string {
-  // where the image puts the binary does not change it
-  const inputs = { ...binary, dir: undefined };
+  // where the image puts the binary, and its mode there, do not change it
+  const inputs = { ...binary, dir: undefined, mode: undefined };
   return createHash('sha256').update(canonicalJson({ factory: FACTORY_VERSION, inputs, toolchain })).digest('hex').slice(0, 16);
 }

@@ -69,7 +69,7 @@ export const E2E_CHECKS: E2eCheck[] = [
     },
   },
   {
-    name: 'pods on every node reach each other over TCP; a ClusterIP Service answers by IP and DNS name, and a NodePort on every node, from every node',
+    name: 'pods on every node reach each other over TCP; a ClusterIP Service answers by IP and DNS name, and a NodePort on every node, from every node; a Service port it lacks and an unused pod address answer nothing (traffic stays on the nodes)',
     async run(kubectl, env) {
       const probe = await deployNetworkProbe(kubectl, { image: env.probeImage });
       try {

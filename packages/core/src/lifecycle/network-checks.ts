@@ -1,4 +1,5 @@
 import yaml from 'js-yaml';
+import { nthAddress, parseCidr } from '../config/schema.js';
 import { waitFor } from '../nodeutil.js';
 
 /** Runs kubectl against the cluster (on the control plane, or the host). */
@@ -23,6 +24,10 @@ export interface NetworkProbe {
   nodePort: number;
   /** Node name -> its InternalIP. */
   nodeIps: Map<string, string>;
+  /** The ClusterIP of a Service over the same pods that has port 8081 only (nothing on its port 80). */
+  otherServiceIp: string;
+  /** An address of the cluster's pod range that no pod has, when the range is known. */
+  unusedPodIp?: string;
 }
 
 const APP_LABEL = 'local-cluster-netcheck';
@@ -75,6 +80,12 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
   docs.push({
     apiVersion: 'v1',
     kind: 'Service',
+    metadata: { name: 'web-other-port', namespace },
+    spec: { selector: { app: APP_LABEL }, ports: [{ port: 8081, targetPort: 8080 }] },
+  });
+  docs.push({
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: 'web-nodeport', namespace },
     spec: { type: 'NodePort', selector: { app: APP_LABEL }, ports: [{ port: 80, targetPort: 8080 }] },
   });
@@ -100,7 +111,20 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
   );
   const serviceIp = (await kubectl(['-n', namespace, 'get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   const nodePort = Number((await kubectl(['-n', namespace, 'get', 'service', 'web-nodeport', '-o', 'jsonpath={.spec.ports[0].nodePort}'])).trim());
-  return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local`, nodePort, nodeIps };
+  const otherServiceIp = (await kubectl(['-n', namespace, 'get', 'service', 'web-other-port', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  const unusedPodIp = await unusedPodAddress(kubectl);
+  return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local`, nodePort, nodeIps, otherServiceIp, ...(unusedPodIp ? { unusedPodIp } : {}) };
+}
+
+/** The last usable address of the pod range kubeadm was given, unless a pod has it. */
+async function unusedPodAddress(kubectl: Kubectl): Promise<string | undefined> {
+  const clusterConfig = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}']).catch(() => '');
+  const subnet = /podSubnet:\s*(\S+)/.exec(clusterConfig)?.[1];
+  const parsed = subnet ? parseCidr(subnet.split(',')[0]!) : undefined;
+  if (!parsed || parsed.prefix > 30) return undefined;
+  const address = nthAddress(`${parsed.address}/${parsed.prefix}`, 2 ** (32 - parsed.prefix) - 2);
+  const used = (await kubectl(['get', 'pods', '-A', '-o', 'jsonpath={.items[*].status.podIP}'])).split(/\s+/);
+  return used.includes(address) ? undefined : address;
 }
 
 async function fetchOnce(kubectl: Kubectl, probe: NetworkProbe, fromNode: string, url: string): Promise<{ ok: boolean; answer?: string; error?: string }> {
@@ -183,9 +207,36 @@ export async function nodePortTable(kubectl: Kubectl, probe: NetworkProbe): Prom
   return Promise.all(cells);
 }
 
-/** Every table: pod to pod, ClusterIP by address and DNS name, NodePort on every node. */
+/**
+ * Negative controls, from a pod on every node: port 80 of a Service that has no
+ * port 80, and an address of the pod range no pod has, must not answer. This
+ * machine's network answers TCP port 80 for any outside address, so either
+ * answering means the packet left the cluster's nodes.
+ */
+export async function leakTable(kubectl: Kubectl, probe: NetworkProbe): Promise<Reachability[]> {
+  const targets: [string, string][] = [[`port 80 of service ${probe.otherServiceIp} (it has 8081 only)`, `http://${probe.otherServiceIp}/`]];
+  if (probe.unusedPodIp) targets.push([`pod-range address ${probe.unusedPodIp} (no pod)`, `http://${probe.unusedPodIp}/`]);
+  const cells: Promise<Reachability>[] = [];
+  for (const from of probe.pods.keys()) {
+    for (const [to, url] of targets) {
+      cells.push(
+        fetchOnce(kubectl, probe, from, url).then((r) =>
+          r.ok ? { from, to, ok: false, answer: r.answer ?? '', error: `answered (${JSON.stringify((r.answer ?? '').slice(0, 60))}): the packet left the nodes` } : { from, to, ok: true },
+        ),
+      );
+    }
+  }
+  return Promise.all(cells);
+}
+
+/** Every table: pod to pod, ClusterIP by address and DNS name, NodePort on every node, and the negative controls. */
 export async function podNetworkTables(kubectl: Kubectl, probe: NetworkProbe): Promise<Reachability[]> {
-  return [...(await podToPodTable(kubectl, probe)), ...(await serviceTable(kubectl, probe)), ...(await nodePortTable(kubectl, probe))];
+  return [
+    ...(await podToPodTable(kubectl, probe)),
+    ...(await serviceTable(kubectl, probe)),
+    ...(await nodePortTable(kubectl, probe)),
+    ...(await leakTable(kubectl, probe)),
+  ];
 }
 
 export async function removeNetworkProbe(kubectl: Kubectl, probe: NetworkProbe): Promise<void> {

@@ -1,7 +1,9 @@
 import type { NodeHandle } from '../../contracts/driver.js';
 import { NODE_CONTRACT } from '../../contracts/node.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
-import { waitFor } from '../../nodeutil.js';
+import { waitFor, writeNodeFile } from '../../nodeutil.js';
+import { CLUSTER_RANGES_HOOK, clusterRangesHook } from '../cluster-ranges.js';
+import { SERVICE_SUBNET } from '../kubeadm-config.js';
 import type { UpContext } from '../context.js';
 
 async function booted(node: NodeHandle, rt: StepRuntime): Promise<void> {
@@ -29,11 +31,24 @@ async function booted(node: NodeHandle, rt: StepRuntime): Promise<void> {
   );
 }
 
-/** Waits until systemd runs on every node and the preloaded images are in containerd. */
+/** Keeps the service and pod ranges on the node from now on and at every later start. */
+async function keepClusterRanges(node: NodeHandle, hook: string, rt: StepRuntime): Promise<void> {
+  await writeNodeFile(node, CLUSTER_RANGES_HOOK, hook, { ...rt, mode: '0755' });
+  await node.exec(['sh', CLUSTER_RANGES_HOOK], rt);
+}
+
+/**
+ * Waits until systemd runs on every node and the preloaded images are in
+ * containerd; installs the hook that keeps cluster-range traffic on the nodes.
+ */
 export const boot: Step<UpContext> = {
   name: 'boot',
   title: 'Boot nodes',
   async run(ctx, rt) {
-    await Promise.all(ctx.nodes.map((n) => booted(n, rt)));
+    const hook = clusterRangesHook(SERVICE_SUBNET, ctx.podSubnet);
+    await Promise.all(ctx.nodes.map(async (n) => {
+      await keepClusterRanges(n, hook, rt);
+      await booted(n, rt);
+    }));
   },
 };

@@ -1,0 +1,111 @@
+import type { ImageRequirement } from '../contracts/context.js';
+import type { GoBinary, ImageFile, ImageRecipe } from '../contracts/image.js';
+import type { NeededImage } from '../images/factory.js';
+import { kubernetesProgram, kubernetesRelease } from './binaries.js';
+import type { SuiteImage } from './manifest.js';
+
+/**
+ * Offline stand-ins for the images Kubernetes' conformance tests run, built by
+ * the image factory under the names the suite asks for. Each behaves as the
+ * tests need (read from the tests and test/images/<name>/ of the release):
+ * same entrypoints, ports, paths and tools, built from Go modules of the
+ * release itself and Debian packages, never pulled.
+ */
+
+const NEEDED_BY = 'the conformance tests (local-cluster e2e)';
+
+/** Users and groups as the agnhost image defines them (tests run as uid 1000, check group 50000). */
+const AGNHOST_USERS: ImageFile[] = [
+  {
+    path: '/etc/passwd',
+    content:
+      'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\nuser-defined-in-image:x:1000:1000::/home/user-defined-in-image:/bin/sh\n',
+  },
+  { path: '/etc/group', content: 'root:x:0:\nnobody:x:65534:\nuser-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\n' },
+];
+
+/** agnhost (one Go program, many test servers and clients) with the tools its tests run inside it: dig, curl, nc, ip. */
+function agnhost(release: string, image: SuiteImage, extra: ImageFile[] = [], cmd = ['pause']): ImageRecipe {
+  return {
+    go: [kubernetesProgram(release, 'test/images/agnhost', 'agnhost', { dir: '/', ldflags: [`-X main.Version=${image.version}`] })],
+    debianPackages: ['bind9-dnsutils', 'curl', 'netcat-openbsd', 'iproute2', 'bash'],
+    shell: true,
+    files: [{ path: '/agnhost-2', link: 'agnhost' }, { path: '/usr/bin/nc', link: 'nc.openbsd' }, { path: '/uploads/.keep', content: '' }, ...AGNHOST_USERS, ...extra],
+    entrypoint: ['/agnhost'],
+    cmd,
+  };
+}
+
+/** A busybox web server serving `root` on port 80 (what the httpd and nginx tests use: a page, readiness on it). */
+function webServer(root: string, index: string, command: string): ImageRecipe {
+  return {
+    shell: true,
+    files: [
+      { path: `${root}/index.html`, content: index },
+      { path: command, mode: 0o755, content: `#!/bin/sh\n# stand-in: busybox httpd serving ${root} on port 80, in the foreground\nexec httpd -f -v -p 80 -h ${root}\n` },
+    ],
+    cmd: [command.slice(command.lastIndexOf('/') + 1)],
+  };
+}
+
+/** A recipe for each suite image name this module knows how to build. */
+function recipeFor(image: SuiteImage, release: string): ImageRecipe | undefined {
+  switch (image.name) {
+    case 'agnhost':
+      return agnhost(release, image);
+    case 'kitten':
+    case 'nautilus':
+      // the Update Demo tests read data.json through the API server's pod proxy
+      return agnhost(release, image, [{ path: '/data.json', content: `{\n  "image": "${image.name}.jpg"\n}\n` }], ['test-webserver']);
+    case 'busybox':
+      return { shell: true, cmd: ['sh'] };
+    case 'httpd':
+      return { ...webServer('/usr/local/apache2/htdocs', '<html><body><h1>It works!</h1></body></html>\n', '/usr/local/bin/httpd-foreground'), workdir: '/usr/local/apache2' };
+    case 'nginx':
+      return webServer('/usr/share/nginx/html', '<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n', '/usr/sbin/nginx');
+    case 'jessie-dnsutils':
+      return { debianPackages: ['bind9-dnsutils'], shell: true, cmd: ['sh'] };
+    case 'nonewprivs':
+      // prints "Effective uid: N"; setuid root, so only no_new_privs keeps N the caller's
+      return { go: [kubernetesProgram(release, 'test/images/nonewprivs', 'nnp', { mode: 0o4755 })], cmd: ['nnp'] };
+    case 'sample-apiserver': {
+      const { staging } = kubernetesRelease(release);
+      const server: GoBinary = { module: 'k8s.io/sample-apiserver', version: staging, binary: 'sample-apiserver', dir: '/' };
+      return { go: [server], entrypoint: ['/sample-apiserver'] };
+    }
+    case 'etcd': {
+      const version = `v${image.version.replace(/-\d+$/, '')}`;
+      const etcd = (pkg: string, binary: string): GoBinary => ({ module: `go.etcd.io/etcd/${pkg}/v3`, version, binary, inTreeReplacesAt: version });
+      return { go: [etcd('server', 'etcd'), etcd('etcdctl', 'etcdctl')], shell: true };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The manifest's image IDs the [Conformance] tests use. Others are left alone on
+ * purpose: e.g. AgnhostPrivate and InvalidRegistryImage exist to test failing
+ * pulls, and Pause is in every node already (kubeadm's, preloaded).
+ */
+const CONFORMANCE_IDS = new Set(['Agnhost', 'BusyBox', 'Httpd', 'HttpdNew', 'Nginx', 'NginxNew', 'JessieDnsutils', 'Kitten', 'Nautilus', 'Nonewprivs', 'APIServer', 'Etcd']);
+
+/**
+ * The images the conformance tests use, with recipes. `unbuildable` are the
+ * suite's other images (CSI, volume servers, private-registry tests): tests
+ * that need them are not conformance tests and fail if selected.
+ */
+export function conformanceImages(suite: readonly SuiteImage[], release: string): { needed: NeededImage[]; unbuildable: SuiteImage[] } {
+  const needed: NeededImage[] = [];
+  const unbuildable: SuiteImage[] = [];
+  for (const image of suite) {
+    const recipe = CONFORMANCE_IDS.has(image.id) ? recipeFor(image, release) : undefined;
+    if (!recipe) {
+      unbuildable.push(image);
+      continue;
+    }
+    const requirement: ImageRequirement = { ref: image.ref, recipe, loadIntoNodes: true };
+    needed.push({ image: requirement, neededBy: NEEDED_BY });
+  }
+  return { needed, unbuildable };
+}

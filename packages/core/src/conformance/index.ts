@@ -1,0 +1,5 @@
+export * from './binaries.js';
+export * from './images.js';
+export * from './manifest.js';
+export * from './report.js';
+export * from './run.js';

@@ -1,0 +1,318 @@
+import { execFile, spawn } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { chmod, copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { promisify } from 'node:util';
+import { localClusterHome } from '../config/load.js';
+import type { Logger } from '../contracts/context.js';
+import type { CallOptions, Driver, NodeHandle } from '../contracts/driver.js';
+import { AbortedError, LocalClusterError } from '../errors.js';
+import { ensureGoBinaries, ensureImage, goModuleDir, loadImagesIntoNodes } from '../images/index.js';
+import { clusterDir, controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
+import { imageCacheDir } from '../lifecycle/images.js';
+import { e2eBinaries } from './binaries.js';
+import { conformanceImages } from './images.js';
+import { parseImageManifest } from './manifest.js';
+import { literalPattern, parseGinkgoReport, parseSpecLine, type SpecResult } from './report.js';
+
+const exec = promisify(execFile);
+
+export interface ConformanceOptions {
+  driver: Driver;
+  cluster: string;
+  home?: string;
+  /** `e2e-serial`: the [Serial] tests, one at a time. */
+  serial?: boolean;
+  /** Only tests whose full name contains this text. */
+  focus?: string;
+  /** Only tests whose full name matches this regular expression (ginkgo --focus). */
+  focusRegex?: string;
+  /** Leave out tests whose name contains this text. */
+  skip?: string;
+  /** Leave out tests whose name matches this regular expression. */
+  skipRegex?: string;
+  /** Ginkgo label filter. Default: `Conformance && !Serial` (serial: `Conformance && Serial`). */
+  labelFilter?: string;
+  /** Parallel test processes (ignored for serial runs). Default: fitted to the machine. */
+  parallelism?: number;
+  /** Also write the JUnit report into this directory. */
+  junitDir?: string;
+  /** Whole-run timeout in minutes (default 240). */
+  timeoutMinutes?: number;
+  /** Only list the tests that would run. */
+  list?: boolean;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Called as each test finishes. */
+  onSpec?: (event: { done: number; total: number; name: string; state: SpecResult['state']; seconds: number }) => void;
+}
+
+export interface ConformanceReport {
+  cluster: string;
+  kubernetesVersion: string;
+  labelFilter: string;
+  focus?: string;
+  skip?: string;
+  parallelism: number;
+  /** Tests the filters selected. */
+  selected: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  durationMs: number;
+  failures: SpecResult[];
+  /** Tests that skipped themselves, each with its reason. */
+  skips: SpecResult[];
+  /** Every test that ran, with its outcome. */
+  specs: SpecResult[];
+  /** Names of the selected tests (list mode only). */
+  tests?: string[];
+  /** Where the run's log, JSON and JUnit reports are. */
+  reportDir: string;
+  junit?: string;
+  log: string;
+}
+
+/** Default parallelism: two test processes per core (tests mostly wait on the cluster), 2 to 8. */
+export function defaultParallelism(cores = availableParallelism()): number {
+  return Math.max(2, Math.min(8, cores * 2));
+}
+
+function notUp(cluster: string): LocalClusterError {
+  return new LocalClusterError(`Cluster "${cluster}" is not up: the conformance tests need a running cluster.`, {
+    hint: `Run \`local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}\` first.`,
+  });
+}
+
+/** Node -> image refs whose content in its containerd differs from the engine's image (or is absent). */
+async function imagesToLoad(driver: Driver, nodes: readonly NodeHandle[], refs: readonly string[], options: CallOptions): Promise<string[]> {
+  const wanted = new Map<string, string>();
+  for (const ref of refs) {
+    const info = await driver.images.inspect(ref, options);
+    if (info) wanted.set(ref, info.id);
+  }
+  const missing = new Set<string>();
+  for (const node of nodes) {
+    const out = (await node.run(['crictl', 'images', '-o', 'json'], options)).stdout;
+    const have = new Map<string, string>();
+    try {
+      for (const image of (JSON.parse(out) as { images: { id: string; repoTags: string[] | null }[] }).images) {
+        for (const tag of image.repoTags ?? []) have.set(tag, image.id);
+      }
+    } catch {
+      // unreadable: load everything
+    }
+    for (const [ref, id] of wanted) if (have.get(ref) !== id) missing.add(ref);
+  }
+  return [...missing];
+}
+
+/** The cluster's own kubectl, copied out of its control plane once per version (the Kubectl tests run it). */
+async function hostKubectl(node: NodeHandle, dir: string, options: CallOptions): Promise<string> {
+  const path = join(dir, 'kubectl');
+  if (existsSync(path)) return path;
+  await mkdir(dir, { recursive: true });
+  const inNode = (await node.exec(['sh', '-c', 'command -v kubectl'], options)).stdout.trim();
+  const tar = await node.copyOut(inNode, options);
+  const tmp = join(dir, `.extract-${process.pid}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn('tar', ['-x', '-C', tmp], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.once('error', reject);
+      child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar: ${err}`))));
+      tar.pipe(child.stdin);
+    });
+    await copyFile(join(tmp, 'kubectl'), `${path}.tmp`);
+    await chmod(`${path}.tmp`, 0o755);
+    await rename(`${path}.tmp`, path);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return path;
+}
+
+/** Namespaces the e2e framework made (it labels them e2e-framework=<test base name>). */
+async function e2eNamespaces(kubectl: string, kubeconfig: string): Promise<string[]> {
+  const r = await exec(kubectl, ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-l', 'e2e-framework', '-o', 'name'], { maxBuffer: 8 << 20 }).catch(() => ({ stdout: '' }));
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/**
+ * Runs Kubernetes' own conformance suite (`e2e.test` of the cluster's exact
+ * version, built from the Go module proxy) against a running cluster, with
+ * every image the tests use built offline and loaded into the nodes.
+ */
+export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
+  const { driver, cluster, logger, signal } = options;
+  const home = options.home ?? localClusterHome();
+  const nodes = await driver.listNodes({ cluster, role: 'node' }, { signal });
+  if (nodes.length === 0) throw notUp(cluster);
+  for (const node of nodes) if ((await node.state({ signal })) !== 'running') throw notUp(cluster);
+  const kubeconfig = join(clusterDir(home, cluster), 'admin.conf');
+  if (!existsSync(kubeconfig)) throw notUp(cluster);
+  const controlPlane = controlPlaneOf(nodes);
+  const version = (JSON.parse(await kubectlOn(controlPlane, ['version', '-o', 'json'], { signal })) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
+
+  // the suite and its runner, at the cluster's exact version
+  const cacheDir = imageCacheDir(home);
+  const source = await goModuleDir('k8s.io/kubernetes', version);
+  const goMod = await readFile(join(source, 'go.mod'), 'utf8');
+  const binaries = await ensureGoBinaries(`e2e.test-${version}`, e2eBinaries(version, goMod), { cacheDir, logger, signal, neededBy: 'local-cluster e2e' });
+  const e2eTest = binaries['e2e.test']!;
+  const ginkgo = binaries.ginkgo!;
+  const kubectl = await hostKubectl(controlPlane, join(home, 'cache', 'e2e', version), { signal });
+
+  const labelFilter = options.labelFilter ?? (options.serial ? 'Conformance && Serial' : 'Conformance && !Serial');
+  const focus = options.focusRegex ?? (options.focus ? literalPattern(options.focus) : undefined);
+  const skip = options.skipRegex ?? (options.skip ? literalPattern(options.skip) : undefined);
+  const filters = [`--label-filter=${labelFilter}`, ...(focus ? [`--focus=${focus}`] : []), ...(skip ? [`--skip=${skip}`] : [])];
+
+  const reportDir = join(clusterDir(home, cluster), 'e2e', new Date().toISOString().replace(/[:.]/g, '-'));
+  await mkdir(reportDir, { recursive: true });
+  const log = join(reportDir, 'e2e.log');
+
+  // which tests the filters select, before anything runs
+  const dry = join(reportDir, 'selected.json');
+  await exec(e2eTest, ['--ginkgo.dry-run', '--ginkgo.no-color', '--ginkgo.silence-skips', ...filters.map((f) => f.replace(/^--/, '--ginkgo.')), `--ginkgo.json-report=${dry}`, '--provider=skeleton', `--kubeconfig=${kubeconfig}`], {
+    maxBuffer: 64 << 20,
+    signal,
+  }).catch((error: Error & { stderr?: string }) => {
+    if (signal.aborted) throw new AbortedError('e2e run');
+    throw new LocalClusterError(`The test filters were refused by e2e.test: ${(error.stderr ?? error.message).trim().split('\n').slice(-3).join(' ')}`, {
+      hint: 'Check --focus-regex/--skip-regex (regular expressions) and --label-filter (a ginkgo label expression).',
+    });
+  });
+  const selected = parseGinkgoReport(await readFile(dry, 'utf8'));
+  const what = [options.focus ?? options.focusRegex ? `matching "${options.focus ?? options.focusRegex}"` : '', `with labels "${labelFilter}"`].filter(Boolean).join(' ');
+  if (selected.selected === 0) {
+    throw new LocalClusterError(`No test of Kubernetes ${version}'s e2e suite is ${what}${skip ? ` once "${options.skip ?? options.skipRegex}" is skipped` : ''}.`, {
+      hint: 'The focus is a substring of full test names such as "[sig-network] DNS should provide DNS for the cluster [Conformance]"; `local-cluster e2e --list` lists them.',
+    });
+  }
+  const parallelism = options.serial ? 1 : (options.parallelism ?? defaultParallelism());
+  const base: Omit<ConformanceReport, 'passed' | 'failed' | 'skipped' | 'durationMs' | 'failures' | 'skips' | 'specs'> = {
+    cluster,
+    kubernetesVersion: version,
+    labelFilter,
+    ...(focus ? { focus: options.focus ?? options.focusRegex! } : {}),
+    ...(skip ? { skip: options.skip ?? options.skipRegex! } : {}),
+    parallelism,
+    selected: selected.selected,
+    reportDir,
+    log,
+  };
+  if (options.list) {
+    return { ...base, tests: selected.specs.map((s) => s.name).sort(), passed: 0, failed: 0, skipped: 0, durationMs: 0, failures: [], skips: [], specs: [] };
+  }
+  logger.info(`${selected.selected} test(s) of Kubernetes ${version} ${what}; ${parallelism} in parallel; report in ${reportDir}`);
+
+  // every image the suite's tests run, built offline and loaded into every node
+  const { needed, unbuildable } = conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version);
+  for (const image of needed) await ensureImage(image, { driver, cacheDir, logger, signal });
+  const load = await imagesToLoad(driver, nodes, needed.map((n) => n.image.ref), { signal });
+  if (load.length) await loadImagesIntoNodes(driver, nodes, load, { cacheDir, logger, signal });
+  if (unbuildable.length) logger.debug(`images no recipe builds (tests that use them fail): ${unbuildable.map((i) => i.ref).join(', ')}`);
+
+  const workers = nodes.filter((n) => n.role === 'worker').length;
+  const before = new Set(await e2eNamespaces(kubectl, kubeconfig));
+  const argv = [
+    'run',
+    '--no-color',
+    '-v',
+    `--procs=${parallelism}`,
+    ...filters,
+    `--timeout=${options.timeoutMinutes ?? 240}m`,
+    `--output-dir=${reportDir}`,
+    '--json-report=report.json',
+    '--junit-report=junit.xml',
+    '--silence-skips',
+    e2eTest,
+    '--',
+    `--kubeconfig=${kubeconfig}`,
+    '--provider=skeleton',
+    `--kubectl-path=${kubectl}`,
+    `--num-nodes=${Math.max(1, workers)}`,
+    '--disable-log-dump=true',
+  ];
+  const out = createWriteStream(log);
+  out.write(`+ ${ginkgo} ${argv.join(' ')}\n`);
+  const started = performance.now();
+  const child = spawn(ginkgo, argv, { cwd: reportDir, env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let done = 0;
+  let pending: { state: SpecResult['state']; seconds: number } | undefined;
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (line) => {
+    out.write(`${line}\n`);
+    if (pending) {
+      const name = line.trim();
+      if (!name) return;
+      if (pending.state !== 'skipped' || done < selected.selected) {
+        done += 1;
+        options.onSpec?.({ done, total: selected.selected, name, ...pending });
+      }
+      pending = undefined;
+      return;
+    }
+    pending = parseSpecLine(line);
+  });
+  child.stderr.on('data', (chunk: Buffer) => out.write(chunk));
+  let interrupted = false;
+  const onAbort = () => {
+    interrupted = true;
+    // ginkgo passes the interrupt to its test processes, which run their cleanups
+    child.kill('SIGINT');
+    setTimeout(() => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }, 60_000).unref();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  const code = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (c) => resolve(c ?? 1));
+  }).finally(() => signal.removeEventListener('abort', onAbort));
+  await new Promise((resolve) => out.end(resolve));
+
+  if (interrupted) {
+    const leftover = (await e2eNamespaces(kubectl, kubeconfig)).filter((ns) => !before.has(ns));
+    if (leftover.length) {
+      logger.info(`removing ${leftover.length} test namespace(s) the interrupted run left`);
+      await exec(kubectl, ['--kubeconfig', kubeconfig, 'delete', '--wait=false', ...leftover]).catch(() => undefined);
+    }
+    throw new AbortedError('e2e run');
+  }
+  const reportFile = join(reportDir, 'report.json');
+  if (!existsSync(reportFile)) {
+    throw new LocalClusterError(`ginkgo exited with code ${code} and wrote no report.`, { hint: `See its output in ${log}.` });
+  }
+  const results = parseGinkgoReport(await readFile(reportFile, 'utf8'));
+  let junit = join(reportDir, 'junit.xml');
+  if (options.junitDir) {
+    await mkdir(options.junitDir, { recursive: true });
+    const target = join(options.junitDir, `junit_${options.serial ? 'serial' : 'e2e'}.xml`);
+    await copyFile(junit, target);
+    junit = target;
+  }
+  const failures = results.specs.filter((s) => !['passed', 'skipped', 'pending'].includes(s.state));
+  // a run that failed before any test (e.g. BeforeSuite) still fails
+  const failed = Math.max(results.failed, code !== 0 && failures.length === 0 ? 1 : 0);
+  return {
+    ...base,
+    passed: results.passed,
+    failed,
+    skipped: results.skipped,
+    durationMs: performance.now() - started,
+    failures: failed && !failures.length ? [{ name: 'ginkgo', state: 'failed', durationMs: 0, message: `ginkgo exited with code ${code}; see ${log}` }] : failures,
+    skips: results.specs.filter((s) => s.state === 'skipped'),
+    specs: results.specs,
+    junit,
+  };
+}

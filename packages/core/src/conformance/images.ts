@@ -25,12 +25,12 @@ const AGNHOST_USERS: ImageFile[] = [
 ];
 
 /** agnhost (one Go program, many test servers and clients) with the tools its tests run inside it: dig, curl, nc, ip. */
-function agnhost(release: string, image: SuiteImage, extra: ImageFile[] = [], cmd = ['pause']): ImageRecipe {
+function agnhost(release: string, image: SuiteImage, shipped: ImageFile[], extra: ImageFile[] = [], cmd = ['pause']): ImageRecipe {
   return {
     go: [kubernetesProgram(release, 'test/images/agnhost', 'agnhost', { dir: '/', ldflags: [`-X main.Version=${image.version}`] })],
-    debianPackages: ['bind9-dnsutils', 'curl', 'netcat-openbsd', 'iproute2', 'bash'],
+    debianPackages: ['bind9-dnsutils', 'curl', 'netcat-openbsd', 'iproute2', 'bash', 'libc-bin'],
     shell: true,
-    files: [{ path: '/agnhost-2', link: 'agnhost' }, { path: '/usr/bin/nc', link: 'nc.openbsd' }, { path: '/uploads/.keep', content: '' }, ...AGNHOST_USERS, ...extra],
+    files: [{ path: '/agnhost-2', link: 'agnhost' }, { path: '/usr/bin/nc', link: 'nc.openbsd' }, { path: '/uploads/.keep', content: '' }, ...AGNHOST_USERS, ...shipped, ...extra],
     entrypoint: ['/agnhost'],
     cmd,
   };
@@ -49,14 +49,14 @@ function webServer(root: string, index: string, command: string): ImageRecipe {
 }
 
 /** A recipe for each suite image name this module knows how to build. */
-function recipeFor(image: SuiteImage, release: string): ImageRecipe | undefined {
+function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): ImageRecipe | undefined {
   switch (image.name) {
     case 'agnhost':
-      return agnhost(release, image);
+      return agnhost(release, image, shipped);
     case 'kitten':
     case 'nautilus':
       // the Update Demo tests read data.json through the API server's pod proxy
-      return agnhost(release, image, [{ path: '/data.json', content: `{\n  "image": "${image.name}.jpg"\n}\n` }], ['test-webserver']);
+      return agnhost(release, image, shipped, [{ path: '/data.json', content: `{\n  "image": "${image.name}.jpg"\n}\n` }], ['test-webserver']);
     case 'busybox':
       return { shell: true, cmd: ['sh'] };
     case 'httpd':
@@ -64,7 +64,7 @@ function recipeFor(image: SuiteImage, release: string): ImageRecipe | undefined 
     case 'nginx':
       return webServer('/usr/share/nginx/html', '<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n', '/usr/sbin/nginx');
     case 'jessie-dnsutils':
-      return { debianPackages: ['bind9-dnsutils'], shell: true, cmd: ['sh'] };
+      return { debianPackages: ['bind9-dnsutils', 'libc-bin'], shell: true, cmd: ['sh'] };
     case 'nonewprivs':
       // prints "Effective uid: N"; setuid root, so only no_new_privs keeps N the caller's
       return { go: [kubernetesProgram(release, 'test/images/nonewprivs', 'nnp', { mode: 0o4755 })], cmd: ['nnp'] };
@@ -95,11 +95,16 @@ const CONFORMANCE_IDS = new Set(['Agnhost', 'BusyBox', 'Httpd', 'HttpdNew', 'Ngi
  * suite's other images (CSI, volume servers, private-registry tests): tests
  * that need them are not conformance tests and fail if selected.
  */
-export function conformanceImages(suite: readonly SuiteImage[], release: string): { needed: NeededImage[]; unbuildable: SuiteImage[] } {
+export function conformanceImages(
+  suite: readonly SuiteImage[],
+  release: string,
+  /** Files the release ships for the agnhost image (porter's /localhost.crt and /localhost.key), read from its module. */
+  shipped: ImageFile[] = [],
+): { needed: NeededImage[]; unbuildable: SuiteImage[] } {
   const needed: NeededImage[] = [];
   const unbuildable: SuiteImage[] = [];
   for (const image of suite) {
-    const recipe = CONFORMANCE_IDS.has(image.id) ? recipeFor(image, release) : undefined;
+    const recipe = CONFORMANCE_IDS.has(image.id) ? recipeFor(image, release, shipped) : undefined;
     if (!recipe) {
       unbuildable.push(image);
       continue;

@@ -136,6 +136,15 @@ async function hostKubectl(node: NodeHandle, dir: string, options: CallOptions):
   return path;
 }
 
+/**
+ * The test's name from the line ginkgo -v prints after a spec's state: it marks the
+ * failing node (`[It]`) and appends the labels (`[sig-network, Conformance]`).
+ */
+export function printedSpecName(line: string, known: readonly string[]): string {
+  const clean = line.trim().replace(/ \[(It|BeforeEach|AfterEach|JustBeforeEach|JustAfterEach|DeferCleanup[^\]]*)\] /, ' ');
+  return known.find((name) => clean === name || clean.startsWith(`${name} [`)) ?? clean.replace(/ \[[^\]]*\]$/, '');
+}
+
 /** Namespaces the e2e framework made (it labels them e2e-framework=<test base name>). */
 async function e2eNamespaces(kubectl: string, kubeconfig: string): Promise<string[]> {
   const r = await exec(kubectl, ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-l', 'e2e-framework', '-o', 'name'], { maxBuffer: 8 << 20 }).catch(() => ({ stdout: '' }));
@@ -212,7 +221,10 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   logger.info(`${selected.selected} test(s) of Kubernetes ${version} ${what}; ${parallelism} in parallel; report in ${reportDir}`);
 
   // every image the suite's tests run, built offline and loaded into every node
-  const { needed, unbuildable } = conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version);
+  const shipped = await Promise.all(
+    ['localhost.crt', 'localhost.key'].map(async (file) => ({ path: `/${file}`, content: await readFile(join(source, 'test/images/agnhost/porter', file), 'utf8') })),
+  );
+  const { needed, unbuildable } = conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version, shipped);
   for (const image of needed) await ensureImage(image, { driver, cacheDir, logger, signal });
   const load = await imagesToLoad(driver, nodes, needed.map((n) => n.image.ref), { signal });
   if (load.length) await loadImagesIntoNodes(driver, nodes, load, { cacheDir, logger, signal });
@@ -243,14 +255,15 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   out.write(`+ ${ginkgo} ${argv.join(' ')}\n`);
   const started = performance.now();
   const child = spawn(ginkgo, argv, { cwd: reportDir, env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const names = selected.specs.map((spec) => spec.name);
   let done = 0;
   let pending: { state: SpecResult['state']; seconds: number } | undefined;
   const lines = createInterface({ input: child.stdout });
   lines.on('line', (line) => {
     out.write(`${line}\n`);
     if (pending) {
-      const name = line.trim();
-      if (!name) return;
+      if (!line.trim()) return;
+      const name = printedSpecName(line, names);
       if (pending.state !== 'skipped' || done < selected.selected) {
         done += 1;
         options.onSpec?.({ done, total: selected.selected, name, ...pending });

@@ -71,7 +71,10 @@ export interface ImageRecipe {
   /** Debian packages whose files (with their dependencies) go into the image. */
   debianPackages?: string[];
   files?: ImageFile[];
-  /** Add busybox (sh, cp, mkdir, ...) at /bin. */
+  /**
+   * Add busybox (sh, cp, mkdir, ...) at /bin, for the applets no package provides. With
+   * debianPackages the shell finds programs on PATH first (the packages' nc, ip, ...).
+   */
   shell?: boolean;
   entrypoint?: string[];
   cmd?: string[];

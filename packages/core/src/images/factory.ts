@@ -128,7 +128,10 @@ async function assembleRoot(session: BuildSession, recipe: ImageRecipe, toolchai
     } else await writeImageFile(root, f.path, f);
   }
 
-  const packages = [...(recipe.debianPackages ?? []), ...(recipe.shell ? ['busybox-static'] : [])];
+  // busybox-static's shell runs its own applets before PATH (nc, ip, nslookup, ...), which would
+  // hide the tools the packages bring: with packages, the dynamic build (PATH first) is the shell
+  const shellPackage = recipe.debianPackages?.length ? 'busybox' : 'busybox-static';
+  const packages = [...(recipe.debianPackages ?? []), ...(recipe.shell ? [shellPackage] : [])];
   if (packages.length) {
     const closure = await debianClosure(session, packages, toolchain.arch);
     session.step(`Debian packages: ${closure.join(' ')}`);

@@ -64,13 +64,27 @@ export function inTreeReplaces(goMod: string): string[] {
   return paths;
 }
 
+/** Whether `version` can be a version of module `path` (v2+ needs the /vN suffix, v0/v1 none). */
+export function majorMatches(path: string, version: string): boolean {
+  const major = Number(/^v(\d+)\./.exec(version)?.[1] ?? 0);
+  const suffix = /\/v(\d+)$/.exec(path)?.[1];
+  return major >= 2 ? suffix === String(major) : suffix === undefined;
+}
+
 /** Applies the recipe's replace directives (stubs as local empty modules) and pinned go.sum lines. */
 async function editGoMod(session: BuildSession, src: string, binary: GoBinary, go: string, env: NodeJS.ProcessEnv): Promise<void> {
   const replaces: Record<string, string> = {};
   if (binary.inTreeReplacesAt) {
     const inTree = inTreeReplaces(await readFile(join(src, 'go.mod'), 'utf8'));
     if (!inTree.length) session.fail(`${binary.module}@${binary.version} has no in-tree replace directives (inTreeReplacesAt)`, { hint: 'Remove inTreeReplacesAt from the recipe.' });
-    for (const path of inTree) replaces[path] = `${path} ${binary.inTreeReplacesAt}`;
+    for (const path of inTree) {
+      if (majorMatches(path, binary.inTreeReplacesAt)) replaces[path] = `${path} ${binary.inTreeReplacesAt}`;
+      else {
+        // a guard such as `go.etcd.io/etcd => ./FORBIDDEN_DEPENDENCY`: nothing of the build uses it
+        const r = await runCommand([go, 'mod', 'edit', `-dropreplace=${path}`], { cwd: src, env, log: session.log, signal: session.signal });
+        if (r.code !== 0) session.fail(`go mod edit -dropreplace=${path} failed:\n${r.tail}`);
+      }
+    }
   }
   for (const [path, target] of Object.entries({ ...replaces, ...binary.replace })) {
     let to = target.replace(' ', '@');

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { GoBinary, ImageRecipe } from '../contracts/image.js';
 
 /** Bumped when the factory's output for the same recipe changes: every image rebuilds. */
-export const FACTORY_VERSION = 2;
+export const FACTORY_VERSION = 3;
 
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string());
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path');

@@ -113,7 +113,7 @@ describe('a default cluster with the bridge CNI', () => {
     // kube-proxy programs Services through its own nftables table
     const [nodeB] = await driver.listNodes({ cluster: B, role: 'node' });
     expect((await nodeB!.exec(['nft', 'list', 'table', 'ip', 'kube-proxy'])).stdout).toContain('chain services');
-    const e2e = await cli(['e2e', '--name', B]);
+    const e2e = await cli(['e2e', '--quick', '--name', B]);
     expect(e2e.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
     expect(e2e.code).toBe(0);
     const list = JSON.parse((await cli(['list', '--json'])).stdout) as { name: string }[];
@@ -136,7 +136,7 @@ describe('a default cluster with the bridge CNI', () => {
     expect(again.stderr).not.toContain('kubeadm init');
     const k = kubectlFor(A);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
-    const e2e = await cli(['e2e', '--name', A]);
+    const e2e = await cli(['e2e', '--quick', '--name', A]);
     expect(e2e.stdout, e2e.stdout).toMatch(/\b4 passed, 0 failed/);
 
     expect((await cli(['clean', '--name', A])).code).toBe(0);

@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,10 +52,20 @@ export interface Run {
   stderr: string;
 }
 
+/** The machine's Go caches (the test HOME is empty; Go builds share the machine's caches as a user's would). */
+const goCaches: Record<string, string> = (() => {
+  try {
+    const [modcache, cache] = execFileSync(existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go', ['env', 'GOMODCACHE', 'GOCACHE'], { encoding: 'utf8' }).trim().split('\n');
+    return modcache && cache ? { GOMODCACHE: modcache, GOCACHE: cache } : {};
+  } catch {
+    return {};
+  }
+})();
+
 /** Runs a program on the host. */
 export function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, HOME: testHome, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 3_600_000 }, (error, stdout, stderr) =>
+    execFile(file, args, { env: { ...process.env, ...goCaches, HOME: testHome, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 3_600_000 }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

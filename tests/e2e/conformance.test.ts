@@ -1,0 +1,99 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clean, type ConformanceReport } from '@local-cluster/core';
+import { bringUp, CLI, cli, kubectlFor, testHome, toolHome } from './helpers.js';
+
+// Kubernetes' own e2e suite (e2e.test of the cluster's version, built from the module
+// proxy) against a real cluster, with every image its tests use built offline.
+const NAME = `e2e-conf-${process.pid}`;
+const SUBNET = '10.201.0.0/16';
+
+afterAll(async () => {
+  await clean({ driver: (await import('./helpers.js')).driver, cluster: NAME }).catch(() => undefined);
+});
+
+const parse = (stdout: string) => JSON.parse(stdout) as ConformanceReport;
+
+describe('local-cluster e2e: the upstream conformance suite', () => {
+  it('refuses to run without a cluster, naming `up`', async () => {
+    const r = await cli(['e2e', 'DNS', '--name', NAME]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`Cluster "${NAME}" is not up`);
+    expect(r.stderr).toContain(`local-cluster up --name ${NAME}`);
+  });
+
+  it('runs focused tests on a 3-node bridge cluster: the removed-Service-port test passes (its traffic no longer leaves the nodes), JSON and JUnit reports', async () => {
+    await bringUp({ cluster: { name: NAME, numNodes: 2 }, dind: { subnet: SUBNET } });
+    const junit = mkdtempSync(join(tmpdir(), 'lc-junit-'));
+    const r = await cli(['e2e', '--name', NAME, '--json', '--junit', junit, '--focus-regex', 'same port and different protocols|DNS should provide DNS for the cluster \\[|intra-pod communication: udp']);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const report = parse(r.stdout);
+    expect(report).toMatchObject({ kubernetesVersion: 'v1.34.4', selected: 3, passed: 3, failed: 0, skipped: 0 });
+    expect(report.specs.map((s) => s.name).sort()).toEqual([
+      '[sig-network] DNS should provide DNS for the cluster [Conformance]',
+      '[sig-network] Networking Granular Checks: Pods should function for intra-pod communication: udp [NodeConformance] [Conformance]',
+      '[sig-network] Services should serve endpoints on same port and different protocols [Conformance]',
+    ]);
+    const xml = readFileSync(join(junit, 'junit_e2e.xml'), 'utf8');
+    expect(xml).toContain('should serve endpoints on same port and different protocols');
+    expect(existsSync(report.log)).toBe(true);
+    // live progress: one line per finished test on stderr (JSON events with --json)
+    expect(r.stderr.split('\n').filter((l) => l.includes('"type":"test-end"'))).toHaveLength(3);
+  });
+
+  it('a focus is a substring of test names: `e2e DNS --list` lists only DNS tests; one that matches nothing fails with a clear message', async () => {
+    const list = await cli(['e2e', 'DNS', '--list', '--name', NAME]);
+    expect(list.code, list.stderr).toBe(0);
+    const names = list.stdout.trim().split('\n').slice(0, -1);
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    for (const n of names) expect(n).toContain('DNS');
+    expect(list.stdout).toMatch(new RegExp(`${names.length} test\\(s\\) of Kubernetes v1.34.4 selected`));
+
+    const none = await cli(['e2e', 'no test is called like this', '--name', NAME]);
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain('No test of Kubernetes v1.34.4\'s e2e suite is matching "no test is called like this"');
+    expect(none.stdout).not.toMatch(/0 passed/);
+
+    const badRegex = await cli(['e2e', '--focus-regex', '(unclosed', '--name', NAME]);
+    expect(badRegex.code).not.toBe(0);
+    expect(badRegex.stderr).toMatch(/test filters were refused/);
+  });
+
+  it('e2e-serial runs [Serial] tests one at a time and reports', async () => {
+    const list = await cli(['e2e-serial', '--list', '--name', NAME]);
+    expect(list.stdout).toMatch(/\b(2\d|[3-9]\d) test\(s\) of Kubernetes v1.34.4 selected \(labels "Conformance && Serial"\)/);
+    const r = await cli(['e2e-serial', 'Namespaces [Serial] should patch a Namespace', '--name', NAME]);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(r.stdout).toMatch(/1 passed, 0 failed, 0 skipped of 1 in .* \(1 in parallel\)/);
+    expect(r.stdout).toMatch(/sig-api-machinery\s+1\s+0\s+0/);
+  });
+
+  it('Ctrl-C stops the run and removes the test namespaces it created', async () => {
+    const kubectl = kubectlFor(NAME);
+    const child = spawn(process.execPath, [CLI, 'e2e', '--name', NAME, 'should serve multiport endpoints from pods'], {
+      env: { ...process.env, HOME: testHome, LOCAL_CLUSTER_HOME: toolHome },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 1)));
+    // wait until the test has made its namespace
+    const deadline = Date.now() + 600_000;
+    let made: string[] = [];
+    while (Date.now() < deadline && made.length === 0) {
+      made = (await kubectl('get', 'namespaces', '-l', 'e2e-framework', '-o', 'jsonpath={.items[*].metadata.name}')).stdout.split(/\s+/).filter(Boolean);
+      if (made.length === 0) await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(made.length, stderr).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/cancelled/);
+    // every namespace the run made is gone or going
+    const phases = (await kubectl('get', 'namespaces', '-l', 'e2e-framework', '-o', 'jsonpath={range .items[*]}{.status.phase}{"\\n"}{end}')).stdout;
+    expect(phases.split('\n').filter((p) => p && p !== 'Terminating')).toEqual([]);
+  });
+});

@@ -91,7 +91,6 @@ export function literalPattern(text: string): string {
 
 /** A spec finishing, as ginkgo -v prints it: `• [FAILED] [12.345 seconds]` then the name on the next line. */
 export function parseSpecLine(line: string): { state: SpecResult['state']; seconds: number } | undefined {
-  // eslint-disable-next-line no-control-regex
   const clean = line.replace(/\u001b\[[0-9;]*m/g, '').trim();
   const m = /^(•|S|P)(?: \[(FAILED|SKIPPED|PANICKED|INTERRUPTED|ABORTED|TIMEDOUT|PENDING)\])? \[([\d.]+) seconds\]$/.exec(clean);
   if (!m) return undefined;

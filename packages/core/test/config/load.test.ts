@@ -49,6 +49,7 @@ describe('loadConfig defaults', () => {
         buildKubectl: false,
       },
       cluster: { name: 'local', numNodes: 2, cniPlugin: 'bridge', noDedicated: false, kubeProxyMode: 'iptables', addons: [] },
+      e2e: {},
     });
     for (const s of listSettings()) {
       expect(sources[s.path], s.path).toEqual({ kind: 'default' });
@@ -104,6 +105,9 @@ describe('loadConfig from a file', () => {
         apiServerPort: 16443,
         kubeProxyMode: 'nftables',
         addons: ['dashboard', './manifests/extra.yaml'],
+      },
+      e2e: {
+        parallelism: 6,
       },
     });
     expect(sources['cluster.numNodes']).toEqual({ kind: 'file', path });

@@ -37,6 +37,7 @@ describe('settings derived from the schema', () => {
       'cluster.apiServerPort',
       'cluster.kubeProxyMode',
       'cluster.addons',
+      'e2e.parallelism',
     ]);
   });
 

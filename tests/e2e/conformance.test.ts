@@ -69,6 +69,8 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(r.stdout).toMatch(/1 passed, 0 failed, 0 skipped of 1 in .* \(1 in parallel\)/);
     expect(r.stdout).toMatch(/sig-api-machinery\s+1\s+0\s+0/);
+    // the nodes hold the test images from the first run: nothing is loaded again
+    expect(r.stderr).not.toMatch(/loaded \d+ image\(s\)/);
   });
 
   it('Ctrl-C stops the run and removes the test namespaces it created', async () => {

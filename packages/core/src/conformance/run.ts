@@ -9,7 +9,7 @@ import { localClusterHome } from '../config/load.js';
 import type { Logger } from '../contracts/context.js';
 import type { CallOptions, Driver, NodeHandle } from '../contracts/driver.js';
 import { AbortedError, LocalClusterError } from '../errors.js';
-import { ensureGoBinaries, ensureImage, goModuleDir, loadImagesIntoNodes } from '../images/index.js';
+import { ensureGoBinaries, ensureImage, goModuleDir, syncImagesIntoNodes } from '../images/index.js';
 import { clusterDir, controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
 import { imageCacheDir } from '../lifecycle/images.js';
 import { e2eBinaries } from './binaries.js';
@@ -84,29 +84,6 @@ function notUp(cluster: string): LocalClusterError {
   return new LocalClusterError(`Cluster "${cluster}" is not up: the conformance tests need a running cluster.`, {
     hint: `Run \`local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}\` first.`,
   });
-}
-
-/** Node -> image refs whose content in its containerd differs from the engine's image (or is absent). */
-async function imagesToLoad(driver: Driver, nodes: readonly NodeHandle[], refs: readonly string[], options: CallOptions): Promise<string[]> {
-  const wanted = new Map<string, string>();
-  for (const ref of refs) {
-    const info = await driver.images.inspect(ref, options);
-    if (info) wanted.set(ref, info.id);
-  }
-  const missing = new Set<string>();
-  for (const node of nodes) {
-    const out = (await node.run(['crictl', 'images', '-o', 'json'], options)).stdout;
-    const have = new Map<string, string>();
-    try {
-      for (const image of (JSON.parse(out) as { images: { id: string; repoTags: string[] | null }[] }).images) {
-        for (const tag of image.repoTags ?? []) have.set(tag, image.id);
-      }
-    } catch {
-      // unreadable: load everything
-    }
-    for (const [ref, id] of wanted) if (have.get(ref) !== id) missing.add(ref);
-  }
-  return [...missing];
 }
 
 /** The cluster's own kubectl, copied out of its control plane once per version (the Kubectl tests run it). */
@@ -226,8 +203,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   );
   const { needed, unbuildable } = conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version, shipped);
   for (const image of needed) await ensureImage(image, { driver, cacheDir, logger, signal });
-  const load = await imagesToLoad(driver, nodes, needed.map((n) => n.image.ref), { signal });
-  if (load.length) await loadImagesIntoNodes(driver, nodes, load, { cacheDir, logger, signal });
+  await syncImagesIntoNodes(driver, nodes, needed.map((n) => n.image.ref), { cacheDir, logger, signal });
   if (unbuildable.length) logger.debug(`images no recipe builds (tests that use them fail): ${unbuildable.map((i) => i.ref).join(', ')}`);
 
   const workers = nodes.filter((n) => n.role === 'worker').length;

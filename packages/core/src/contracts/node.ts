@@ -6,6 +6,8 @@
 export const NODE_CONTRACT = {
   /** Written by the preload unit once every baked-in image is in containerd. */
   preloadStamp: '/var/lib/local-cluster/images-preloaded',
+  /** Images loaded into the node after it was made, one `ref image-id` line each (engine image IDs). */
+  loadedImagesRecord: '/var/lib/local-cluster/loaded-images',
   /** The systemd unit that imports the baked-in images at first boot. */
   preloadUnit: 'local-cluster-preload.service',
   /** Container environment variable telling the entrypoint the node's role. */

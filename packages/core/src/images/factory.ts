@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { ImageRequirement, Logger } from '../contracts/context.js';
 import type { Driver, ImageInfo, NodeHandle } from '../contracts/driver.js';
 import { LABELS } from '../contracts/driver.js';
+import { NODE_CONTRACT } from '../contracts/node.js';
 import type { GoBinary, ImageRecipe } from '../contracts/image.js';
 import { AbortedError, ImageBuildError, LocalClusterError, throwIfAborted } from '../errors.js';
 import { runCommand } from './command.js';
@@ -350,6 +351,46 @@ export async function loadImagesIntoNodes(
   } finally {
     await rm(archive, { force: true });
   }
+}
+
+/**
+ * Loads into each node only the images whose engine image ID differs from the
+ * one last loaded there (or that containerd no longer lists), and records
+ * what it loaded on the node. Returns the refs loaded anywhere.
+ */
+export async function syncImagesIntoNodes(
+  driver: Driver,
+  nodes: readonly NodeHandle[],
+  refs: readonly string[],
+  options: { cacheDir: string; logger: Logger; signal: AbortSignal },
+): Promise<string[]> {
+  const ids = new Map<string, string>();
+  for (const ref of refs) {
+    const info = await driver.images.inspect(ref, { signal: options.signal });
+    if (info) ids.set(ref, info.id);
+  }
+  const record = NODE_CONTRACT.loadedImagesRecord;
+  const stale = await Promise.all(
+    nodes.map(async (node) => {
+      const out = (await node.run(['sh', '-c', `cat ${record} 2>/dev/null; echo ---; ctr -n k8s.io images ls -q`], { signal: options.signal })).stdout;
+      const [recorded = '', listed = ''] = out.split('---\n');
+      const loaded = new Map(recorded.split('\n').filter(Boolean).map((line) => line.split(' ') as [string, string]));
+      const present = new Set(listed.split('\n').filter(Boolean));
+      return { node, loaded, refs: [...ids].filter(([ref, id]) => loaded.get(ref) !== id || !present.has(ref)).map(([ref]) => ref) };
+    }),
+  );
+  const all = [...new Set(stale.flatMap((s) => s.refs))];
+  if (all.length === 0) return [];
+  const targets = stale.filter((s) => s.refs.length);
+  await loadImagesIntoNodes(driver, targets.map((s) => s.node), all, options);
+  await Promise.all(
+    targets.map(({ node, loaded }) => {
+      for (const ref of all) loaded.set(ref, ids.get(ref)!);
+      const text = [...loaded].map(([ref, id]) => `${ref} ${id}\n`).join('');
+      return node.exec(['sh', '-c', `mkdir -p ${record.slice(0, record.lastIndexOf('/'))} && cat > ${record}`], { stdin: text, signal: options.signal });
+    }),
+  );
+  return all;
 }
 
 /** Stale work directories of builds that were killed (their pid is gone). */

@@ -56,7 +56,10 @@ export const MERGED_USR_LINKS: readonly [string, string][] = [
 export const DEBIAN_PRUNE = ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'usr/share/locale', 'usr/share/lintian', 'usr/share/bug'];
 
 /** Packages that are package-management plumbing, never needed at run time. */
-export const DEBIAN_SKIP = new Set(['dpkg', 'debconf', 'perl-base', 'init-system-helpers', 'debianutils', 'adduser', 'tar', 'base-files', 'base-passwd', 'usrmerge', 'libdebconfclient0', 'sensible-utils', 'lsb-base', 'sysvinit-utils', 'dash', 'bash', 'coreutils', 'util-linux', 'mount', 'login', 'passwd']);
+export const DEBIAN_SKIP = new Set(['dpkg', 'debconf', 'perl-base', 'init-system-helpers', 'debianutils', 'adduser', 'tar', 'base-files', 'base-passwd', 'usrmerge', 'libdebconfclient0', 'sensible-utils', 'lsb-base', 'sysvinit-utils', 'dash', 'bash', 'coreutils', 'util-linux', 'mount', 'login', 'passwd',
+  // debconf's C frontend (an alternative for debconf-2.0) and its UI libraries; gawk and
+  // original-awk beside mawk (apt-cache lists every provider of a virtual package)
+  'cdebconf', 'libdebian-installer4', 'libnewt0.52', 'libslang2', 'libtextwrap1', 'install-info', 'gawk', 'original-awk', 'libsigsegv2', 'libmpfr6']);
 
 /** `apt-cache depends --recurse` output -> real package names (virtual `<pkg>` and other architectures dropped). */
 export function parseDependsClosure(output: string, arch: string): string[] {

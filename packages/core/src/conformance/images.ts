@@ -48,6 +48,22 @@ function webServer(root: string, index: string, command: string): ImageRecipe {
   };
 }
 
+/**
+ * /bin/sh of the busybox stand-in. Debian's busybox is 1.35, whose ash drops environment
+ * variables whose names are not shell identifiers before running a command; busybox 1.37 (the
+ * upstream image) passes them on, and the envFrom tests (keys like `data-1`) read them with
+ * `sh -c env`. So: busybox's ash, as upstream (same messages, e.g. "/bin/sh: can't create
+ * /file: Read-only file system"), unless such a variable is present, then bash in POSIX mode,
+ * which passes every variable on.
+ */
+const BUSYBOX_SH = `#!/usr/bin/bash
+while IFS= read -r -d '' entry; do
+  name=\${entry%%=*}
+  if [[ ! \$name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then exec -a "\$0" /usr/bin/bash --posix "\$@"; fi
+done </proc/self/environ
+exec -a "\$0" /usr/bin/busybox "\$@"
+`;
+
 /** A recipe for each suite image name this module knows how to build. */
 function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): ImageRecipe | undefined {
   switch (image.name) {
@@ -58,7 +74,7 @@ function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): Im
       // the Update Demo tests read data.json through the API server's pod proxy
       return agnhost(release, image, shipped, [{ path: '/data.json', content: `{\n  "image": "${image.name}.jpg"\n}\n` }], ['test-webserver']);
     case 'busybox':
-      return { shell: true, cmd: ['sh'] };
+      return { debianPackages: ['bash'], shell: true, files: [{ path: '/usr/bin/sh', mode: 0o755, content: BUSYBOX_SH }], cmd: ['sh'] };
     case 'httpd':
       return { ...webServer('/usr/local/apache2/htdocs', '<html><body><h1>It works!</h1></body></html>\n', '/usr/local/bin/httpd-foreground'), workdir: '/usr/local/apache2' };
     case 'nginx':

@@ -3,8 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean, type ConformanceReport } from '@local-cluster/core';
-import { bringUp, CLI, cli, kubectlFor, testHome, toolHome } from './helpers.js';
+import { clean, ensureImage, type ConformanceReport } from '@local-cluster/core';
+import { bringUp, CLI, cli, driver, kubectlFor, run, testHome, toolHome } from './helpers.js';
 
 // Kubernetes' own e2e suite (e2e.test of the cluster's version, built from the module
 // proxy) against a real cluster, with every image its tests use built offline.
@@ -12,7 +12,7 @@ const NAME = `e2e-conf-${process.pid}`;
 const SUBNET = '10.201.0.0/16';
 
 afterAll(async () => {
-  await clean({ driver: (await import('./helpers.js')).driver, cluster: NAME }).catch(() => undefined);
+  await clean({ driver, cluster: NAME }).catch(() => undefined);
 });
 
 const parse = (stdout: string) => JSON.parse(stdout) as ConformanceReport;
@@ -71,6 +71,37 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
     expect(r.stdout).toMatch(/sig-api-machinery\s+1\s+0\s+0/);
     // the nodes hold the test images from the first run: nothing is loaded again
     expect(r.stderr).not.toMatch(/loaded \d+ image\(s\)/);
+  });
+
+  it('load image makes an image built on the host runnable with imagePullPolicy Never; load archive imports a docker save tar; kubeconfig prints the admin kubeconfig', async () => {
+    const ref = `local-cluster-test/loaded:${process.pid}`;
+    const archiveRef = `local-cluster-test/archived:${process.pid}`;
+    const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined };
+    const signal = new AbortController().signal;
+    for (const [name, text] of [[ref, 'loaded by name'], [archiveRef, 'loaded from an archive']] as const) {
+      await ensureImage({ image: { ref: name, recipe: { shell: true, files: [{ path: '/hello', content: `${text}\n` }], cmd: ['cat', '/hello'] } }, neededBy: 'the load test' }, { driver, cacheDir: join(toolHome, 'cache', 'images'), logger, signal });
+    }
+    const tar = join(mkdtempSync(join(tmpdir(), 'lc-archive-')), 'image.tar');
+    try {
+      expect((await run('docker', ['save', '-o', tar, archiveRef])).code).toBe(0);
+      const byName = await cli(['load', 'image', ref, '--name', NAME]);
+      expect(byName.code, byName.stderr).toBe(0);
+      const byArchive = await cli(['load', 'archive', tar, '--name', NAME]);
+      expect(byArchive.code, byArchive.stderr).toBe(0);
+      const kubectl = kubectlFor(NAME);
+      for (const [pod, image, text] of [['loaded', ref, 'loaded by name'], ['archived', archiveRef, 'loaded from an archive']] as const) {
+        await kubectl('run', pod, `--image=${image}`, '--image-pull-policy=Never', '--restart=Never');
+        const done = await kubectl('wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${pod}`, '--timeout=120s');
+        expect(done.code, done.stderr).toBe(0);
+        expect((await kubectl('logs', pod)).stdout.trim()).toBe(text);
+        await kubectl('delete', 'pod', pod, '--wait=false');
+      }
+      const kubeconfig = await cli(['kubeconfig', '--name', NAME]);
+      expect(kubeconfig.stdout).toBe(readFileSync(join(toolHome, 'clusters', NAME, 'admin.conf'), 'utf8'));
+      expect((await cli(['kubeconfig', '--path', '--name', NAME])).stdout.trim()).toBe(join(toolHome, 'clusters', NAME, 'admin.conf'));
+    } finally {
+      for (const name of [ref, archiveRef]) await driver.images.remove(name, { role: 'image' }).catch(() => undefined);
+    }
   });
 
   it('Ctrl-C stops the run and removes the test namespaces it created', async () => {

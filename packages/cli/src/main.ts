@@ -4,6 +4,8 @@ import { isLocalClusterError } from '@local-cluster/core';
 import configCommand from './commands/config.js';
 import listCommand from './commands/list.js';
 import imagesCommand from './commands/images.js';
+import kubeconfigCommand from './commands/kubeconfig.js';
+import loadCommand from './commands/load.js';
 import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
 import { e2eCmd, e2eSerialCmd } from './commands/e2e.js';
@@ -26,6 +28,8 @@ export const rootCommand = defineCommand({
     'e2e-serial': e2eSerialCmd,
     list: listCommand,
     images: imagesCommand,
+    load: loadCommand,
+    kubeconfig: kubeconfigCommand,
     config: configCommand,
   },
 });

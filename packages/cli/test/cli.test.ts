@@ -45,7 +45,7 @@ describe('help and version', () => {
   it('--help lists every command of the proposal', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['up', 'down', 'clean', 'reup', 'e2e', 'e2e-serial', 'list', 'images', 'config']) expect(r.stdout).toContain(cmd);
+    for (const cmd of ['up', 'down', 'clean', 'reup', 'e2e', 'e2e-serial', 'list', 'images', 'config', 'load', 'kubeconfig']) expect(r.stdout).toContain(cmd);
   });
 
   it('up --help shows one flag per setting with its env var and default', async () => {
@@ -190,6 +190,22 @@ describe('the container engine', () => {
     const r = await cli(['list'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('not reachable at unix:///nonexistent/docker.sock: start it or set DOCKER_HOST');
+  });
+
+  it('load image / load archive / kubeconfig / e2e name what is missing and change nothing', async () => {
+    const noImage = await cli(['load', 'image', 'local-cluster-test/no-such-image:1', '--name', 'nosuch']);
+    expect(noImage.code).toBe(1);
+    expect(noImage.stderr).toContain('The engine has no image local-cluster-test/no-such-image:1: nothing was loaded.');
+    const noFile = await cli(['load', 'archive', join(home, 'missing.tar'), '--name', 'nosuch']);
+    expect(noFile.code).toBe(1);
+    expect(noFile.stderr).toContain(`Image archive ${join(home, 'missing.tar')} does not exist`);
+    const noCluster = await cli(['kubeconfig', '--name', 'nosuch']);
+    expect(noCluster.code).toBe(1);
+    expect(noCluster.stderr).toContain('Cluster "nosuch" has no kubeconfig');
+    expect(noCluster.stderr).toContain('local-cluster up --name nosuch');
+    const e2e = await cli(['e2e', '--name', 'nosuch']);
+    expect(e2e.code).toBe(1);
+    expect(e2e.stderr).toContain('Cluster "nosuch" is not up.');
   });
 
   it('list talks to the real engine', async () => {

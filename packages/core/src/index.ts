@@ -19,6 +19,7 @@ export * from './plugins/manifest-cni.js';
 export * from './lifecycle/naming.js';
 export * from './lifecycle/kubeadm-config.js';
 export * from './lifecycle/cluster-ranges.js';
+export * from './lifecycle/load.js';
 export * from './conformance/index.js';
 export * from './lifecycle/kubeconfig.js';
 export { type UpOptions, type UpContext, kubectlOn, clusterDir, snapshotConfigHash } from './lifecycle/context.js';

@@ -12,6 +12,7 @@ import { AbortedError, LocalClusterError } from '../errors.js';
 import { ensureGoBinaries, ensureImage, goModuleDir, syncImagesIntoNodes } from '../images/index.js';
 import { clusterDir, controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
 import { imageCacheDir } from '../lifecycle/images.js';
+import { runningNodes } from '../lifecycle/load.js';
 import { e2eBinaries } from './binaries.js';
 import { conformanceImages } from './images.js';
 import { parseImageManifest } from './manifest.js';
@@ -80,12 +81,6 @@ export function defaultParallelism(cores = availableParallelism()): number {
   return Math.max(2, Math.min(8, cores * 2));
 }
 
-function notUp(cluster: string): LocalClusterError {
-  return new LocalClusterError(`Cluster "${cluster}" is not up: the conformance tests need a running cluster.`, {
-    hint: `Run \`local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}\` first.`,
-  });
-}
-
 /** The cluster's own kubectl, copied out of its control plane once per version (the Kubectl tests run it). */
 async function hostKubectl(node: NodeHandle, dir: string, options: CallOptions): Promise<string> {
   const path = join(dir, 'kubectl');
@@ -136,11 +131,11 @@ async function e2eNamespaces(kubectl: string, kubeconfig: string): Promise<strin
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceReport> {
   const { driver, cluster, logger, signal } = options;
   const home = options.home ?? localClusterHome();
-  const nodes = await driver.listNodes({ cluster, role: 'node' }, { signal });
-  if (nodes.length === 0) throw notUp(cluster);
-  for (const node of nodes) if ((await node.state({ signal })) !== 'running') throw notUp(cluster);
+  const nodes = await runningNodes(driver, cluster, signal);
   const kubeconfig = join(clusterDir(home, cluster), 'admin.conf');
-  if (!existsSync(kubeconfig)) throw notUp(cluster);
+  if (!existsSync(kubeconfig)) {
+    throw new LocalClusterError(`Cluster "${cluster}" has no kubeconfig at ${kubeconfig}.`, { hint: `Run \`local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}\` again to write it.` });
+  }
   const controlPlane = controlPlaneOf(nodes);
   const version = (JSON.parse(await kubectlOn(controlPlane, ['version', '-o', 'json'], { signal })) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
 

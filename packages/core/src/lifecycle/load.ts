@@ -1,0 +1,63 @@
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { Logger } from '../contracts/context.js';
+import type { Driver, NodeHandle } from '../contracts/driver.js';
+import { LocalClusterError } from '../errors.js';
+import { loadImagesIntoNodes } from '../images/factory.js';
+
+/** The running nodes of a cluster, or an error naming `up`. */
+export async function runningNodes(driver: Driver, cluster: string, signal?: AbortSignal): Promise<NodeHandle[]> {
+  const nodes = await driver.listNodes({ cluster, role: 'node' }, signal ? { signal } : {});
+  const states = await Promise.all(nodes.map((n) => n.state(signal ? { signal } : {})));
+  if (nodes.length === 0 || states.some((s) => s !== 'running')) {
+    throw new LocalClusterError(`Cluster "${cluster}" is not up.`, { hint: `Run \`local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}\` first.` });
+  }
+  return nodes;
+}
+
+export interface LoadOptions {
+  driver: Driver;
+  cluster: string;
+  /** Where the archive of the images is written on its way to the nodes. */
+  cacheDir: string;
+  logger: Logger;
+  signal: AbortSignal;
+}
+
+/**
+ * Makes images of the engine runnable on every node (containerd, namespace
+ * k8s.io) without a registry, like `kind load docker-image`: pods use them
+ * with `imagePullPolicy: Never` or IfNotPresent. Every image is checked first:
+ * nothing is loaded if one is missing.
+ */
+export async function loadImages(refs: readonly string[], options: LoadOptions): Promise<void> {
+  const { driver, signal } = options;
+  if (refs.length === 0) throw new LocalClusterError('No image named.', { hint: 'Usage: local-cluster load image IMAGE [IMAGE...]' });
+  const missing: string[] = [];
+  for (const ref of refs) if (!(await driver.images.inspect(ref, { signal }))) missing.push(ref);
+  if (missing.length) {
+    throw new LocalClusterError(`The engine has no image ${missing.join(', ')}: nothing was loaded.`, {
+      hint: 'Build or load it into the engine first (docker build -t NAME ., docker load -i FILE), then run `local-cluster load image` again.',
+    });
+  }
+  const nodes = await runningNodes(driver, options.cluster, signal);
+  await loadImagesIntoNodes(driver, nodes, refs, options);
+}
+
+/** Imports an image archive (`docker save` / OCI tar) into every node's containerd. */
+export async function loadArchive(file: string, options: Omit<LoadOptions, 'cacheDir'>): Promise<void> {
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    throw new LocalClusterError(`Image archive ${file} does not exist: nothing was loaded.`, { hint: 'Give the path of a tar made by `docker save` or an OCI image archive.' });
+  }
+  const nodes = await runningNodes(options.driver, options.cluster, options.signal);
+  const started = performance.now();
+  const results = await Promise.all(
+    nodes.map((node) => node.run(['ctr', '-n', 'k8s.io', 'images', 'import', '-'], { stdin: createReadStream(file), signal: options.signal })),
+  );
+  const failed = results.findIndex((r) => r.exitCode !== 0);
+  if (failed >= 0) {
+    throw new LocalClusterError(`${nodes[failed]!.hostname} could not import ${file}: ${(results[failed]!.stderr || results[failed]!.stdout).trim().split('\n').slice(-2).join(' ')}`, {
+      hint: 'The file must be an image archive made by `docker save` or an OCI image layout tar.',
+    });
+  }
+  options.logger.info(`imported ${file} into ${nodes.length} node(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+}

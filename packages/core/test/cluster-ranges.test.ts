@@ -21,3 +21,11 @@ describe('the hook keeping cluster ranges on the nodes', () => {
     expect(hook).toContain('ip route replace unreachable 10.244.0.0/16 metric 4242');
   });
 });
+
+describe('a pod subnet that is not a CIDR', () => {
+  it('gets no route (kubeadm refuses it later with its own message); the service rules stay', () => {
+    const hook = clusterRangesHook('10.96.0.0/12', '10.244.0.0/33');
+    expect(hook).not.toContain('ip route');
+    expect(hook).toContain('ip daddr 10.96.0.0/12 reject');
+  });
+});

@@ -1,3 +1,4 @@
+import { parseCidr } from '../config/schema.js';
 import { NODE_CONTRACT } from '../contracts/node.js';
 
 /** Entrypoint hook keeping the cluster's own address ranges on its nodes. */
@@ -32,7 +33,8 @@ export function clusterRangesHook(serviceSubnet: string, podSubnet: string): str
     `delete table inet ${CLUSTER_RANGES_TABLE}`,
     `table inet ${CLUSTER_RANGES_TABLE} {\n${chain('output')}${chain('forward')}}`,
     'EOF',
-    `ip route replace unreachable ${podSubnet} metric 4242`,
+    // a pod subnet that is not a CIDR is kubeadm's to refuse, with its own message
+    ...(parseCidr(podSubnet) ? [`ip route replace unreachable ${podSubnet} metric 4242`] : []),
     '',
   ].join('\n');
 }

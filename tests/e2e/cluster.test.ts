@@ -139,6 +139,17 @@ describe('a default cluster with the bridge CNI', () => {
     const e2e = await cli(['e2e', '--quick', '--name', A]);
     expect(e2e.stdout, e2e.stdout).toMatch(/\b4 passed, 0 failed/);
 
+    // `up` on a cluster that is up from the same config says so, exits 0 and changes nothing
+    const ids = (await driver.listNodes({ cluster: A })).map((n) => n.id).sort();
+    const upAgain = await cli(['up', '--name', A, '--num-nodes', '2']);
+    expect(upAgain.code, upAgain.stderr).toBe(0);
+    expect(upAgain.stdout).toContain(`Cluster "${A}" is already up (nothing to do)`);
+    expect((await driver.listNodes({ cluster: A })).map((n) => n.id).sort()).toEqual(ids);
+    // from another config it is refused, naming down
+    const other = await cli(['up', '--name', A, '--num-nodes', '1']);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain(`Cluster "${A}" already has 3 node container(s)`);
+
     expect((await cli(['clean', '--name', A])).code).toBe(0);
     expect(await leftovers(A)).toEqual([]);
   });

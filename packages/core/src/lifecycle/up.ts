@@ -1,11 +1,12 @@
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { NodeHandle } from '../contracts/driver.js';
+import { LABELS, type NodeHandle } from '../contracts/driver.js';
 import { runSteps, type Step, type StepTiming } from '../engine/steps.js';
 import { down } from './teardown.js';
-import { kubectlOn, newUpContext, type UpContext, type UpOptions } from './context.js';
+import { controlPlaneOf, kubectlOn, newUpContext, type UpContext, type UpOptions } from './context.js';
 import { newBootstrapToken } from './kubeadm-config.js';
-import { kubeContextName } from './naming.js';
+import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
 import { preflight } from './steps/preflight.js';
 import { nodeImage } from './steps/node-image.js';
 import { buildImages, loadImages } from './steps/images.js';
@@ -53,6 +54,8 @@ export interface Cluster extends AsyncDisposable {
   readonly timings: readonly StepTiming[];
   /** Whether this `up` brought the cluster back from its snapshot. */
   readonly restored: boolean;
+  /** Whether the cluster was up already, from the same config (this `up` changed nothing). */
+  readonly alreadyUp: boolean;
   /** Runs kubectl on the control-plane node. */
   kubectl(args: readonly string[], options?: { stdin?: string }): Promise<string>;
   summary(): Record<string, unknown>;
@@ -94,13 +97,41 @@ async function collectLogs(ctx: UpContext, step: string, error: unknown): Promis
  */
 export async function up(options: UpOptions): Promise<Cluster> {
   const ctx = newUpContext(options, newBootstrapToken());
+  const running = await runningFromSameConfig(ctx, options.signal);
+  if (running) {
+    ctx.nodes = running;
+    ctx.kubeconfigPath = join(ctx.clusterDir, 'admin.conf');
+    ctx.apiServerHostPort = await controlPlaneOf(running).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
+    return clusterHandle(ctx, [], true);
+  }
   const timings = await runSteps(UP_STEPS, ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     retain: Boolean(options.retain),
     collectLogs: (step, error) => collectLogs(ctx, step, error),
   });
-  const controlPlane = ctx.nodes[0]!;
+  return clusterHandle(ctx, timings, false);
+}
+
+/**
+ * The cluster's nodes when it is up already from the same config: every node
+ * running, its snapshot made from this config, its kubeconfig written and its
+ * API server answering. Otherwise undefined (and preflight says what is wrong).
+ */
+async function runningFromSameConfig(ctx: UpContext, signal?: AbortSignal): Promise<NodeHandle[] | undefined> {
+  const opts = signal ? { signal } : {};
+  const name = ctx.config.cluster.name;
+  const nodes = await ctx.driver.listNodes({ cluster: name, role: 'node' }, opts);
+  if (nodes.length === 0 || !existsSync(join(ctx.clusterDir, 'admin.conf'))) return undefined;
+  if ((await Promise.all(nodes.map((n) => n.state(opts)))).some((s) => s !== 'running')) return undefined;
+  const snapshots = await ctx.driver.images.list({ cluster: name, role: 'snapshot' }, opts);
+  if (snapshots.length !== nodes.length || snapshots.some((i) => i.labels[LABELS.configHash] !== ctx.configHash)) return undefined;
+  const ready = await kubectlOn(controlPlaneOf(nodes), ['get', '--raw', '/readyz'], opts).catch(() => '');
+  return ready.trim() === 'ok' ? [...nodes].sort((a, b) => (a.hostname === CONTROL_PLANE_HOSTNAME ? -1 : b.hostname === CONTROL_PLANE_HOSTNAME ? 1 : a.hostname.localeCompare(b.hostname))) : undefined;
+}
+
+function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean): Cluster {
+  const controlPlane = controlPlaneOf(ctx.nodes);
   const name = ctx.config.cluster.name;
   const cluster: Cluster = {
     name,
@@ -110,6 +141,7 @@ export async function up(options: UpOptions): Promise<Cluster> {
     contextName: kubeContextName(name),
     timings,
     restored: ctx.restore,
+    alreadyUp,
     kubectl: (args, opts) => kubectlOn(controlPlane, args, opts),
     summary: () => ({
       name,
@@ -119,11 +151,12 @@ export async function up(options: UpOptions): Promise<Cluster> {
       apiServer: `https://127.0.0.1:${ctx.apiServerHostPort}`,
       cni: ctx.cni.name,
       restoredFromSnapshot: ctx.restore,
+      alreadyUp,
       timings,
     }),
     describe: () =>
       [
-        `Cluster "${name}" is up${ctx.restore ? ' (restored from its snapshot)' : ''}: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
+        `Cluster "${name}" is ${alreadyUp ? 'already up (nothing to do)' : `up${ctx.restore ? ' (restored from its snapshot)' : ''}`}: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
         `kubectl context: ${kubeContextName(name)}`,
         `export KUBECONFIG=${ctx.kubeconfigPath}`,
       ].join('\n'),

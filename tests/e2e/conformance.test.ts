@@ -68,6 +68,8 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
     const r = await cli(['e2e-serial', 'Namespaces [Serial] should patch a Namespace', '--name', NAME]);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(r.stdout).toMatch(/1 passed, 0 failed, 0 skipped of 1 in .* \(1 in parallel\)/);
+    // progress names the test (a serial run prints the name before the test, not after)
+    expect(r.stderr).toMatch(/\[1\/1\] PASS \[sig-api-machinery\] Namespaces \[Serial\] should patch a Namespace \[Conformance\] \(/);
     expect(r.stdout).toMatch(/sig-api-machinery\s+1\s+0\s+0/);
     // the nodes hold the test images from the first run: nothing is loaded again
     expect(r.stderr).not.toMatch(/loaded \d+ image\(s\)/);

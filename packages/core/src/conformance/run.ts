@@ -113,8 +113,17 @@ async function hostKubectl(node: NodeHandle, dir: string, options: CallOptions):
  * failing node (`[It]`) and appends the labels (`[sig-network, Conformance]`).
  */
 export function printedSpecName(line: string, known: readonly string[]): string {
-  const clean = line.trim().replace(/ \[(It|BeforeEach|AfterEach|JustBeforeEach|JustAfterEach|DeferCleanup[^\]]*)\] /, ' ');
-  return known.find((name) => clean === name || clean.startsWith(`${name} [`)) ?? clean.replace(/ \[[^\]]*\]$/, '');
+  return knownSpecName(line, known) ?? cleanSpecLine(line).replace(/ \[[^\]]*\]$/, '');
+}
+
+function cleanSpecLine(line: string): string {
+  return line.trim().replace(/ \[(It|BeforeEach|AfterEach|JustBeforeEach|JustAfterEach|DeferCleanup[^\]]*)\] /, ' ');
+}
+
+/** The selected test a line names, if it names one. */
+export function knownSpecName(line: string, known: readonly string[]): string | undefined {
+  const clean = cleanSpecLine(line);
+  return known.find((name) => clean === name || clean.startsWith(`${name} [`));
 }
 
 /** Namespaces the e2e framework made (it labels them e2e-framework=<test base name>). */
@@ -230,11 +239,14 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   let done = 0;
   let pending: { state: SpecResult['state']; seconds: number } | undefined;
   const lines = createInterface({ input: child.stdout });
+  // a serial run prints a test's name when it starts and `-----` after its state line; a
+  // parallel run prints the name right after the state line
+  let current: string | undefined;
   lines.on('line', (line) => {
     out.write(`${line}\n`);
     if (pending) {
       if (!line.trim()) return;
-      const name = printedSpecName(line, names);
+      const name = knownSpecName(line, names) ?? (/^-+$/.test(line.trim()) && current ? current : printedSpecName(line, names));
       if (pending.state !== 'skipped' || done < selected.selected) {
         done += 1;
         options.onSpec?.({ done, total: selected.selected, name, ...pending });
@@ -242,6 +254,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       pending = undefined;
       return;
     }
+    current = knownSpecName(line, names) ?? current;
     pending = parseSpecLine(line);
   });
   child.stderr.on('data', (chunk: Buffer) => out.write(chunk));

@@ -82,3 +82,12 @@ describe('the test name on ginkgo -v lines', () => {
     expect(printedSpecName('[sig-x] Unknown test [Conformance] [sig-x, Conformance]', known)).toBe('[sig-x] Unknown test [Conformance]');
   });
 });
+
+describe('known test names on ginkgo lines', () => {
+  it('matches a line to a selected test, or nothing', async () => {
+    const { knownSpecName } = await import('../../src/conformance/run.js');
+    const known = ['[sig-api-machinery] Namespaces [Serial] should patch a Namespace [Conformance]'];
+    expect(knownSpecName('[sig-api-machinery] Namespaces [Serial] should patch a Namespace [Conformance] [sig-api-machinery, Serial, Conformance]', known)).toBe(known[0]);
+    expect(knownSpecName('------------------------------', known)).toBeUndefined();
+  });
+});

@@ -2,30 +2,23 @@
 // empty factory cache; warm: nothing changed), the images' sizes, and `up` time and idle node memory
 // with each CNI, side by side in one run. Prints JSON on stdout (progress on stderr).
 //   node bench/cni.mjs [--cni bridge,flannel,calico] [--nodes N] [--skip-cold]
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clean, ensureImage, imageCacheDir, loadConfig, localClusterHome, up } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
-import { bridge } from '@local-cluster/cni-bridge';
-import { flannel } from '@local-cluster/cni-flannel';
-import { calico } from '@local-cluster/cni-calico';
-import { nodeMemory, recorder, timed } from './lib.mjs';
+import { CNI_PLUGINS, cniList, nodeMemory, recorder, stderrLogger, timed, withColdGoCaches } from './lib.mjs';
 import { nodeImage } from '@local-cluster/images';
 
 const { values } = parseArgs({
   options: { cni: { type: 'string', default: 'bridge,flannel,calico' }, nodes: { type: 'string', default: '2' }, 'skip-cold': { type: 'boolean', default: false } },
 });
-const plugins = { bridge, flannel, calico };
-const cniNames = values.cni.split(',').map((s) => s.trim()).filter(Boolean);
-for (const name of cniNames) if (!plugins[name]) throw new Error(`--cni must list some of ${Object.keys(plugins).join(', ')}`);
+const cniNames = cniList(values.cni);
 const driver = dockerDriver();
 const signal = new AbortController().signal;
-const logger = { info: (m) => process.stderr.write(`  ${m}\n`), debug: () => undefined, warn: (m) => process.stderr.write(`  warning: ${m}\n`) };
+const logger = stderrLogger;
 
 async function benchCni(name) {
-  const cni = plugins[name]();
+  const cni = CNI_PLUGINS[name]();
   const { config } = loadConfig({ overrides: { cluster: { name: 'bench-cni', numNodes: Number(values.nodes), cniPlugin: name } }, env: {} });
   const images = (cni.images?.(config) ?? []).map((image) => ({ image, neededBy: `CNI plugin "${cni.name}"` }));
 
@@ -33,21 +26,13 @@ async function benchCni(name) {
   if (!values['skip-cold'] && images.length) {
     // cold: the images removed, and a factory cache and Go caches of their own, all empty
     for (const { image } of images) await driver.images.remove(image.ref, { role: 'image' }).catch(() => undefined);
-    const scratch = mkdtempSync(join(tmpdir(), 'lc-bench-factory-'));
-    const saved = { GOCACHE: process.env.GOCACHE, GOMODCACHE: process.env.GOMODCACHE };
-    process.env.GOCACHE = join(scratch, 'gocache');
-    process.env.GOMODCACHE = join(scratch, 'gomodcache');
     const perImage = [];
-    try {
+    await withColdGoCaches('lc-bench-factory-', async (scratch) => {
       for (const needed of images) {
         const [, ms] = await timed(() => ensureImage(needed, { driver, cacheDir: join(scratch, 'factory'), logger, signal }));
         perImage.push({ ref: needed.image.ref, ms });
       }
-    } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
-      // the module cache is read-only on disk
-      rmSync(scratch, { recursive: true, force: true, maxRetries: 2 });
-    }
+    });
     factory.cold = { totalMs: perImage.reduce((a, b) => a + b.ms, 0), perImage };
   }
   for (let i = 0; i < 3; i++) {

@@ -3,8 +3,7 @@
 // the wall time of the sig-network Conformance subset on a 3-node cluster per CNI.
 // Prints JSON on stdout (progress on stderr).
 //   node bench/e2e.mjs [--cni bridge,flannel] [--focus '[sig-network]'] [--skip-cold] [--parallel N]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -20,11 +19,8 @@ import {
   up,
 } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
-import { bridge } from '@local-cluster/cni-bridge';
-import { flannel } from '@local-cluster/cni-flannel';
-import { calico } from '@local-cluster/cni-calico';
 import { nodeImage } from '@local-cluster/images';
-import { recorder, timed } from './lib.mjs';
+import { CNI_PLUGINS, cniList, recorder, stderrLogger, timed, withColdGoCaches } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -34,12 +30,10 @@ const { values } = parseArgs({
     'skip-cold': { type: 'boolean', default: false },
   },
 });
-const plugins = { bridge, flannel, calico };
-const cniNames = values.cni.split(',').map((s) => s.trim()).filter(Boolean);
-for (const name of cniNames) if (!plugins[name]) throw new Error(`--cni must list some of ${Object.keys(plugins).join(', ')}`);
+const cniNames = cniList(values.cni);
 const driver = dockerDriver();
 const signal = new AbortController().signal;
-const logger = { info: (m) => process.stderr.write(`  ${m}\n`), debug: () => undefined, warn: (m) => process.stderr.write(`  warning: ${m}\n`) };
+const logger = stderrLogger;
 const version = DEFAULT_KUBERNETES_VERSION;
 
 async function binaries() {
@@ -47,18 +41,10 @@ async function binaries() {
   const wanted = e2eBinaries(version, goMod);
   const result = { cold: null, warmMs: null };
   if (!values['skip-cold']) {
-    const scratch = mkdtempSync(join(tmpdir(), 'lc-bench-e2e-'));
-    const saved = { GOCACHE: process.env.GOCACHE, GOMODCACHE: process.env.GOMODCACHE };
-    process.env.GOCACHE = join(scratch, 'gocache');
-    process.env.GOMODCACHE = join(scratch, 'gomodcache');
-    try {
+    await withColdGoCaches('lc-bench-e2e-', async (scratch) => {
       const [, ms] = await timed(() => ensureGoBinaries(`e2e.test-${version}`, wanted, { cacheDir: join(scratch, 'factory'), logger, signal }));
       result.cold = { ms };
-    } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-      rmSync(scratch, { recursive: true, force: true, maxRetries: 2 });
-    }
+    });
   }
   // once to make sure the machine's cache holds them, then the measured warm call
   await ensureGoBinaries(`e2e.test-${version}`, wanted, { cacheDir: imageCacheDir(localClusterHome()), logger, signal });
@@ -72,7 +58,7 @@ async function subset(cniName) {
   const { config } = loadConfig({ overrides: { cluster: { name, numNodes: 2, cniPlugin: cniName }, dind: { subnet: '10.203.0.0/16' } }, env: {} });
   const rec = recorder(`up ${cniName}`);
   await clean({ driver, cluster: name }).catch(() => undefined);
-  const [, upMs] = await timed(() => up({ config, driver, cni: plugins[cniName](), nodeImage: nodeImage(config), onEvent: rec.onEvent }));
+  const [, upMs] = await timed(() => up({ config, driver, cni: CNI_PLUGINS[cniName](), nodeImage: nodeImage(config), onEvent: rec.onEvent }));
   try {
     // the first run builds and loads the test images; the second is the measured one
     const first = await runConformance({ driver, cluster: name, focus: values.focus, logger, signal, ...(values.parallel ? { parallelism: Number(values.parallel) } : {}) });

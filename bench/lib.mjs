@@ -1,3 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bridge } from '@local-cluster/cni-bridge';
+import { flannel } from '@local-cluster/cni-flannel';
+import { calico } from '@local-cluster/cni-calico';
+
 // Helpers shared by the bench scripts.
 
 /** A node's working set (usage minus inactive page cache), as `docker stats` and `kubectl top` count it. */
@@ -35,3 +42,35 @@ export const timed = async (fn) => {
   const result = await fn();
   return [result, Math.round(performance.now() - t)];
 };
+
+/** The built-in CNI plugins a bench can bring up, by name. */
+export const CNI_PLUGINS = { bridge, flannel, calico };
+
+/** Splits a `--cni a,b` value; throws naming the flag when a name is not a built-in plugin. */
+export function cniList(value) {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const name of names) if (!CNI_PLUGINS[name]) throw new Error(`--cni must list some of ${Object.keys(CNI_PLUGINS).join(', ')}`);
+  return names;
+}
+
+/** Progress of the factory and the runner on stderr (stdout is the JSON result). */
+export const stderrLogger = { info: (m) => process.stderr.write(`  ${m}\n`), debug: () => undefined, warn: (m) => process.stderr.write(`  warning: ${m}\n`) };
+
+/**
+ * Runs fn(scratchDir) with Go module and build caches of its own, both empty (a cold build),
+ * then restores the environment and removes the scratch directory.
+ */
+export async function withColdGoCaches(prefix, fn) {
+  const scratch = mkdtempSync(join(tmpdir(), prefix));
+  const saved = { GOCACHE: process.env.GOCACHE, GOMODCACHE: process.env.GOMODCACHE };
+  process.env.GOCACHE = join(scratch, 'gocache');
+  process.env.GOMODCACHE = join(scratch, 'gomodcache');
+  try {
+    return await fn(scratch);
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+    // the module cache is read-only on disk
+    rmSync(scratch, { recursive: true, force: true, maxRetries: 2 });
+  }
+}

@@ -1,7 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { clusterDir, LocalClusterError, localClusterHome } from '@local-cluster/core';
+import { localClusterHome, requireKubeconfig } from '@local-cluster/core';
 import { configFromArgs, settingArgs } from '../settings-args.js';
 
 export default defineCommand({
@@ -9,11 +8,7 @@ export default defineCommand({
   args: { path: { type: 'boolean', description: 'Print the file path instead of its content (export KUBECONFIG=$(local-cluster kubeconfig --path)).' }, ...settingArgs() },
   run({ args }) {
     const { config } = configFromArgs(args);
-    const file = join(clusterDir(localClusterHome(), config.cluster.name), 'admin.conf');
-    if (!existsSync(file)) {
-      const name = config.cluster.name;
-      throw new LocalClusterError(`Cluster "${name}" has no kubeconfig (${file}).`, { hint: `Run \`local-cluster up${name === 'local' ? '' : ` --name ${name}`}\` first.` });
-    }
+    const file = requireKubeconfig(localClusterHome(), config.cluster.name);
     process.stdout.write(args.path ? `${file}\n` : readFileSync(file, 'utf8'));
   },
 });

@@ -12,7 +12,7 @@ import { AbortedError, LocalClusterError } from '../errors.js';
 import { ensureGoBinaries, ensureImage, goModuleDir, syncImagesIntoNodes } from '../images/index.js';
 import { clusterDir, controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
 import { imageCacheDir } from '../lifecycle/images.js';
-import { runningNodes } from '../lifecycle/load.js';
+import { requireKubeconfig, runningNodes } from '../lifecycle/load.js';
 import { e2eBinaries } from './binaries.js';
 import { conformanceImages } from './images.js';
 import { parseImageManifest } from './manifest.js';
@@ -141,10 +141,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const { driver, cluster, logger, signal } = options;
   const home = options.home ?? localClusterHome();
   const nodes = await runningNodes(driver, cluster, signal);
-  const kubeconfig = join(clusterDir(home, cluster), 'admin.conf');
-  if (!existsSync(kubeconfig)) {
-    throw new LocalClusterError(`Cluster "${cluster}" has no kubeconfig at ${kubeconfig}.`, { hint: `Run \`local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}\` again to write it.` });
-  }
+  const kubeconfig = requireKubeconfig(home, cluster);
   const controlPlane = controlPlaneOf(nodes);
   const version = (JSON.parse(await kubectlOn(controlPlane, ['version', '-o', 'json'], { signal })) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
 
@@ -158,6 +155,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const kubectl = await hostKubectl(controlPlane, join(home, 'cache', 'e2e', version), { signal });
 
   const labelFilter = options.labelFilter ?? (options.serial ? 'Conformance && Serial' : 'Conformance && !Serial');
+  // the regex forms win over the substrings; reports show what the user gave for the one applied
+  const focusGiven = options.focusRegex ?? options.focus;
+  const skipGiven = options.skipRegex ?? options.skip;
   const focus = options.focusRegex ?? (options.focus ? literalPattern(options.focus) : undefined);
   const skip = options.skipRegex ?? (options.skip ? literalPattern(options.skip) : undefined);
   const filters = [`--label-filter=${labelFilter}`, ...(focus ? [`--focus=${focus}`] : []), ...(skip ? [`--skip=${skip}`] : [])];
@@ -178,9 +178,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     });
   });
   const selected = parseGinkgoReport(await readFile(dry, 'utf8'));
-  const what = [options.focus ?? options.focusRegex ? `matching "${options.focus ?? options.focusRegex}"` : '', `with labels "${labelFilter}"`].filter(Boolean).join(' ');
+  const what = [focusGiven ? `matching "${focusGiven}"` : '', `with labels "${labelFilter}"`].filter(Boolean).join(' ');
   if (selected.selected === 0) {
-    throw new LocalClusterError(`No test of Kubernetes ${version}'s e2e suite is ${what}${skip ? ` once "${options.skip ?? options.skipRegex}" is skipped` : ''}.`, {
+    throw new LocalClusterError(`No test of Kubernetes ${version}'s e2e suite is ${what}${skipGiven ? ` once "${skipGiven}" is skipped` : ''}.`, {
       hint: 'The focus is a substring of full test names such as "[sig-network] DNS should provide DNS for the cluster [Conformance]"; `local-cluster e2e --list` lists them.',
     });
   }
@@ -189,8 +189,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     cluster,
     kubernetesVersion: version,
     labelFilter,
-    ...(focus ? { focus: options.focus ?? options.focusRegex! } : {}),
-    ...(skip ? { skip: options.skip ?? options.skipRegex! } : {}),
+    ...(focusGiven ? { focus: focusGiven } : {}),
+    ...(skipGiven ? { skip: skipGiven } : {}),
     parallelism,
     selected: selected.selected,
     reportDir,

@@ -8,6 +8,7 @@ import type { ImageRequirement, Logger } from '../contracts/context.js';
 import type { Driver, ImageInfo, NodeHandle } from '../contracts/driver.js';
 import { LABELS } from '../contracts/driver.js';
 import { NODE_CONTRACT } from '../contracts/node.js';
+import { writeNodeFile } from '../nodeutil.js';
 import type { GoBinary, ImageRecipe } from '../contracts/image.js';
 import { AbortedError, ImageBuildError, LocalClusterError, throwIfAborted } from '../errors.js';
 import { runCommand } from './command.js';
@@ -340,16 +341,27 @@ export async function loadImagesIntoNodes(
       saved.pipe(out);
     });
     const size = (await stat(archive)).size;
-    await Promise.all(
-      nodes.map((node) =>
-        node.exec(['ctr', '-n', 'k8s.io', 'images', 'import', '-'], { stdin: createReadStream(archive), signal: options.signal }),
-      ),
-    );
+    await importIntoNodes(nodes, archive, { signal: options.signal });
     options.logger.info(
       `loaded ${refs.length} image(s) (${(size / 1e6).toFixed(1)} MB) into ${nodes.length} node(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`,
     );
   } finally {
     await rm(archive, { force: true });
+  }
+}
+
+/**
+ * Streams an image archive (`docker save` or OCI tar) into `ctr images import`
+ * (namespace k8s.io) on every node, in parallel; a refusal names the node.
+ */
+export async function importIntoNodes(nodes: readonly NodeHandle[], archive: string, options: { signal: AbortSignal; hint?: string }): Promise<void> {
+  const results = await Promise.all(
+    nodes.map((node) => node.run(['ctr', '-n', 'k8s.io', 'images', 'import', '-'], { stdin: createReadStream(archive), signal: options.signal })),
+  );
+  const failed = results.findIndex((r) => r.exitCode !== 0);
+  if (failed >= 0) {
+    const why = (results[failed]!.stderr || results[failed]!.stdout).trim().split('\n').slice(-2).join(' ');
+    throw new LocalClusterError(`${nodes[failed]!.hostname} could not import ${archive}: ${why}`, options.hint ? { hint: options.hint } : {});
   }
 }
 
@@ -386,8 +398,7 @@ export async function syncImagesIntoNodes(
   await Promise.all(
     targets.map(({ node, loaded }) => {
       for (const ref of all) loaded.set(ref, ids.get(ref)!);
-      const text = [...loaded].map(([ref, id]) => `${ref} ${id}\n`).join('');
-      return node.exec(['sh', '-c', `mkdir -p ${record.slice(0, record.lastIndexOf('/'))} && cat > ${record}`], { stdin: text, signal: options.signal });
+      return writeNodeFile(node, record, [...loaded].map(([ref, id]) => `${ref} ${id}\n`).join(''), { signal: options.signal });
     }),
   );
   return all;

@@ -1,17 +1,26 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Logger } from '../contracts/context.js';
 import type { Driver, NodeHandle } from '../contracts/driver.js';
 import { LocalClusterError } from '../errors.js';
-import { loadImagesIntoNodes } from '../images/factory.js';
+import { importIntoNodes, loadImagesIntoNodes } from '../images/factory.js';
+import { clusterDir } from './context.js';
+import { adminKubeconfigFile, upCommandFor } from './naming.js';
 
 /** The running nodes of a cluster, or an error naming `up`. */
 export async function runningNodes(driver: Driver, cluster: string, signal?: AbortSignal): Promise<NodeHandle[]> {
   const nodes = await driver.listNodes({ cluster, role: 'node' }, signal ? { signal } : {});
   const states = await Promise.all(nodes.map((n) => n.state(signal ? { signal } : {})));
   if (nodes.length === 0 || states.some((s) => s !== 'running')) {
-    throw new LocalClusterError(`Cluster "${cluster}" is not up.`, { hint: `Run \`local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}\` first.` });
+    throw new LocalClusterError(`Cluster "${cluster}" is not up.`, { hint: `Run \`${upCommandFor(cluster)}\` first.` });
   }
   return nodes;
+}
+
+/** The cluster's admin kubeconfig on the host, or an error naming `up`. */
+export function requireKubeconfig(home: string, cluster: string): string {
+  const file = adminKubeconfigFile(clusterDir(home, cluster));
+  if (!existsSync(file)) throw new LocalClusterError(`Cluster "${cluster}" has no kubeconfig (${file}).`, { hint: `Run \`${upCommandFor(cluster)}\` first.` });
+  return file;
 }
 
 export interface LoadOptions {
@@ -50,14 +59,6 @@ export async function loadArchive(file: string, options: Omit<LoadOptions, 'cach
   }
   const nodes = await runningNodes(options.driver, options.cluster, options.signal);
   const started = performance.now();
-  const results = await Promise.all(
-    nodes.map((node) => node.run(['ctr', '-n', 'k8s.io', 'images', 'import', '-'], { stdin: createReadStream(file), signal: options.signal })),
-  );
-  const failed = results.findIndex((r) => r.exitCode !== 0);
-  if (failed >= 0) {
-    throw new LocalClusterError(`${nodes[failed]!.hostname} could not import ${file}: ${(results[failed]!.stderr || results[failed]!.stdout).trim().split('\n').slice(-2).join(' ')}`, {
-      hint: 'The file must be an image archive made by `docker save` or an OCI image layout tar.',
-    });
-  }
+  await importIntoNodes(nodes, file, { signal: options.signal, hint: 'The file must be an image archive made by `docker save` or an OCI image layout tar.' });
   options.logger.info(`imported ${file} into ${nodes.length} node(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`);
 }

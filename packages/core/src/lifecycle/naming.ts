@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { LABELS, type NodeRole } from '../contracts/driver.js';
 
 /** Names and labels of a cluster's Docker objects, in one place. */
@@ -14,6 +15,16 @@ export function networkName(cluster: string): string {
 
 export function containerName(cluster: string, hostname: string): string {
   return `local-cluster-${cluster}-${hostname}`;
+}
+
+/** The command that brings the cluster up, for hints: `local-cluster up --name x` (no flag for the default). */
+export function upCommandFor(cluster: string): string {
+  return `local-cluster up${cluster === 'local' ? '' : ` --name ${cluster}`}`;
+}
+
+/** The admin kubeconfig `up` writes in the cluster's directory under the tool's home. */
+export function adminKubeconfigFile(clusterDirectory: string): string {
+  return join(clusterDirectory, 'admin.conf');
 }
 
 export function kubeContextName(cluster: string): string {

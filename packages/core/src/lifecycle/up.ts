@@ -6,7 +6,7 @@ import { runSteps, type Step, type StepTiming } from '../engine/steps.js';
 import { down } from './teardown.js';
 import { controlPlaneOf, kubectlOn, newUpContext, type UpContext, type UpOptions } from './context.js';
 import { newBootstrapToken } from './kubeadm-config.js';
-import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
+import { adminKubeconfigFile, API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
 import { preflight } from './steps/preflight.js';
 import { nodeImage } from './steps/node-image.js';
 import { buildImages, loadImages } from './steps/images.js';
@@ -100,7 +100,7 @@ export async function up(options: UpOptions): Promise<Cluster> {
   const running = await runningFromSameConfig(ctx, options.signal);
   if (running) {
     ctx.nodes = running;
-    ctx.kubeconfigPath = join(ctx.clusterDir, 'admin.conf');
+    ctx.kubeconfigPath = adminKubeconfigFile(ctx.clusterDir);
     ctx.apiServerHostPort = await controlPlaneOf(running).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
     return clusterHandle(ctx, [], true);
   }
@@ -122,7 +122,7 @@ async function runningFromSameConfig(ctx: UpContext, signal?: AbortSignal): Prom
   const opts = signal ? { signal } : {};
   const name = ctx.config.cluster.name;
   const nodes = await ctx.driver.listNodes({ cluster: name, role: 'node' }, opts);
-  if (nodes.length === 0 || !existsSync(join(ctx.clusterDir, 'admin.conf'))) return undefined;
+  if (nodes.length === 0 || !existsSync(adminKubeconfigFile(ctx.clusterDir))) return undefined;
   if ((await Promise.all(nodes.map((n) => n.state(opts)))).some((s) => s !== 'running')) return undefined;
   const snapshots = await ctx.driver.images.list({ cluster: name, role: 'snapshot' }, opts);
   if (snapshots.length !== nodes.length || snapshots.some((i) => i.labels[LABELS.configHash] !== ctx.configHash)) return undefined;

@@ -1,9 +1,8 @@
-import { join } from 'node:path';
 import type { Step } from '../../engine/steps.js';
 import { readNodeFile } from '../../nodeutil.js';
 import { ADMIN_CONF, controlPlaneOf, type UpContext } from '../context.js';
 import { mergeIntoUserKubeconfig, rewriteAdminKubeconfig, userKubeconfigPath, writeAtomically } from '../kubeconfig.js';
-import { kubeContextName } from '../naming.js';
+import { adminKubeconfigFile, kubeContextName } from '../naming.js';
 
 /** Writes the admin kubeconfig under the tool's home and merges it into the user's, like kind. */
 export const exportKubeconfig: Step<UpContext> = {
@@ -13,7 +12,7 @@ export const exportKubeconfig: Step<UpContext> = {
     const admin = await readNodeFile(controlPlaneOf(ctx.nodes), ADMIN_CONF, rt);
     const contextName = kubeContextName(ctx.config.cluster.name);
     const ours = rewriteAdminKubeconfig(admin, contextName, `https://127.0.0.1:${ctx.apiServerHostPort}`);
-    ctx.kubeconfigPath = join(ctx.clusterDir, 'admin.conf');
+    ctx.kubeconfigPath = adminKubeconfigFile(ctx.clusterDir);
     await writeAtomically(ctx.kubeconfigPath, ours);
     if (ctx.userKubeconfig !== false) {
       const target = ctx.userKubeconfig ?? userKubeconfigPath();

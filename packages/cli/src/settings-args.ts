@@ -6,6 +6,7 @@ import { ConfigError, formatDefault, listSettings, loadConfig, type LoadedConfig
 export function settingArgs(): ArgsDef {
   const args: ArgsDef = {};
   for (const s of listSettings()) {
+    if (!s.flag) continue;
     const description = `${s.description} [${s.path}, $${s.env}; default: ${formatDefault(s)}]`;
     args[s.flag] =
       s.type === 'boolean'
@@ -47,6 +48,7 @@ export function rejectUnknownFlags(rawArgs: readonly string[], known: ArgsDef): 
 export function configFromArgs(args: Record<string, unknown>): LoadedConfig {
   const flags: Record<string, string | boolean> = {};
   for (const s of listSettings()) {
+    if (!s.flag) continue;
     const value = args[s.flag];
     if (value === undefined) continue;
     // a bare --verbose means level 2

@@ -39,9 +39,71 @@ describe('kubeadm config', () => {
   });
 
   it('joins workers by token to the control plane by name', () => {
-    const join = yaml.load(renderJoinConfig({ hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef', patches: {} })) as Doc;
+    const config = configSchema.parse({});
+    const join = yaml.load(renderJoinConfig({ config, hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
     expect(join.discovery.bootstrapToken).toMatchObject({ apiServerEndpoint: 'kube-master:6443', token: 'abcdef.0123456789abcdef' });
     expect(join.nodeRegistration.name).toBe('kube-node-1');
+  });
+
+  it('gives feature gates to every component, runtime-config to the API server, and component flags where they belong', () => {
+    const [init, cluster, kubelet, proxy] = render({
+      cluster: {
+        featureGates: { InPlacePodVerticalScaling: true, AnyVolumeDataSource: false },
+        runtimeConfig: { 'resource.k8s.io/v1beta1': 'true' },
+        componentArgs: { apiServer: { 'audit-log-maxage': 3 }, controllerManager: { 'leader-elect': true }, kubelet: { 'max-pods': '50' } },
+      },
+    });
+    const flags = (list: { name: string; value: string }[]) => Object.fromEntries(list.map((a) => [a.name, a.value]));
+    const gates = 'InPlacePodVerticalScaling=true,AnyVolumeDataSource=false';
+    expect(flags(cluster!.apiServer.extraArgs)).toEqual({ 'feature-gates': gates, 'runtime-config': 'resource.k8s.io/v1beta1=true', 'audit-log-maxage': '3' });
+    // the user's flag wins over ours, and appears once
+    expect(cluster!.controllerManager.extraArgs.filter((a: { name: string }) => a.name === 'leader-elect')).toEqual([{ name: 'leader-elect', value: 'true' }]);
+    expect(flags(cluster!.scheduler.extraArgs)['feature-gates']).toBe(gates);
+    expect(kubelet!.featureGates).toEqual({ InPlacePodVerticalScaling: true, AnyVolumeDataSource: false });
+    expect(proxy!.featureGates).toEqual({ InPlacePodVerticalScaling: true, AnyVolumeDataSource: false });
+    expect(flags(init!.nodeRegistration.kubeletExtraArgs)).toEqual({ 'node-ip': '10.192.0.2', 'max-pods': '50' });
+    const config = configSchema.parse({ cluster: { componentArgs: { kubelet: { 'max-pods': '50' } } } });
+    const join = yaml.load(renderJoinConfig({ config, hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
+    expect(flags(join.nodeRegistration.kubeletExtraArgs)).toEqual({ 'node-ip': '10.192.0.3', 'max-pods': '50' });
+  });
+
+  it('adds each node group\'s taints to the nodes of that group', () => {
+    const config = configSchema.parse({
+      cluster: { controlPlane: { taints: ['dedicated=infra:NoExecute'] }, workers: [{ count: 1 }, { count: 2, taints: ['gpu:NoSchedule'] }] },
+    });
+    const init = yaml.loadAll(renderInitConfig({ config, patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: false }))[0] as Doc;
+    expect(init.nodeRegistration.taints).toEqual([
+      { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
+      { key: 'dedicated', value: 'infra', effect: 'NoExecute' },
+    ]);
+    const taints = (hostname: string) => (yaml.load(renderJoinConfig({ config, hostname, ip: '10.192.0.9', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc).nodeRegistration.taints;
+    expect(taints('kube-node-1')).toEqual([]);
+    expect(taints('kube-node-2')).toEqual([{ key: 'gpu', effect: 'NoSchedule' }]);
+    expect(taints('kube-node-3')).toEqual([{ key: 'gpu', effect: 'NoSchedule' }]);
+  });
+
+  it('applies merge and JSON patches to the documents of their kind, in order', () => {
+    const docs = render({
+      cluster: {
+        kubeadmPatches: [
+          { kind: 'KubeletConfiguration', merge: { maxPods: 150, failSwapOn: null } },
+          { kind: 'ClusterConfiguration', jsonPatch: [{ op: 'add', path: '/apiServer/certSANs/-', value: 'my.host' }] },
+          { kind: 'KubeletConfiguration', jsonPatch: [{ op: 'replace', path: '/maxPods', value: 120 }] },
+        ],
+      },
+    });
+    const kubelet = docs.find((d) => d.kind === 'KubeletConfiguration')!;
+    expect(kubelet.maxPods).toBe(120);
+    expect('failSwapOn' in kubelet).toBe(false);
+    expect(kubelet.cgroupDriver).toBe('systemd');
+    expect(docs.find((d) => d.kind === 'ClusterConfiguration')!.apiServer.certSANs).toContain('my.host');
+  });
+
+  it('refuses a JSON patch that does not apply, naming the patch', () => {
+    expect(() => render({ cluster: { kubeadmPatches: [{ kind: 'ClusterConfiguration', jsonPatch: [{ op: 'replace', path: '/nope/deeper', value: 1 }] }] } })).toThrow(
+      /cluster\.kubeadmPatches\[0\] \(ClusterConfiguration\) does not apply/,
+    );
+    expect(() => render({ cluster: { kubeadmPatches: [{ kind: 'ClusterConfiguration', merge: { kind: 'Other' } }] } })).toThrow(/changes the document's kind/);
   });
 
   it('makes bootstrap tokens of the form kubeadm accepts', () => {

@@ -3,6 +3,16 @@ import { configJsonSchema, describeSource, listSettings } from '@local-cluster/c
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { printTable } from '../table.js';
 
+/** Scalars and string lists as flags write them; maps as KEY=VALUE pairs; structures as compact JSON. */
+function showValue(value: unknown): string {
+  if (value === undefined) return '(unset)';
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.join(',');
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v !== 'object')) {
+    return Object.entries(value).map(([k, v]) => `${k}=${String(v)}`).join(',');
+  }
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
 const view = defineCommand({
   meta: { name: 'view', description: 'Print the effective config and where each value came from.' },
   args: { ...settingArgs(), ...outputArgs },
@@ -19,7 +29,7 @@ const view = defineCommand({
     process.stdout.write(`config file: ${loaded.file ?? '(none)'}\n`);
     printTable(
       ['SETTING', 'VALUE', 'SOURCE'],
-      rows.map((r) => [r.setting, r.value === undefined ? '(unset)' : Array.isArray(r.value) ? r.value.join(',') : String(r.value), describeSource(r.source)]),
+      rows.map((r) => [r.setting, showValue(r.value), describeSource(r.source)]),
     );
   },
 });

@@ -70,6 +70,12 @@ export function coerceText(setting: Setting, raw: string | boolean): unknown {
       if (['false', '0', 'no', 'off'].includes(lower)) return false;
       return text;
     }
+    case 'map': {
+      // Gate=true,Other=false; a malformed pair leaves the text for the schema to refuse
+      const pairs = text.split(',').map((s) => s.trim()).filter(Boolean);
+      if (pairs.some((p) => !/^[^=]+=.*$/.test(p))) return text;
+      return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf('=')).trim(), p.slice(p.indexOf('=') + 1).trim()]));
+    }
     case 'list':
       return text
         .split(',')
@@ -170,6 +176,7 @@ export function readConfigFile(path: string, via?: ConfigSource): Record<string,
 }
 
 function fixHint(setting: Setting): string {
+  if (!setting.flag) return `Fix "${setting.path}" in the config file (see the README's config table for its shape).`;
   return `Set it with flag --${setting.flag}, environment variable ${setting.env}, or "${setting.path}" in the config file.`;
 }
 
@@ -212,12 +219,14 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     }
   }
   for (const s of settings) {
+    if (!s.env) continue;
     const raw = env[s.env];
     if (raw === undefined || raw === '') continue;
     setIn(merged, s.keys, coerceText(s, raw));
     sources[s.path] = { kind: 'env', name: s.env };
   }
   for (const s of settings) {
+    if (!s.flag) continue;
     const raw = options.flags?.[s.flag];
     if (raw === undefined) continue;
     setIn(merged, s.keys, coerceText(s, raw));
@@ -239,17 +248,55 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     const setting = settingByPath(path) ?? listSettings().find((s) => path.startsWith(s.path + '.'));
     if (!setting) throw new ConfigError(`Invalid config: ${issue.message}`, { cause: parsed.error });
     const source = sources[setting.path] ?? { kind: 'default' };
-    const value = getIn(merged, setting.keys);
+    // inside a structured setting, name the exact field: cluster.workers[0].extraMounts[1].hostPath
+    const inner = issue.path.slice(setting.keys.length);
+    const where = setting.path + inner.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
+    const value = getIn(merged, issue.path.filter((k) => typeof k !== 'symbol').map(String));
+    // a bad key of a map (a feature gate, a flag name): say which key and why
+    const keyIssue = issue.code === 'invalid_key' ? (issue as { issues?: { message: string }[] }).issues?.[0] : undefined;
+    const parent = setting.path + inner.slice(0, -1).map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('');
+    const what = keyIssue
+      ? `Invalid key "${String(inner[inner.length - 1])}" in ${parent}`
+      : value === undefined
+        ? `Invalid ${where}`
+        : `Invalid value ${describeValue(value)} for ${where}`;
     throw new ConfigError(
-      `Invalid value ${describeValue(value)} for ${setting.path} (from ${describeSource(source)}): ${issue.message}.`,
+      `${what} (from ${describeSource(source)}): ${keyIssue?.message ?? issue.message}.`,
       { setting: setting.path, source, cause: parsed.error, hint: fixHint(setting) },
     );
   }
   const config = parsed.data;
   for (const s of settings) sources[s.path] ??= { kind: 'default' };
   checkPairs(config, sources);
+  const baseDir = file ? dirname(file) : cwd;
+  normalizeNodes(config, sources, baseDir);
 
-  return { config, sources, file, baseDir: file ? dirname(file) : cwd };
+  return { config, sources, file, baseDir };
+}
+
+/**
+ * Worker groups decide the worker count (a different explicit cluster.numNodes is a
+ * mistake), and mount host paths are made absolute, relative to the config file.
+ */
+function normalizeNodes(config: ResolvedConfig, sources: Record<string, ConfigSource>, baseDir: string): void {
+  const groups = config.cluster.workers;
+  if (groups) {
+    const total = groups.reduce((sum, g) => sum + g.count, 0);
+    const numNodesSource = sources['cluster.numNodes']!;
+    if (numNodesSource.kind !== 'default' && config.cluster.numNodes !== total) {
+      throw new ConfigError(
+        `cluster.numNodes is ${config.cluster.numNodes} (from ${describeSource(numNodesSource)}) but the groups of cluster.workers add up to ${total} worker(s).`,
+        { setting: 'cluster.numNodes', source: numNodesSource, hint: 'Leave cluster.numNodes unset when cluster.workers is given, or make the counts agree.' },
+      );
+    }
+    if (total > 50) {
+      throw new ConfigError(`The groups of cluster.workers add up to ${total} workers; at most 50 are supported.`, { setting: 'cluster.workers', hint: 'Lower the counts.' });
+    }
+    config.cluster.numNodes = total;
+  }
+  for (const node of [config.cluster.controlPlane, ...(groups ?? [])]) {
+    for (const mount of node.extraMounts) mount.hostPath = resolve(baseDir, mount.hostPath);
+  }
 }
 
 /** A checksum without its URL, or a URL without its checksum, is a mistake. */

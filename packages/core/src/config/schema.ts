@@ -13,7 +13,8 @@ import { BlockList, isIPv4 } from 'node:net';
 export const DEFAULT_KUBERNETES_VERSION = 'v1.34.4';
 
 export interface SettingMeta {
-  flag: string;
+  /** CLI flag (and env variable) name; structured settings (lists of objects) live in the config file only. */
+  flag?: string;
   description: string;
   /** Shown in docs instead of the default when the default is computed at run time. */
   defaultText?: string;
@@ -116,6 +117,92 @@ const clusterName = z
   .regex(/^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/, {
     message: 'must be 1-32 lowercase letters, digits or dashes, starting and ending with a letter or digit',
   });
+
+const kubernetesName = (what: string, example: string) =>
+  z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, { message: `is not a valid ${what} (letters, digits, "-", "_", "." such as ${example})` });
+
+/** A label key: an optional DNS prefix and a name (kubernetes.io/hostname, tier). */
+const labelKey = z.string().refine(
+  (key) => {
+    const parts = key.split('/');
+    if (parts.length > 2) return false;
+    const name = parts[parts.length - 1]!;
+    const prefix = parts.length === 2 ? parts[0]! : undefined;
+    const nameOk = name.length <= 63 && /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(name);
+    const prefixOk = prefix === undefined || (prefix.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(prefix));
+    return nameOk && prefixOk;
+  },
+  { message: 'is not a valid label key ([prefix/]name, e.g. example.com/tier)' },
+);
+const labelValue = z.preprocess(
+  (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
+  z.string().regex(/^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/, { message: 'is not a valid label value (at most 63 letters, digits, "-", "_", ".")' }),
+);
+
+/** A taint as kubectl writes it: key[=value]:Effect. */
+export const TAINT_PATTERN = /^([^=:\s]+)(?:=([^:\s]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/;
+const taint = z.string().regex(TAINT_PATTERN, { message: 'is not a taint: write key[=value]:Effect with Effect NoSchedule, PreferNoSchedule or NoExecute' });
+
+const port = z.number().int('must be a whole number').min(1, 'must be a port number, 1-65535').max(65535, 'must be a port number, 1-65535');
+
+/** Paths a mount must not cover: the node's own system directories. */
+export const RESERVED_NODE_PATHS = ['/', '/var', '/var/lib', '/var/lib/containerd', '/var/lib/kubelet', '/etc', '/etc/kubernetes', '/usr', '/bin', '/sbin', '/lib', '/proc', '/sys', '/dev', '/run', '/tmp', '/boot'];
+
+const nodeSettings = {
+  labels: z.record(labelKey, labelValue, { error: 'must be a mapping of label keys to values' }).default({}),
+  taints: z.array(taint).default([]),
+  extraMounts: z
+    .array(
+      z.strictObject({
+        hostPath: z.string().min(1, 'must name a file or directory on this machine'),
+        containerPath: z
+          .string()
+          .refine((p) => p.startsWith('/'), { message: 'must be an absolute path inside the node' })
+          .refine((p) => !RESERVED_NODE_PATHS.includes(p.replace(/\/+$/, '') || '/'), { message: `must not be one of the node's system directories (${RESERVED_NODE_PATHS.join(' ')})` }),
+        readOnly: z.boolean().default(false),
+      }),
+    )
+    .default([]),
+  extraPortMappings: z
+    .array(
+      z.strictObject({
+        containerPort: port,
+        hostPort: port,
+        listenAddress: z.string().refine((v) => isIPv4(v), { message: 'must be an IPv4 address such as 127.0.0.1 or 0.0.0.0' }).default('127.0.0.1'),
+        protocol: z.enum(['TCP', 'UDP']).default('TCP'),
+      }),
+    )
+    .default([]),
+};
+
+const nodeGroup = z.strictObject({
+  name: kubernetesName('group name', 'gpu').optional(),
+  count: z.number().int('must be a whole number').min(1).max(50).default(1),
+  ...nodeSettings,
+});
+
+/** The components that take feature gates and extra flags. */
+export const COMPONENTS = ['apiServer', 'controllerManager', 'scheduler', 'kubelet'] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+const flagName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'is not a flag name: write it without dashes in front, e.g. max-pods' });
+const flagValue = z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string({ error: 'must be a string, number or boolean' }));
+const componentFlags = z.record(flagName, flagValue, { error: 'must be a mapping of flag names to values' });
+
+/** kubeadm documents a patch can target. */
+export const KUBEADM_KINDS = ['InitConfiguration', 'ClusterConfiguration', 'JoinConfiguration', 'KubeletConfiguration', 'KubeProxyConfiguration'] as const;
+
+const kubeadmPatch = z
+  .strictObject({
+    kind: z.enum(KUBEADM_KINDS),
+    /** RFC 7386 JSON merge patch (a partial document; null removes a field). */
+    merge: z.record(z.string(), z.unknown()).optional(),
+    /** RFC 6902 JSON patch operations. */
+    jsonPatch: z.array(z.record(z.string(), z.unknown())).optional(),
+  })
+  .refine((p) => (p.merge === undefined) !== (p.jsonPatch === undefined), { message: 'give exactly one of "merge" (a partial document) or "jsonPatch" (RFC 6902 operations)' });
+
+const featureGateValue = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }));
 
 export const configSchema = z.strictObject({
   verbose: setting(z.number().int('must be a whole number').min(0).max(9).default(1), {
@@ -236,6 +323,50 @@ export const configSchema = z.strictObject({
         flag: 'kube-proxy-mode',
         placeholder: 'MODE',
         description: 'kube-proxy mode: iptables or nftables (ipvs is refused: these kernels have no IPVS).',
+      }),
+      featureGates: setting(
+        z.record(z.string().regex(/^[A-Z][A-Za-z0-9]*$/, { message: 'is not a feature gate name (such as InPlacePodVerticalScaling)' }), featureGateValue, {
+          error: 'must be a mapping of feature gates to true/false (on the command line: Gate=true,Other=false)',
+        }).default({}),
+        {
+          flag: 'feature-gates',
+          placeholder: 'GATE=BOOL,...',
+          description:
+            'Feature gates for every component that takes them (API server, controller manager, scheduler, kubelet, kube-proxy); checked against that version\'s binaries before nodes are made.',
+        },
+      ),
+      runtimeConfig: setting(
+        z.record(z.string().regex(/^[a-z0-9][a-z0-9./-]*$/, { message: 'is not an API group/version (such as resource.k8s.io/v1beta1 or api/alpha)' }), flagValue, {
+          error: 'must be a mapping of API group/versions to values (on the command line: resource.k8s.io/v1beta1=true,...)',
+        }).default({}),
+        {
+          flag: 'runtime-config',
+          placeholder: 'KEY=VALUE,...',
+          description: "The API server's --runtime-config: API groups/versions to turn on or off (api/alpha=true).",
+        },
+      ),
+      componentArgs: setting(
+        z.strictObject(Object.fromEntries(COMPONENTS.map((c) => [c, componentFlags.optional()])) as Record<Component, z.ZodOptional<typeof componentFlags>>).default({}),
+        {
+          description:
+            'Extra flags per component: apiServer, controllerManager, scheduler, kubelet (flag name without dashes: value); checked against the binaries. Config file only.',
+          defaultText: '(none)',
+        },
+      ),
+      kubeadmPatches: setting(z.array(kubeadmPatch).default([]), {
+        description:
+          'Patches of the kubeadm documents: {kind, merge} (JSON merge patch) or {kind, jsonPatch} (RFC 6902), kind one of InitConfiguration, ClusterConfiguration, JoinConfiguration, KubeletConfiguration, KubeProxyConfiguration. Config file only.',
+        defaultText: '(none)',
+      }),
+      controlPlane: setting(z.strictObject(nodeSettings).default(() => ({ labels: {}, taints: [], extraMounts: [], extraPortMappings: [] })), {
+        description:
+          'Control-plane node: labels, taints (key[=value]:Effect), extraMounts ({hostPath, containerPath, readOnly}), extraPortMappings ({containerPort, hostPort, listenAddress, protocol}). Config file only.',
+        defaultText: '(none)',
+      }),
+      workers: setting(z.array(nodeGroup).min(1).optional(), {
+        description:
+          'Worker groups, each {count, name, labels, taints, extraMounts, extraPortMappings}; their counts add up to cluster.numNodes. Config file only.',
+        defaultText: 'cluster.numNodes plain workers',
       }),
       addons: setting(z.array(z.string().min(1)).default([]), {
         flag: 'addons',

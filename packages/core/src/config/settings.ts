@@ -1,15 +1,16 @@
 import type { z } from 'zod';
 import { configSchema, getSettingMeta, type SettingMeta } from './schema.js';
 
-export type SettingType = 'integer' | 'boolean' | 'string' | 'enum' | 'list';
+/** `map`: KEY=VALUE pairs on the command line; `structured`: objects and lists of objects, config file only. */
+export type SettingType = 'integer' | 'boolean' | 'string' | 'enum' | 'list' | 'map' | 'structured';
 
 /** One leaf of the config schema with everything derived from it. */
 export interface Setting extends SettingMeta {
   /** Dotted path, e.g. `cluster.numNodes`. */
   path: string;
   keys: string[];
-  /** Environment variable name, derived from the flag. */
-  env: string;
+  /** Environment variable name, derived from the flag; undefined for file-only settings. */
+  env?: string;
   type: SettingType;
   /** Allowed values of an enum setting. */
   choices?: string[];
@@ -30,6 +31,7 @@ interface Def {
   defaultValue?: unknown;
   shape?: Record<string, z.ZodType>;
   entries?: Record<string, string>;
+  element?: z.ZodType;
 }
 
 const defOf = (s: z.ZodType) => (s as unknown as { def: Def }).def;
@@ -60,7 +62,11 @@ function typeOf(base: z.ZodType): SettingType {
     case 'enum':
       return 'enum';
     case 'array':
-      return 'list';
+      return defOf(unwrap(defOf(base).element!).base).type === 'string' ? 'list' : 'structured';
+    case 'record':
+      return 'map';
+    case 'object':
+      return 'structured';
     default:
       throw new Error(`config schema: unsupported setting type ${t}`);
   }
@@ -75,11 +81,12 @@ function walk(schema: z.ZodType, keys: string[], out: Setting[]): void {
       ...meta,
       path: keys.join('.'),
       keys,
-      env: envNameForFlag(meta.flag),
+      ...(meta.flag ? { env: envNameForFlag(meta.flag) } : {}),
       type,
       defaultValue: Array.isArray(defaultValue) ? [...defaultValue] : defaultValue,
       schema,
     };
+    if (type === 'structured' && meta.flag) throw new Error(`config schema: ${setting.path} is structured and cannot have a flag`);
     if (type === 'enum') setting.choices = Object.values(defOf(base).entries ?? {});
     out.push(setting);
     return;
@@ -113,5 +120,9 @@ export function formatDefault(setting: Setting): string {
   if (setting.defaultText) return setting.defaultText;
   if (setting.defaultValue === undefined) return '(unset)';
   if (Array.isArray(setting.defaultValue)) return setting.defaultValue.length ? setting.defaultValue.join(',') : '(none)';
+  if (typeof setting.defaultValue === 'object' && setting.defaultValue !== null) {
+    const entries = Object.entries(setting.defaultValue);
+    return entries.length ? entries.map(([k, v]) => `${k}=${String(v)}`).join(',') : '(none)';
+  }
   return String(setting.defaultValue);
 }

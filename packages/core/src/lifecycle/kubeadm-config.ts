@@ -1,7 +1,10 @@
 import yaml from 'js-yaml';
-import type { ResolvedConfig } from '../config/schema.js';
+import jsonpatch from 'fast-json-patch';
+import type { Component, ResolvedConfig } from '../config/schema.js';
 import type { KubeadmPatches } from '../contracts/cni.js';
+import { ConfigError } from '../errors.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME } from './naming.js';
+import { parseTaint, plannedNode } from './node-plan.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -25,7 +28,29 @@ export interface KubeadmRenderInput {
 
 const args = (record: Record<string, string>) => Object.entries(record).map(([name, value]) => ({ name, value }));
 
-function kubeletConfiguration(patches: KubeadmPatches): Record<string, unknown> {
+type Doc = Record<string, unknown>;
+
+/** cluster.featureGates as a flag value: A=true,B=false. */
+export function featureGatesFlag(config: ResolvedConfig): Record<string, string> {
+  const gates = Object.entries(config.cluster.featureGates);
+  return gates.length ? { 'feature-gates': gates.map(([k, v]) => `${k}=${v}`).join(',') } : {};
+}
+
+/**
+ * The flags a component gets from the config: feature gates (and, for the API server,
+ * runtime-config), then cluster.componentArgs, which win over ours.
+ */
+export function componentFlags(config: ResolvedConfig, component: Component): Record<string, string> {
+  const runtime = Object.entries(config.cluster.runtimeConfig);
+  return {
+    ...(component === 'kubelet' ? {} : featureGatesFlag(config)),
+    ...(component === 'apiServer' && runtime.length ? { 'runtime-config': runtime.map(([k, v]) => `${k}=${v}`).join(',') } : {}),
+    ...(config.cluster.componentArgs[component] ?? {}),
+  };
+}
+
+function kubeletConfiguration(config: ResolvedConfig, patches: KubeadmPatches): Doc {
+  const gates = config.cluster.featureGates;
   return {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -36,15 +61,69 @@ function kubeletConfiguration(patches: KubeadmPatches): Record<string, unknown> 
     imageGCHighThresholdPercent: 100,
     // nothing can be pulled; never ask a registry
     serializeImagePulls: false,
+    ...(Object.keys(gates).length ? { featureGates: { ...gates } } : {}),
     ...patches.kubelet,
   };
 }
 
-/** The kubeadm config for `kubeadm init` on the control plane. */
-export function renderInitConfig(input: KubeadmRenderInput): string {
+function taintsOf(config: ResolvedConfig, hostname: string): { key: string; value?: string; effect: string }[] {
+  return (plannedNode(config, hostname)?.settings.taints ?? []).map(parseTaint);
+}
+
+/** RFC 7386: objects merge key by key, null removes, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out: Doc = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Doc) } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+/**
+ * Applies cluster.kubeadmPatches to the documents of their kind. A JSON patch that
+ * does not apply (a missing path, a failed test) is a ConfigError naming the patch.
+ */
+export function applyKubeadmPatches(docs: Doc[], config: ResolvedConfig): Doc[] {
+  return docs.map((doc) => {
+    let current: Doc = doc;
+    config.cluster.kubeadmPatches.forEach((patch, i) => {
+      if (patch.kind !== doc.kind) return;
+      const setting = `cluster.kubeadmPatches[${i}]`;
+      if (patch.merge) {
+        current = mergePatch(current, patch.merge) as Doc;
+      } else {
+        try {
+          const ops = patch.jsonPatch as unknown as jsonpatch.Operation[];
+          const problem = jsonpatch.validate(ops, current);
+          if (problem) throw problem;
+          current = jsonpatch.applyPatch(jsonpatch.deepClone(current) as Doc, ops, true, false).newDocument;
+        } catch (cause) {
+          const e = cause as { message?: string; index?: number; operation?: unknown };
+          const op = e.index !== undefined ? ` (operation ${e.index}: ${JSON.stringify(e.operation)})` : '';
+          throw new ConfigError(`${setting} (${patch.kind}) does not apply${op}: ${String(e.message ?? cause).split('\n')[0]}.`, {
+            setting,
+            cause,
+            hint: `Fix the patch against the rendered document: \`local-cluster config kubeadm\` prints the ${patch.kind} it would patch.`,
+          });
+        }
+      }
+      if (current.kind !== patch.kind) {
+        throw new ConfigError(`${setting} changes the document's kind to ${String(current.kind)}.`, { setting, hint: 'Patches may change fields, not the kind.' });
+      }
+    });
+    return current;
+  });
+}
+
+const dump = (docs: Doc[]) => docs.map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n');
+
+/** The kubeadm documents for `kubeadm init` on the control plane, before the user's patches. */
+export function initDocuments(input: KubeadmRenderInput): Doc[] {
   const { config, patches } = input;
   const podSubnet = patches.podSubnet;
-  const docs: Record<string, unknown>[] = [
+  return [
     {
       apiVersion: KUBEADM_API,
       kind: 'InitConfiguration',
@@ -53,10 +132,13 @@ export function renderInitConfig(input: KubeadmRenderInput): string {
       nodeRegistration: {
         name: CONTROL_PLANE_HOSTNAME,
         criSocket: CRI_SOCKET,
-        kubeletExtraArgs: args({ 'node-ip': input.controlPlaneIp }),
+        kubeletExtraArgs: args({ 'node-ip': input.controlPlaneIp, ...componentFlags(config, 'kubelet') }),
         ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
         imagePullPolicy: 'Never',
-        taints: input.untaintControlPlane ? [] : [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }],
+        taints: [
+          ...(input.untaintControlPlane ? [] : [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]),
+          ...taintsOf(config, CONTROL_PLANE_HOSTNAME),
+        ],
       },
     },
     {
@@ -66,7 +148,10 @@ export function renderInitConfig(input: KubeadmRenderInput): string {
       kubernetesVersion: config.source.kubernetesVersion,
       controlPlaneEndpoint: `${CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`,
       networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
-      apiServer: { certSANs: ['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, input.controlPlaneIp] },
+      apiServer: {
+        certSANs: ['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, input.controlPlaneIp],
+        ...(Object.keys(componentFlags(config, 'apiServer')).length ? { extraArgs: args(componentFlags(config, 'apiServer')) } : {}),
+      },
       // one control-plane node: no leader election, so a restored control plane acts at
       // once instead of waiting for its previous instance's lease to expire
       controllerManager: {
@@ -75,11 +160,12 @@ export function renderInitConfig(input: KubeadmRenderInput): string {
           'leader-elect': 'false',
           ...(podSubnet ? { 'allocate-node-cidrs': 'true' } : {}),
           ...patches.controllerManagerArgs,
+          ...componentFlags(config, 'controllerManager'),
         }),
       },
-      scheduler: { extraArgs: args({ 'bind-address': '0.0.0.0', 'leader-elect': 'false' }) },
+      scheduler: { extraArgs: args({ 'bind-address': '0.0.0.0', 'leader-elect': 'false', ...componentFlags(config, 'scheduler') }) },
     },
-    kubeletConfiguration(patches),
+    kubeletConfiguration(config, patches),
     {
       apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
       kind: 'KubeProxyConfiguration',
@@ -87,36 +173,50 @@ export function renderInitConfig(input: KubeadmRenderInput): string {
       // nf_conntrack_max cannot be set from inside a container
       conntrack: { maxPerCore: 0 },
       ...(podSubnet ? { clusterCIDR: podSubnet } : {}),
+      ...(Object.keys(config.cluster.featureGates).length ? { featureGates: { ...config.cluster.featureGates } } : {}),
       ...patches.kubeProxy,
     },
   ];
-  return docs.map((d) => yaml.dump(d, { noRefs: true, lineWidth: -1 })).join('---\n');
 }
 
-/** The kubeadm config for `kubeadm join` on a worker. */
-export function renderJoinConfig(input: { hostname: string; ip: string; bootstrapToken: string; patches: KubeadmPatches }): string {
-  return yaml.dump(
-    {
-      apiVersion: KUBEADM_API,
-      kind: 'JoinConfiguration',
-      discovery: {
-        bootstrapToken: {
-          apiServerEndpoint: `${CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`,
-          token: input.bootstrapToken,
-          // the CA is on a private network we created; nodes trust it like kind's do
-          unsafeSkipCAVerification: true,
-        },
-      },
-      nodeRegistration: {
-        name: input.hostname,
-        criSocket: CRI_SOCKET,
-        kubeletExtraArgs: args({ 'node-ip': input.ip }),
-        ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
-        imagePullPolicy: 'Never',
+/** The kubeadm config for `kubeadm init` on the control plane, with cluster.kubeadmPatches applied. */
+export function renderInitConfig(input: KubeadmRenderInput): string {
+  return dump(applyKubeadmPatches(initDocuments(input), input.config));
+}
+
+export interface JoinRenderInput {
+  config: ResolvedConfig;
+  hostname: string;
+  ip: string;
+  bootstrapToken: string;
+}
+
+export function joinDocument(input: JoinRenderInput): Doc {
+  return {
+    apiVersion: KUBEADM_API,
+    kind: 'JoinConfiguration',
+    discovery: {
+      bootstrapToken: {
+        apiServerEndpoint: `${CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`,
+        token: input.bootstrapToken,
+        // the CA is on a private network we created; nodes trust it like kind's do
+        unsafeSkipCAVerification: true,
       },
     },
-    { noRefs: true, lineWidth: -1 },
-  );
+    nodeRegistration: {
+      name: input.hostname,
+      criSocket: CRI_SOCKET,
+      kubeletExtraArgs: args({ 'node-ip': input.ip, ...componentFlags(input.config, 'kubelet') }),
+      ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
+      imagePullPolicy: 'Never',
+      taints: taintsOf(input.config, input.hostname),
+    },
+  };
+}
+
+/** The kubeadm config for `kubeadm join` on a worker, with cluster.kubeadmPatches applied. */
+export function renderJoinConfig(input: JoinRenderInput): string {
+  return dump(applyKubeadmPatches([joinDocument(input)], input.config));
 }
 
 /** A random bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}. */

@@ -48,7 +48,19 @@ describe('loadConfig defaults', () => {
         buildHyperkube: false,
         buildKubectl: false,
       },
-      cluster: { name: 'local', numNodes: 2, cniPlugin: 'bridge', noDedicated: false, kubeProxyMode: 'iptables', addons: [] },
+      cluster: {
+        name: 'local',
+        numNodes: 2,
+        cniPlugin: 'bridge',
+        noDedicated: false,
+        kubeProxyMode: 'iptables',
+        featureGates: {},
+        runtimeConfig: {},
+        componentArgs: {},
+        kubeadmPatches: [],
+        controlPlane: { labels: {}, taints: [], extraMounts: [], extraPortMappings: [] },
+        addons: [],
+      },
       e2e: {},
     });
     for (const s of listSettings()) {
@@ -104,6 +116,15 @@ describe('loadConfig from a file', () => {
         noDedicated: true,
         apiServerPort: 16443,
         kubeProxyMode: 'nftables',
+        featureGates: { InPlacePodVerticalScaling: true },
+        runtimeConfig: { 'api/alpha': 'true' },
+        componentArgs: { apiServer: { 'audit-log-maxage': '3' } },
+        kubeadmPatches: [{ kind: 'KubeletConfiguration', merge: { maxPods: 150 } }],
+        controlPlane: { labels: { tier: 'infra' }, taints: [], extraMounts: [], extraPortMappings: [{ containerPort: 30080, hostPort: 18080, listenAddress: '127.0.0.1', protocol: 'TCP' }] },
+        workers: [
+          { name: 'small', count: 1, labels: {}, taints: [], extraMounts: [], extraPortMappings: [] },
+          { count: 2, labels: { disk: 'ssd' }, taints: ['gpu:NoSchedule'], extraMounts: [{ hostPath: join(configFixtures, 'data'), containerPath: '/data', readOnly: true }], extraPortMappings: [] },
+        ],
         addons: ['dashboard', './manifests/extra.yaml'],
       },
       e2e: {
@@ -549,5 +570,47 @@ describe('ConfigError', () => {
     expect(isLocalClusterError({ name: 'ConfigError', message: 'm', describe: () => 'm' })).toBe(true);
     expect(isLocalClusterError({ name: 'ConfigError', message: 'm' })).toBe(false);
     expect(isLocalClusterError({ name: 'SomethingElse', describe: () => '' })).toBe(false);
+  });
+});
+
+describe('cluster shape settings', () => {
+  const fromFile = (text: string) => {
+    const dir = tempDir();
+    writeTree(dir, { 'c.yaml': text });
+    return () => loadConfig({ file: join(dir, 'c.yaml'), env: {} });
+  };
+  const message = (fn: () => unknown) => (thrownBy(fn) as Error).message;
+
+  it('reads feature gates and runtime-config from flags and env as KEY=VALUE lists', () => {
+    const { config, sources } = loadConfig({ env: { LOCAL_CLUSTER_RUNTIME_CONFIG: 'api/alpha=true' }, flags: { 'feature-gates': 'InPlacePodVerticalScaling=true, AnyVolumeDataSource=false' } });
+    expect(config.cluster.featureGates).toEqual({ InPlacePodVerticalScaling: true, AnyVolumeDataSource: false });
+    expect(config.cluster.runtimeConfig).toEqual({ 'api/alpha': 'true' });
+    expect(sources['cluster.featureGates']).toEqual({ kind: 'flag', name: 'feature-gates' });
+  });
+
+  it('refuses bad gates naming the gate and the flag', () => {
+    expect(message(() => loadConfig({ env: {}, flags: { 'feature-gates': 'Foo=maybe' } }))).toMatch(/cluster\.featureGates\.Foo \(from flag --feature-gates\): must be true or false/);
+    expect(message(() => loadConfig({ env: {}, flags: { 'feature-gates': 'foo=true' } }))).toMatch(/Invalid key "foo" in cluster\.featureGates/);
+    expect(message(() => loadConfig({ env: {}, flags: { 'feature-gates': 'Foo' } }))).toMatch(/Gate=true,Other=false/);
+  });
+
+  it('takes the worker count from the worker groups and refuses a different explicit numNodes', () => {
+    expect(fromFile('cluster:\n  workers:\n    - count: 2\n    - {}\n')().config.cluster.numNodes).toBe(3);
+    expect(message(fromFile('cluster:\n  numNodes: 5\n  workers:\n    - count: 2\n'))).toMatch(/cluster\.numNodes is 5 .* add up to 2/);
+  });
+
+  it('names the exact field of a structured setting that is wrong', () => {
+    expect(message(fromFile('cluster:\n  workers:\n    - taints: ["gpu"]\n'))).toMatch(/"gpu" for cluster\.workers\[0\]\.taints\[0\].*key\[=value\]:Effect/);
+    expect(message(fromFile('cluster:\n  controlPlane:\n    extraMounts:\n      - {hostPath: /tmp, containerPath: /var}\n'))).toMatch(/cluster\.controlPlane\.extraMounts\[0\]\.containerPath.*system directories/);
+    expect(message(fromFile('cluster:\n  controlPlane:\n    extraPortMappings:\n      - {containerPort: 80, hostPort: 70000}\n'))).toMatch(/extraPortMappings\[0\]\.hostPort.*1-65535/);
+    expect(message(fromFile('cluster:\n  componentArgs:\n    apiServer: {"--v": 3}\n'))).toMatch(/Invalid key "--v" in cluster\.componentArgs\.apiServer/);
+    expect(message(fromFile('cluster:\n  componentArgs:\n    etcd: {a: b}\n'))).toMatch(/cluster\.componentArgs.*Unrecognized key: "etcd"/);
+    expect(message(fromFile('cluster:\n  kubeadmPatches:\n    - kind: KubeletConfiguration\n'))).toMatch(/cluster\.kubeadmPatches\[0\].*exactly one of "merge"/);
+    expect(message(fromFile('cluster:\n  kubeadmPatches:\n    - {kind: Foo, merge: {}}\n'))).toMatch(/cluster\.kubeadmPatches\[0\]\.kind/);
+  });
+
+  it('resolves mount host paths relative to the config file', () => {
+    const { config, baseDir } = fromFile('cluster:\n  controlPlane:\n    extraMounts:\n      - {hostPath: ./data, containerPath: /data}\n')();
+    expect(config.cluster.controlPlane.extraMounts[0]).toEqual({ hostPath: join(baseDir, 'data'), containerPath: '/data', readOnly: false });
   });
 });

@@ -36,16 +36,28 @@ describe('settings derived from the schema', () => {
       'cluster.noDedicated',
       'cluster.apiServerPort',
       'cluster.kubeProxyMode',
+      'cluster.featureGates',
+      'cluster.runtimeConfig',
+      'cluster.componentArgs',
+      'cluster.kubeadmPatches',
+      'cluster.controlPlane',
+      'cluster.workers',
       'cluster.addons',
       'e2e.parallelism',
     ]);
   });
 
-  it('gives every setting a flag, a LOCAL_CLUSTER_ env var and a description', () => {
+  it('gives every setting but the structured ones a flag and a LOCAL_CLUSTER_ env var, and each a description', () => {
     for (const s of settings) {
+      if (s.type === 'structured') {
+        expect(s.flag, s.path).toBeUndefined();
+        expect(s.env, s.path).toBeUndefined();
+        expect(s.description.trim().length, s.path).toBeGreaterThan(10);
+        continue;
+      }
       expect(s.flag, s.path).toMatch(/^[a-z][a-z0-9-]*$/);
-      expect(s.env, s.path).toBe(envNameForFlag(s.flag));
-      expect(s.env.startsWith(ENV_PREFIX), s.path).toBe(true);
+      expect(s.env, s.path).toBe(envNameForFlag(s.flag!));
+      expect(s.env!.startsWith(ENV_PREFIX), s.path).toBe(true);
       expect(s.env, s.path).toMatch(/^LOCAL_CLUSTER_[A-Z0-9_]+$/);
       expect(s.description.trim().length, s.path).toBeGreaterThan(10);
       expect(s.keys.join('.')).toBe(s.path);
@@ -53,8 +65,8 @@ describe('settings derived from the schema', () => {
   });
 
   it('has unique flags and env names that do not clash with the file and home variables', () => {
-    const flags = settings.map((s) => s.flag);
-    const envs = settings.map((s) => s.env);
+    const flags = settings.flatMap((s) => (s.flag ? [s.flag] : []));
+    const envs = settings.flatMap((s) => (s.env ? [s.env] : []));
     expect(new Set(flags).size).toBe(flags.length);
     expect(new Set(envs).size).toBe(envs.length);
     expect(envs).not.toContain(CONFIG_FILE_ENV);

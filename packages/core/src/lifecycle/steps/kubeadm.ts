@@ -5,6 +5,7 @@ import { isExecError } from '../../errors.js';
 import { waitFor, writeNodeFile } from '../../nodeutil.js';
 import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
 import { renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
+import { planNodes } from '../node-plan.js';
 
 const CONFIG_PATH = '/etc/local-cluster/kubeadm.yaml';
 
@@ -25,7 +26,7 @@ export const kubeadmInit: Step<UpContext> = {
   title: 'kubeadm init',
   async run(ctx, rt) {
     const controlPlane = controlPlaneOf(ctx.nodes);
-    const untaint = ctx.config.cluster.numNodes === 0 || ctx.config.cluster.noDedicated;
+    const untaint = ctx.nodes.length === 1 || ctx.config.cluster.noDedicated;
     const config = renderInitConfig({
       config: ctx.config,
       patches: { ...ctx.patches, podSubnet: ctx.podSubnet },
@@ -61,7 +62,7 @@ export const joinWorkers: Step<UpContext> = {
       ctx.nodes
         .filter((n) => n.id !== controlPlane.id)
         .map(async (node) => {
-          const config = renderJoinConfig({ hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, patches: ctx.patches });
+          const config = renderJoinConfig({ config: ctx.config, hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken });
           await writeNodeFile(node, CONFIG_PATH, config, rt);
           const argv = [NODE_CONTRACT.kubeadm, 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
           await execKept(ctx, `kubeadm-join-${node.hostname}`, node, argv, rt);
@@ -71,20 +72,24 @@ export const joinWorkers: Step<UpContext> = {
   },
 };
 
-/** With no workers, or cluster.noDedicated, pods may run on the control plane (taint removed at init). */
+/** Workers get the worker role label; every node gets the labels its settings give (cluster.controlPlane, cluster.workers). */
 export const labelNodes: Step<UpContext> = {
   name: 'label-nodes',
-  title: 'Label worker nodes',
-  skip: (ctx) => ctx.nodes.length < 2,
+  title: 'Label nodes',
+  skip: (ctx) => planNodes(ctx.config).every((n) => n.role === 'control-plane' && Object.keys(n.settings.labels).length === 0),
   async run(ctx, rt) {
     const controlPlane = controlPlaneOf(ctx.nodes);
-    for (const node of ctx.nodes) {
-      if (node.id === controlPlane.id) continue;
+    for (const planned of planNodes(ctx.config)) {
+      const labels = [
+        ...(planned.role === 'worker' ? ['node-role.kubernetes.io/worker='] : []),
+        ...Object.entries(planned.settings.labels).map(([k, v]) => `${k}=${v}`),
+      ];
+      if (labels.length === 0) continue;
       // `kubeadm join` returns after the TLS bootstrap; the Node object may follow a moment later
       await waitFor(
-        `node ${node.hostname} to register`,
+        `node ${planned.hostname} to register`,
         async () => {
-          await kubectlOn(controlPlane, ['label', 'node', node.hostname, 'node-role.kubernetes.io/worker=', '--overwrite'], { signal: rt.signal });
+          await kubectlOn(controlPlane, ['label', 'node', planned.hostname, ...labels, '--overwrite'], { signal: rt.signal });
           return true;
         },
         { timeoutMs: 60_000, intervalMs: 500, signal: rt.signal },

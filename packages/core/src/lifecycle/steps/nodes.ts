@@ -1,22 +1,34 @@
 import { NODE_CONTRACT } from '../../contracts/node.js';
 import { nthAddress } from '../../config/schema.js';
-import { LABELS, type NodeRole, type NodeSpec } from '../../contracts/driver.js';
+import { LABELS, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
-import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels, snapshotRef, varVolumeName, workerHostname } from '../naming.js';
+import { API_SERVER_PORT, containerName, ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
+import { planNodes, type PlannedNode } from '../node-plan.js';
 
 /**
  * Fixed addresses (.2 the control plane, .3... the workers; .1 is Docker's gateway):
  * certificates and kubelet flags name them, so a node must keep its address.
  */
-function spec(ctx: UpContext, hostname: string, role: NodeRole, index: number): NodeSpec {
+function spec(ctx: UpContext, { hostname, role, index, settings }: PlannedNode): NodeSpec {
   const cluster = ctx.config.cluster.name;
+  const ports: PortMapping[] = settings.extraPortMappings.map((p) => ({
+    containerPort: p.containerPort,
+    hostPort: p.hostPort,
+    hostIp: p.listenAddress,
+    protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
+  }));
+  if (role === 'control-plane') ports.unshift({ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.config.cluster.apiServerPort ?? 0 });
   return {
     name: containerName(cluster, hostname),
     hostname,
     // restored nodes start from their committed filesystem, with their kept /var
     image: ctx.restore ? snapshotRef(cluster, hostname) : ctx.nodeImage.ref,
-    mounts: [{ type: 'volume', source: varVolumeName(cluster, hostname), target: '/var' }],
+    mounts: [
+      { type: 'volume', source: varVolumeName(cluster, hostname), target: '/var' },
+      // cluster.*.extraMounts: host paths (made absolute and checked by preflight)
+      ...settings.extraMounts.map((m) => ({ type: 'bind' as const, source: m.hostPath, target: m.containerPath, readOnly: m.readOnly })),
+    ],
     network: ctx.networkName!,
     ip: nthAddress(ctx.config.dind.subnet, 2 + index),
     labels: {
@@ -28,9 +40,7 @@ function spec(ctx: UpContext, hostname: string, role: NodeRole, index: number): 
     // read by the node's entrypoint: workers skip the control-plane images at preload
     env: { [NODE_CONTRACT.nodeRoleEnv]: role },
     privileged: true,
-    ...(role === 'control-plane'
-      ? { ports: [{ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.config.cluster.apiServerPort ?? 0 }] }
-      : {}),
+    ...(ports.length ? { ports } : {}),
   };
 }
 
@@ -39,8 +49,7 @@ export const createNodes: Step<UpContext> = {
   name: 'create-nodes',
   title: 'Create node containers',
   async run(ctx, rt) {
-    const specs = [spec(ctx, CONTROL_PLANE_HOSTNAME, 'control-plane', 0)];
-    for (let i = 1; i <= ctx.config.cluster.numNodes; i++) specs.push(spec(ctx, workerHostname(i), 'worker', i));
+    const specs = planNodes(ctx.config).map((node) => spec(ctx, node));
     const cluster = ctx.config.cluster.name;
     if (!ctx.restore) {
       // labelled, so `clean` finds them; a restore reuses the snapshot's

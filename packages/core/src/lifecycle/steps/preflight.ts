@@ -7,6 +7,7 @@ import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
 import { hasUsableSnapshot } from './snapshot.js';
+import { planNodes } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
@@ -52,8 +53,9 @@ export const preflight: Step<UpContext> = {
     ctx.restore = await hasUsableSnapshot(ctx, rt);
     if (ctx.restore) rt.logger.info(`restoring cluster "${name}" from its snapshot`);
 
-    if (config.cluster.numNodes > 0 && cni.supports?.multiNode === false) {
-      throw new PreflightError('cni-layout', `CNI plugin "${cni.name}" supports a single node only, but cluster.numNodes is ${config.cluster.numNodes}.`, {
+    const workers = planNodes(config).length - 1;
+    if (workers > 0 && cni.supports?.multiNode === false) {
+      throw new PreflightError('cni-layout', `CNI plugin "${cni.name}" supports a single node only, but the cluster has ${workers} worker(s) (cluster.numNodes/cluster.workers).`, {
         hint: 'Set cluster.numNodes to 0 (--num-nodes 0) or choose another cluster.cniPlugin.',
       });
     }

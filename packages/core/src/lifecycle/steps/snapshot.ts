@@ -2,18 +2,16 @@ import { LABELS } from '../../contracts/driver.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { removeSnapshotImages, removeVolumes } from '../teardown.js';
-import { CONTROL_PLANE_HOSTNAME, ownerLabels, snapshotRef, varVolumeName, workerHostname } from '../naming.js';
+import { ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
+import { planNodes } from '../node-plan.js';
 
-export function hostnames(numNodes: number): string[] {
-  return [CONTROL_PLANE_HOSTNAME, ...Array.from({ length: numNodes }, (_, i) => workerHostname(i + 1))];
-}
 
 /** Whether every node's committed image and /var volume exist, made from the same config. */
 export async function hasUsableSnapshot(ctx: UpContext, rt: StepRuntime): Promise<boolean> {
   const cluster = ctx.config.cluster.name;
   const images = await ctx.driver.images.list({ cluster, role: 'snapshot' }, rt);
   const volumes = await ctx.driver.volumes.list({ cluster, role: 'volume' }, rt);
-  return hostnames(ctx.config.cluster.numNodes).every(
+  return planNodes(ctx.config).map((n) => n.hostname).every(
     (host) =>
       images.some((i) => i.tags.includes(snapshotRef(cluster, host)) && i.labels[LABELS.configHash] === ctx.configHash) &&
       volumes.some((v) => v.name === varVolumeName(cluster, host)),

@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { AbortedError, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, type ImageBuildContext, type ImageRequirement, type ResolvedConfig } from '@local-cluster/core';
-import { binarySources, hasOverrides, sourcesKey, stageOverrides, type BinarySources } from './sources.js';
+import { binarySources, hasOverrides, OVERRIDABLE, sourcesKey, stageOverrides, type BinarySources } from './sources.js';
 
 export * from './sources.js';
 
@@ -97,7 +97,34 @@ export function nodeImage(config: ResolvedConfig, options: NodeImageOptions = {}
   const base = nodeImageRef(version, recipesDir);
   // other binary sources make another image, tagged by what they provide
   const ref = hasOverrides(sources) ? `${base}-${sourcesKey(sources)}` : base;
-  return { ref, build: (ctx) => buildNodeImage(ref, version, sources, ctx, recipesDir) };
+  return {
+    ref,
+    build: (ctx) => buildNodeImage(ref, version, sources, ctx, recipesDir),
+    binaries: (ctx) => nodeBinaries(version, sources, ctx, recipesDir),
+  };
+}
+
+/**
+ * The Kubernetes binaries the node image is made of, on this machine: the Go-module build
+ * (content-addressed: instant when the node image was built here) with the configured
+ * prebuilt, downloaded or source-built overrides on top.
+ */
+async function nodeBinaries(version: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<Record<string, string>> {
+  const dir = join(ctx.cacheDir, 'node-image', 'binaries', version);
+  await new Promise<void>((resolve, reject) => {
+    execFile('bash', [join(recipesDir, 'binaries', 'build.sh'), dir, 'kubernetes'], { env: { ...process.env, KUBERNETES_VERSION: version }, signal: ctx.signal, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (!error) return resolve();
+      if (ctx.signal.aborted) return reject(new AbortedError('building the Kubernetes binaries'));
+      reject(new LocalClusterError(`Building the Kubernetes ${version} binaries failed: ${(stderr || stdout).trim().split('\n').slice(-3).join(' ')}`, { hint: `See ${join(dir, 'build.log')}` }));
+    });
+  });
+  const paths: Record<string, string> = Object.fromEntries(OVERRIDABLE.map((name) => [name, join(dir, 'bin', name)]));
+  if (hasOverrides(sources)) {
+    const overrides = join(ctx.cacheDir, 'overrides', sourcesKey(sources));
+    if (!existsSync(join(overrides, 'bin'))) await stageOverrides(sources, overrides, version, ctx);
+    for (const name of readdirSync(join(overrides, 'bin'))) paths[name] = join(overrides, 'bin', name);
+  }
+  return paths;
 }
 
 /**

@@ -29,3 +29,5 @@ export * from './lifecycle/network-checks.js';
 export * from './lifecycle/rollout.js';
 export * from './lifecycle/policy-checks.js';
 export * from './lifecycle/images.js';
+export * from './lifecycle/node-plan.js';
+export { hasComponentSettings, stopReason, newProblems } from './lifecycle/steps/validate.js';

@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
-import { configJsonSchema, describeSource, listSettings } from '@local-cluster/core';
+import { configJsonSchema, describeSource, listSettings, renderClusterKubeadm } from '@local-cluster/core';
+import { loadCni } from '../wiring.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { printTable } from '../table.js';
 
@@ -41,7 +42,19 @@ const schema = defineCommand({
   },
 });
 
+const kubeadm = defineCommand({
+  meta: {
+    name: 'kubeadm',
+    description: 'Print the kubeadm documents `up` would use (init, then a join per worker), with cluster.kubeadmPatches, feature gates and component flags applied.',
+  },
+  args: settingArgs(),
+  async run({ args }) {
+    const loaded = configFromArgs(args);
+    process.stdout.write(renderClusterKubeadm(loaded.config, await loadCni(loaded)));
+  },
+});
+
 export default defineCommand({
   meta: { name: 'config', description: 'Inspect the configuration.' },
-  subCommands: { view, schema },
+  subCommands: { view, schema, kubeadm },
 });

@@ -44,6 +44,12 @@ export interface ImageRequirement {
   build?(ctx: ImageBuildContext): Promise<void>;
   /** Why there is no recipe, shown when the engine lacks the image (e.g. what the module proxy refuses). */
   whyNoRecipe?: string;
+  /**
+   * Node images: paths on this machine of the Kubernetes programs the image carries
+   * (kubeadm, kubelet, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy),
+   * so flags and feature gates are checked by the very binaries before nodes are made.
+   */
+  binaries?(ctx: ImageBuildContext): Promise<Record<string, string>>;
   /** Load it into every node's containerd (default true; false for the node image itself). */
   loadIntoNodes?: boolean;
 }

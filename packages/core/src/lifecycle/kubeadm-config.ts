@@ -1,10 +1,10 @@
 import yaml from 'js-yaml';
 import jsonpatch from 'fast-json-patch';
-import type { Component, ResolvedConfig } from '../config/schema.js';
-import type { KubeadmPatches } from '../contracts/cni.js';
+import { nthAddress, type Component, type ResolvedConfig } from '../config/schema.js';
+import type { CniPlugin, KubeadmPatches } from '../contracts/cni.js';
 import { ConfigError } from '../errors.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME } from './naming.js';
-import { parseTaint, plannedNode } from './node-plan.js';
+import { parseTaint, planNodes, plannedNode } from './node-plan.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -217,6 +217,26 @@ export function joinDocument(input: JoinRenderInput): Doc {
 /** The kubeadm config for `kubeadm join` on a worker, with cluster.kubeadmPatches applied. */
 export function renderJoinConfig(input: JoinRenderInput): string {
   return dump(applyKubeadmPatches([joinDocument(input)], input.config));
+}
+
+/** A token of the right shape for checks and previews; `up` makes a random one. */
+export const PLACEHOLDER_TOKEN = 'abcdef.0123456789abcdef';
+
+/**
+ * Every kubeadm document `up` would hand to kubeadm for this config and CNI, patches
+ * applied: the init configuration, then one JoinConfiguration per worker (placeholder token).
+ */
+export function renderClusterKubeadm(config: ResolvedConfig, cni: CniPlugin): string {
+  const patches = cni.configure?.(config) ?? {};
+  const podSubnet = patches.podSubnet ?? cni.defaultPodSubnet;
+  const nodes = planNodes(config);
+  const docs = [
+    `# kube-master (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nthAddress(config.dind.subnet, 2), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: nodes.length === 1 || config.cluster.noDedicated })}`,
+    ...nodes
+      .filter((n) => n.role === 'worker')
+      .map((n) => `# ${n.hostname} (kubeadm join)\n${renderJoinConfig({ config, hostname: n.hostname, ip: nthAddress(config.dind.subnet, 2 + n.index), bootstrapToken: PLACEHOLDER_TOKEN })}`),
+  ];
+  return docs.join('---\n');
 }
 
 /** A random bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}. */

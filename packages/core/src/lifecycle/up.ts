@@ -9,6 +9,7 @@ import { newBootstrapToken } from './kubeadm-config.js';
 import { adminKubeconfigFile, API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
 import { preflight } from './steps/preflight.js';
 import { nodeImage } from './steps/node-image.js';
+import { validateComponents } from './steps/validate.js';
 import { buildImages, loadImages } from './steps/images.js';
 import { network } from './steps/network.js';
 import { createNodes } from './steps/nodes.js';
@@ -28,6 +29,7 @@ function buildOnly(step: Step<UpContext>): Step<UpContext> {
 export const UP_STEPS: readonly Step<UpContext>[] = [
   preflight,
   buildOnly(nodeImage),
+  buildOnly(validateComponents),
   buildOnly(buildImages),
   buildOnly(discardStaleSnapshot),
   network,

@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
+import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { cidrsOverlap, isSupportedKubernetesVersion } from '../../config/schema.js';
+import { renderClusterKubeadm } from '../kubeadm-config.js';
 import { LABELS } from '../../contracts/driver.js';
 import { PreflightError } from '../../errors.js';
 import type { Step } from '../../engine/steps.js';
@@ -16,6 +18,50 @@ function portFree(port: number, host: string): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+function udpPortFree(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createSocket('udp4');
+    socket.once('error', () => resolve(false));
+    socket.bind({ port, address: host, exclusive: true }, () => socket.close(() => resolve(true)));
+  });
+}
+
+/**
+ * The nodes' extra mounts and port mappings: every host path exists, no host port is
+ * mapped twice (a group of several workers cannot share one), and each is free now.
+ */
+async function checkNodeSettings(config: UpContext['config']): Promise<void> {
+  const taken = new Map<string, string>();
+  const apiPort = config.cluster.apiServerPort;
+  if (apiPort !== undefined) taken.set(`tcp/${apiPort}`, 'cluster.apiServerPort');
+  for (const node of planNodes(config)) {
+    const where = node.role === 'control-plane' ? 'cluster.controlPlane' : `cluster.workers (${node.group ?? 'workers'}, node ${node.hostname})`;
+    for (const mount of node.settings.extraMounts) {
+      if (!existsSync(mount.hostPath)) {
+        throw new PreflightError('extra-mounts', `${where}: extraMounts hostPath ${mount.hostPath} does not exist on this machine.`, {
+          hint: 'Create it first, or fix the path (relative paths are relative to the config file).',
+        });
+      }
+    }
+    for (const mapping of node.settings.extraPortMappings) {
+      const key = `${mapping.protocol.toLowerCase()}/${mapping.hostPort}`;
+      const previous = taken.get(key);
+      if (previous) {
+        throw new PreflightError('port-mappings', `${where}: host port ${mapping.hostPort}/${mapping.protocol} is mapped twice (also by ${previous}).`, {
+          hint: 'Give every mapping its own hostPort; a worker group with a port mapping needs count: 1.',
+        });
+      }
+      taken.set(key, `${where}`);
+      const free = mapping.protocol === 'UDP' ? await udpPortFree(mapping.hostPort, mapping.listenAddress) : await portFree(mapping.hostPort, mapping.listenAddress);
+      if (!free) {
+        throw new PreflightError('port-mappings', `${where}: extraPortMappings hostPort ${mapping.hostPort}/${mapping.protocol} is already in use on ${mapping.listenAddress}.`, {
+          hint: 'Stop what listens there or pick another hostPort.',
+        });
+      }
+    }
+  }
 }
 
 /** Everything that can be known before anything is created is checked here. */
@@ -59,6 +105,10 @@ export const preflight: Step<UpContext> = {
         hint: 'Set cluster.numNodes to 0 (--num-nodes 0) or choose another cluster.cniPlugin.',
       });
     }
+
+    await checkNodeSettings(config);
+    // patches that cannot apply fail here, before any image is built (the binaries judge the rest)
+    renderClusterKubeadm(config, cni);
 
     const port = config.cluster.apiServerPort;
     if (port !== undefined && !(await portFree(port, '127.0.0.1'))) {

@@ -10,6 +10,7 @@ import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
 import { e2eCmd, e2eSerialCmd } from './commands/e2e.js';
 import { rejectUnknownFlags } from './settings-args.js';
+import { HELM_USAGE, helmPassthrough } from './commands/helm.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -31,6 +32,8 @@ export const rootCommand = defineCommand({
     load: loadCommand,
     kubeconfig: kubeconfigCommand,
     config: configCommand,
+    // listed for --help; main() hands `helm ...` to Helm before citty parses anything
+    helm: defineCommand({ meta: { name: 'helm', description: `Run Helm 3 against the cluster: ${HELM_USAGE.split('\n')[0]}` } }),
   },
 });
 
@@ -63,6 +66,9 @@ function verbosity(argv: string[], env: NodeJS.ProcessEnv): number {
 /** Runs the CLI; returns the exit code. The bin entry is the only place that exits. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
+    // Helm's flags are Helm's: everything after `helm` passes through
+    const helmAt = argv.findIndex((a) => !a.startsWith('-'));
+    if (helmAt >= 0 && argv[helmAt] === 'helm' && argv.slice(0, helmAt).every((a) => a.startsWith('--verbose'))) return await helmPassthrough(argv.slice(helmAt + 1));
     const { cmd, parent, rest } = await resolveCommand(argv);
     if (argv.includes('--help') || argv.includes('-h')) {
       process.stdout.write((await renderUsage(cmd, parent)) + '\n');

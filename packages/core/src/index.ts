@@ -31,3 +31,4 @@ export * from './lifecycle/policy-checks.js';
 export * from './lifecycle/images.js';
 export * from './lifecycle/node-plan.js';
 export { hasComponentSettings, stopReason, newProblems } from './lifecycle/steps/validate.js';
+export * from './lifecycle/helm.js';

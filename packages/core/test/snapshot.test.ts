@@ -20,4 +20,21 @@ describe('snapshot validity', () => {
     expect(hash({ cluster: { noDedicated: true } })).not.toBe(base);
     expect(hash({}, 'local-cluster/node:v1.34.4-def')).not.toBe(base);
   });
+
+  it('changes with every cluster-shape setting: gates, runtime-config, flags, patches, labels, taints, mounts, ports, groups', () => {
+    const variants = [
+      { featureGates: { CSIVolumeHealth: true } },
+      { featureGates: { CSIVolumeHealth: false } },
+      { runtimeConfig: { 'api/alpha': 'true' } },
+      { componentArgs: { apiServer: { 'event-ttl': '2h' } } },
+      { kubeadmPatches: [{ kind: 'KubeletConfiguration', merge: { maxPods: 150 } }] },
+      { controlPlane: { labels: { tier: 'control' } } },
+      { controlPlane: { taints: ['a:NoSchedule'] } },
+      { controlPlane: { extraMounts: [{ hostPath: '/tmp', containerPath: '/data' }] } },
+      { controlPlane: { extraPortMappings: [{ containerPort: 30080, hostPort: 18080 }] } },
+      { workers: [{ count: 2 }] },
+      { workers: [{ count: 1 }, { count: 1 }] },
+    ].map((cluster) => hash({ cluster }));
+    expect(new Set([hash({}), ...variants]).size).toBe(variants.length + 1);
+  });
 });

@@ -8,7 +8,8 @@ import { cli, driver, kubectlFor, leftovers, ROOT } from './helpers.js';
 
 // Shaping a cluster the way kind's config file does: a feature gate, an API server flag,
 // node labels and taints, a host directory mounted into a worker, a host port mapped to a
-// NodePort, and Helm against it. Bad values are refused before anything is made.
+// NodePort, and Helm installing a chart whose volume the default storage addon provisions.
+// Bad values are refused before anything is made.
 const NAME = `shape-${process.pid}`;
 const BAD = `shape-bad-${process.pid}`;
 const SUBNET = '10.206.0.0/16';
@@ -31,6 +32,14 @@ function writeConfig(file: string, text: string): string {
   const path = join(dir, file);
   writeFileSync(path, text);
   return path;
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 /** GET on the host, retried while kube-proxy programs its rules. */
@@ -187,11 +196,16 @@ spec:
     expect(install.stdout).toContain('STATUS: deployed');
     const list = await cli(['helm', '--cluster', NAME, 'list', '-o', 'json']);
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'hello', status: 'deployed', chart: 'hello-0.1.0' })]);
+    // the chart's PersistentVolumeClaim was bound by the default StorageClass (the storage addon)
+    const pvc = JSON.parse((await kubectl('get', 'pvc', 'hello-data', '-o', 'json')).stdout) as { spec: { storageClassName: string }; status: { phase: string } };
+    expect(pvc).toMatchObject({ spec: { storageClassName: 'standard' }, status: { phase: 'Bound' } });
     const page = await kubectl('run', 'probe', '--rm', '-i', '--restart=Never', '--image=docker.io/local-cluster/toolbox:1', '--image-pull-policy=Never', '--command', '--', 'wget', '-qO-', 'http://hello.default.svc.cluster.local/');
     expect(page.stdout).toContain('shaped by helm');
     const uninstall = await cli(['helm', '--cluster', NAME, 'uninstall', 'hello', '--wait']);
     expect(uninstall.code, uninstall.stderr).toBe(0);
     expect((await kubectl('get', 'deployment', 'hello')).code).not.toBe(0);
+    // the volume went with the release: its PV and the directory on the node are removed
+    await waitUntil(async () => (await kubectl('get', 'pv', '-o', 'name')).stdout.trim() === '', 60_000);
   });
 
   it('`local-cluster helm` without a running cluster says which cluster and how to make it', async () => {

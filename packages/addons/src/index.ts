@@ -1,2 +1,3 @@
 export { dashboard, DASHBOARD_IMAGES } from './dashboard.js';
 export { manifestAddon, readManifest, isManifestSpec, type ManifestAddonOptions } from './manifest.js';
+export { storage, storageImages, storageManifest, LOCAL_PATH_IMAGE, STORAGE_CLASS, STORAGE_NAMESPACE, PROVISIONER, VOLUMES_DIR } from './storage.js';

@@ -3,12 +3,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkAddon } from '@local-cluster/core/testing';
-import { dashboard, isManifestSpec, manifestAddon, readManifest } from '../src/index.js';
+import { recipeProblems, NODE_CONTRACT } from '@local-cluster/core';
+import { dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
 
 describe('addons', () => {
   it('dashboard and manifest addons conform to the Addon contract', () => {
     expect(checkAddon(dashboard())).toEqual([]);
     expect(checkAddon(manifestAddon({ source: './x.yaml' }))).toEqual([]);
+    expect(checkAddon(storage())).toEqual([]);
+  });
+
+  it('storage: a default StorageClass on the provisioner, volumes on the node\'s /var, helper pods on the toolbox image', () => {
+    const objects = storageManifest() as { kind: string; metadata: { name: string; annotations?: Record<string, string> }; provisioner?: string; data?: Record<string, string> }[];
+    const sc = objects.find((o) => o.kind === 'StorageClass')!;
+    expect(sc.metadata.annotations!['storageclass.kubernetes.io/is-default-class']).toBe('true');
+    expect(sc.provisioner).toBe(PROVISIONER);
+    const config = objects.find((o) => o.kind === 'ConfigMap')!.data!;
+    expect(JSON.parse(config['config.json']!).nodePathMap[0].paths).toEqual([VOLUMES_DIR]);
+    expect(VOLUMES_DIR.startsWith('/var/')).toBe(true);
+    expect(JSON.parse(config['helperPod.yaml']!).spec.containers[0]).toMatchObject({ image: NODE_CONTRACT.toolboxImage, imagePullPolicy: 'Never' });
+    for (const image of storageImages()) expect(recipeProblems(image.recipe!)).toEqual([]);
   });
 
   it('tells manifest specs from names', () => {

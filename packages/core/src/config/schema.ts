@@ -368,11 +368,11 @@ export const configSchema = z.strictObject({
           'Worker groups, each {count, name, labels, taints, extraMounts, extraPortMappings}; their counts add up to cluster.numNodes. Config file only.',
         defaultText: 'cluster.numNodes plain workers',
       }),
-      addons: setting(z.array(z.string().min(1)).default([]), {
+      addons: setting(z.array(z.string().min(1)).default(() => ['storage']), {
         flag: 'addons',
         placeholder: 'LIST',
         description:
-          'Comma-separated addons: dashboard, a path to a YAML manifest, an http(s) URL, or an npm package.',
+          "Comma-separated addons: storage (a default StorageClass with dynamic hostPath volumes), dashboard, a path to a YAML manifest, an http(s) URL, or an npm package; --addons '' for none.",
       }),
     })
     .prefault({}),

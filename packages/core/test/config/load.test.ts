@@ -59,7 +59,7 @@ describe('loadConfig defaults', () => {
         componentArgs: {},
         kubeadmPatches: [],
         controlPlane: { labels: {}, taints: [], extraMounts: [], extraPortMappings: [] },
-        addons: [],
+        addons: ['storage'],
       },
       e2e: {},
     });
@@ -72,7 +72,8 @@ describe('loadConfig defaults', () => {
   it('does not share the default addons array between loads', () => {
     const first = load();
     first.config.cluster.addons.push('mutated');
-    expect(load().config.cluster.addons).toEqual([]);
+    expect(load().config.cluster.addons).toEqual(['storage']);
+    expect(load({ flags: { addons: '' } }).config.cluster.addons).toEqual([]);
   });
 
   it('reads config.yaml from LOCAL_CLUSTER_HOME when no file is named', () => {

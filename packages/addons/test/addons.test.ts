@@ -4,13 +4,22 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkAddon } from '@local-cluster/core/testing';
 import { recipeProblems, NODE_CONTRACT } from '@local-cluster/core';
-import { dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
+import { metricsServer, metricsServerImages, metricsServerManifest, dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
 
 describe('addons', () => {
   it('dashboard and manifest addons conform to the Addon contract', () => {
     expect(checkAddon(dashboard())).toEqual([]);
     expect(checkAddon(manifestAddon({ source: './x.yaml' }))).toEqual([]);
     expect(checkAddon(storage())).toEqual([]);
+    expect(checkAddon(metricsServer())).toEqual([]);
+  });
+
+  it('metrics-server: serves metrics.k8s.io through an APIService, skips verifying the kubelets\' self-signed serving certificates', () => {
+    const objects = metricsServerManifest() as { kind: string; metadata: { name: string }; spec?: { group?: string; template?: { spec: { containers: { args: string[] }[] } } } }[];
+    expect(objects.find((o) => o.kind === 'APIService')!.spec!.group).toBe('metrics.k8s.io');
+    const args = objects.find((o) => o.kind === 'Deployment')!.spec!.template!.spec.containers[0]!.args;
+    expect(args).toEqual(expect.arrayContaining(['--kubelet-insecure-tls', '--kubelet-preferred-address-types=InternalIP']));
+    for (const image of metricsServerImages()) expect(recipeProblems(image.recipe!)).toEqual([]);
   });
 
   it('storage: a default StorageClass on the provisioner, volumes on the node\'s /var, helper pods on the toolbox image', () => {

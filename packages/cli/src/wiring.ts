@@ -16,6 +16,7 @@ export const BUILTIN_CNI: Readonly<Record<string, string>> = {
 export const BUILTIN_ADDONS: Readonly<Record<string, string>> = {
   dashboard: '@local-cluster/addons/dashboard',
   storage: '@local-cluster/addons/storage',
+  'metrics-server': '@local-cluster/addons/metrics-server',
 };
 
 export function createDriver(loaded: LoadedConfig): Driver {

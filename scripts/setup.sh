@@ -20,4 +20,11 @@ if ! command -v debootstrap >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 fi
 
+# Debian's chromium: the dashboard test opens the dashboard in a real headless browser
+if ! command -v chromium >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+  echo "Installing chromium (for the dashboard test)..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+fi
+
 nx run-many -t build --outputStyle=static >/dev/null || nx run-many -t build --outputStyle=static

@@ -130,7 +130,7 @@ describe('a default cluster with the bridge CNI', () => {
     expect(await driver.listNetworks({ cluster: A })).toHaveLength(1);
     expect(await driver.images.list({ cluster: A, role: 'snapshot' })).toHaveLength(3);
 
-    const again = await cli(['up', '--name', A, '--num-nodes', '2']);
+    const again = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '2']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('restored from its snapshot');
     expect(again.stderr).not.toContain('kubeadm init');
@@ -141,12 +141,12 @@ describe('a default cluster with the bridge CNI', () => {
 
     // `up` on a cluster that is up from the same config says so, exits 0 and changes nothing
     const ids = (await driver.listNodes({ cluster: A })).map((n) => n.id).sort();
-    const upAgain = await cli(['up', '--name', A, '--num-nodes', '2']);
+    const upAgain = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '2']);
     expect(upAgain.code, upAgain.stderr).toBe(0);
     expect(upAgain.stdout).toContain(`Cluster "${A}" is already up (nothing to do)`);
     expect((await driver.listNodes({ cluster: A })).map((n) => n.id).sort()).toEqual(ids);
     // from another config it is refused, naming down
-    const other = await cli(['up', '--name', A, '--num-nodes', '1']);
+    const other = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '1']);
     expect(other.code).not.toBe(0);
     expect(other.stderr).toContain(`Cluster "${A}" already has 3 node container(s)`);
 

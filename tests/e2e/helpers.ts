@@ -28,9 +28,10 @@ export async function leftovers(cluster: string): Promise<string[]> {
   ];
 }
 
-/** Brings a cluster up through the library, printing step progress. */
+/** Brings a cluster up through the library (bridge CNI, no addons), printing step progress. */
 export async function bringUp(overrides: ConfigInput, events: ProgressEvent[] = []): Promise<Cluster> {
-  const { config } = loadConfig({ overrides, env: {} });
+  // the library installs the addon plugins it is handed: none here, and the config says so
+  const { config } = loadConfig({ overrides: { ...overrides, cluster: { addons: [], ...overrides.cluster } }, env: {} });
   return up({
     config,
     driver,

@@ -114,7 +114,10 @@ export function metricsServerManifest(): object[] {
                   '--kubelet-preferred-address-types=InternalIP',
                   '--kubelet-use-node-status-port',
                   '--kubelet-insecure-tls',
-                  '--metric-resolution=15s',
+                  // the shortest it allows (the first scrape, so readiness, comes sooner); the
+                  // kubelet request timeout must stay under 90% of it
+                  '--metric-resolution=10s',
+                  '--kubelet-request-timeout=5s',
                 ],
                 ports: [{ name: 'https', containerPort: 10250, protocol: 'TCP' }],
                 resources: { requests: { cpu: '50m', memory: '50Mi' } },

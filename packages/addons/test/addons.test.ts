@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkAddon } from '@local-cluster/core/testing';
 import { recipeProblems, NODE_CONTRACT } from '@local-cluster/core';
-import { metricsServer, metricsServerImages, metricsServerManifest, dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
+import { loadManifestAddon, manifestDocuments, manifestImages, metricsServer, metricsServerImages, metricsServerManifest, dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
 
 describe('addons', () => {
   it('dashboard and manifest addons conform to the Addon contract', () => {
@@ -45,5 +45,32 @@ describe('addons', () => {
     writeFileSync(join(dir, 'a.yaml'), 'kind: ConfigMap\n');
     expect(await readManifest('a.yaml', dir)).toBe('kind: ConfigMap\n');
     await expect(readManifest('missing.yaml', dir)).rejects.toThrow(/missing\.yaml/);
+  });
+
+  it('manifest addons: documents in order (Lists unpacked), the images their workloads run', () => {
+    const docs = manifestDocuments(
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: web}\n  spec:\n    template:\n      spec:\n        initContainers: [{name: i, image: init:1}]\n        containers: [{name: c, image: web:1}, {name: d, image: init:1}]\n- apiVersion: batch/v1\n  kind: CronJob\n  metadata: {name: cj}\n  spec: {jobTemplate: {spec: {template: {spec: {containers: [{name: j, image: job:1}]}}}}}\n',
+      'x.yaml',
+    );
+    expect(docs.map((d) => d.kind)).toEqual(['Namespace', 'Deployment', 'CronJob']);
+    expect(manifestImages(docs)).toEqual(['init:1', 'web:1', 'job:1']);
+  });
+
+  it('manifest addons: unreadable, unparseable or empty manifests are errors naming the addon and cluster.addons', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lc-addon-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'kind: [unclosed\n');
+    writeFileSync(join(dir, 'notk8s.yaml'), 'just: a mapping\n');
+    writeFileSync(join(dir, 'empty.yaml'), '---\n');
+    writeFileSync(join(dir, 'ok.yaml'), 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec: {template: {spec: {containers: [{name: c, image: mine:1}]}}}\n');
+    await expect(loadManifestAddon('missing.yaml', dir)).rejects.toThrow(/Addon missing\.yaml cannot be read: no such file/);
+    await expect(loadManifestAddon('bad.yaml', dir)).rejects.toThrow(/Addon bad\.yaml is not valid YAML \(line 2/);
+    await expect(loadManifestAddon('notk8s.yaml', dir)).rejects.toThrow(/document 1 is not a Kubernetes object/);
+    await expect(loadManifestAddon('empty.yaml', dir)).rejects.toThrow(/holds no Kubernetes objects/);
+    // nothing listens on port 1 of this machine: refused at once, and no packet leaves it
+    await expect(loadManifestAddon('http://127.0.0.1:1/addon.yaml', dir)).rejects.toThrow(/Addon http:\/\/127\.0\.0\.1:1\/addon\.yaml cannot be fetched/);
+    const ok = await loadManifestAddon('ok.yaml', dir);
+    expect(ok.images!({} as never)).toEqual([{ ref: 'mine:1' }]);
+    const error = await loadManifestAddon('missing.yaml', dir).catch((e: { setting?: string }) => e);
+    expect(error).toMatchObject({ setting: 'cluster.addons' });
   });
 });

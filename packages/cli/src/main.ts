@@ -5,6 +5,7 @@ import configCommand from './commands/config.js';
 import listCommand from './commands/list.js';
 import imagesCommand from './commands/images.js';
 import kubeconfigCommand from './commands/kubeconfig.js';
+import dashboardCommand from './commands/dashboard.js';
 import loadCommand from './commands/load.js';
 import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
@@ -31,6 +32,7 @@ export const rootCommand = defineCommand({
     images: imagesCommand,
     load: loadCommand,
     kubeconfig: kubeconfigCommand,
+    dashboard: dashboardCommand,
     config: configCommand,
     // listed for --help; main() hands `helm ...` to Helm before citty parses anything
     helm: defineCommand({ meta: { name: 'helm', description: `Run Helm 3 against the cluster: ${HELM_USAGE.split('\n')[0]}` } }),

@@ -1,6 +1,6 @@
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { loadPlugin, type Addon, type CniPlugin, type Driver, type LoadedConfig } from '@local-cluster/core';
-import { isManifestSpec, manifestAddon } from '@local-cluster/addons';
+import { isManifestSpec, loadManifestAddon } from '@local-cluster/addons';
 import { nodeImage } from '@local-cluster/images';
 
 export { nodeImage };
@@ -36,7 +36,7 @@ export async function loadAddons(loaded: LoadedConfig): Promise<Addon[]> {
   return Promise.all(
     loaded.config.cluster.addons.map((spec) =>
       isManifestSpec(spec)
-        ? manifestAddon({ source: spec, baseDir: loaded.baseDir })
+        ? loadManifestAddon(spec, loaded.baseDir)
         : loadPlugin(spec, 'addon', {
             baseDir: loaded.baseDir,
             builtins: BUILTIN_ADDONS,

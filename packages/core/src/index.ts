@@ -22,7 +22,7 @@ export * from './lifecycle/cluster-ranges.js';
 export * from './lifecycle/load.js';
 export * from './conformance/index.js';
 export * from './lifecycle/kubeconfig.js';
-export { type UpOptions, type UpContext, kubectlOn, clusterDir, snapshotConfigHash } from './lifecycle/context.js';
+export { type UpOptions, type UpContext, kubectlOn, clusterDir, controlPlaneOf, snapshotConfigHash } from './lifecycle/context.js';
 export * from './lifecycle/up.js';
 export * from './lifecycle/e2e.js';
 export * from './lifecycle/network-checks.js';

@@ -9,6 +9,9 @@ import { BlockList, isIPv4 } from 'node:net';
  * (`--num-nodes` -> `LOCAL_CLUSTER_NUM_NODES`), like the proposal's K8S_DIND_*.
  */
 
+/** What `up` installs unless cluster.addons says otherwise (kind and minikube users expect storage; the proposal, the dashboard). */
+export const DEFAULT_ADDONS = ['storage', 'metrics-server', 'dashboard'] as const;
+
 /** Default Kubernetes version: the one images/binaries builds by default. */
 export const DEFAULT_KUBERNETES_VERSION = 'v1.34.4';
 
@@ -368,11 +371,11 @@ export const configSchema = z.strictObject({
           'Worker groups, each {count, name, labels, taints, extraMounts, extraPortMappings}; their counts add up to cluster.numNodes. Config file only.',
         defaultText: 'cluster.numNodes plain workers',
       }),
-      addons: setting(z.array(z.string().min(1)).default(() => ['storage']), {
+      addons: setting(z.array(z.string().min(1)).default(() => [...DEFAULT_ADDONS]), {
         flag: 'addons',
         placeholder: 'LIST',
         description:
-          "Comma-separated addons: storage (a default StorageClass with dynamic hostPath volumes), dashboard, a path to a YAML manifest, an http(s) URL, or an npm package; --addons '' for none.",
+          "Comma-separated addons: storage (default StorageClass, dynamic hostPath volumes), metrics-server (kubectl top), dashboard (web UI, `local-cluster dashboard`), a path to a YAML manifest, an http(s) URL, or an npm package; --addons '' for none.",
       }),
     })
     .prefault({}),

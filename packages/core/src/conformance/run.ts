@@ -81,8 +81,8 @@ export function defaultParallelism(cores = availableParallelism()): number {
   return Math.max(2, Math.min(8, cores * 2));
 }
 
-/** The cluster's own kubectl, copied out of its control plane once per version (the Kubectl tests run it). */
-async function hostKubectl(node: NodeHandle, dir: string, options: CallOptions): Promise<string> {
+/** The cluster's own kubectl, copied out of its control plane once per version (the Kubectl tests and `dashboard` run it). */
+export async function hostKubectl(node: NodeHandle, dir: string, options: CallOptions): Promise<string> {
   const path = join(dir, 'kubectl');
   if (existsSync(path)) return path;
   await mkdir(dir, { recursive: true });

@@ -57,6 +57,12 @@ export interface ImageFile {
   content?: string;
   /** Makes `path` a symbolic link to this target. */
   link?: string;
+  /**
+   * Copies a file of this machine (absolute path), e.g. a runtime an npm package brought.
+   * Needs `sha256`: the build checks it, and the recipe hash (so the image) follows it.
+   */
+  source?: string;
+  sha256?: string;
   /** Octal mode as a number, e.g. 0o755. Default 0o644. */
   mode?: number;
 }

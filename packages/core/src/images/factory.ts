@@ -104,7 +104,7 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-async function writeImageFile(root: string, path: string, file: { content?: string; link?: string; mode?: number }): Promise<void> {
+async function writeImageFile(root: string, path: string, file: { content?: string; link?: string; source?: string; sha256?: string; mode?: number }): Promise<void> {
   const target = join(root, path);
   await mkdir(dirname(target), { recursive: true });
   await rm(target, { force: true });
@@ -112,7 +112,14 @@ async function writeImageFile(root: string, path: string, file: { content?: stri
     await symlink(file.link, target);
     return;
   }
-  await writeFile(target, file.content ?? '');
+  if (file.source !== undefined) {
+    // a file of this machine, pinned by its checksum (the recipe hash covers the content)
+    const actual = await sha256File(file.source).catch((e: NodeJS.ErrnoException) => {
+      throw new LocalClusterError(`image file ${path}: cannot read its source ${file.source} (${e.code ?? e.message}).`);
+    });
+    if (actual !== file.sha256) throw new LocalClusterError(`image file ${path}: ${file.source} has SHA-256 ${actual}, the recipe pins ${file.sha256}.`);
+    await copyFile(file.source, target);
+  } else await writeFile(target, file.content ?? '');
   await chmod(target, file.mode ?? 0o644);
 }
 

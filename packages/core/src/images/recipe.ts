@@ -30,9 +30,12 @@ const fileSchema = z
     path: absolutePath,
     content: z.string().optional(),
     link: z.string().min(1).optional(),
+    source: absolutePath.optional(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 (64 lowercase hex digits)').optional(),
     mode: z.number().int().min(0).max(0o7777).optional(),
   })
-  .refine((f) => (f.content === undefined) !== (f.link === undefined), 'give exactly one of content or link');
+  .refine((f) => [f.content, f.link, f.source].filter((v) => v !== undefined).length === 1, 'give exactly one of content, link or source')
+  .refine((f) => (f.source === undefined) === (f.sha256 === undefined), 'a source file needs its sha256 (and only a source file has one)');
 
 /** The shape of an ImageRecipe, checked before anything is built. */
 export const imageRecipeSchema = z.strictObject({

@@ -59,7 +59,7 @@ describe('loadConfig defaults', () => {
         componentArgs: {},
         kubeadmPatches: [],
         controlPlane: { labels: {}, taints: [], extraMounts: [], extraPortMappings: [] },
-        addons: ['storage'],
+        addons: ['storage', 'metrics-server', 'dashboard'],
       },
       e2e: {},
     });
@@ -72,7 +72,7 @@ describe('loadConfig defaults', () => {
   it('does not share the default addons array between loads', () => {
     const first = load();
     first.config.cluster.addons.push('mutated');
-    expect(load().config.cluster.addons).toEqual(['storage']);
+    expect(load().config.cluster.addons).toEqual(['storage', 'metrics-server', 'dashboard']);
     expect(load({ flags: { addons: '' } }).config.cluster.addons).toEqual([]);
   });
 

@@ -76,7 +76,7 @@ describe('settings derived from the schema', () => {
   it('knows each setting type, enum choices and defaults', () => {
     expect(settingByPath('cluster.numNodes')).toMatchObject({ type: 'integer', defaultValue: 2, flag: 'num-nodes' });
     expect(settingByPath('cluster.noDedicated')).toMatchObject({ type: 'boolean', defaultValue: false });
-    expect(settingByPath('cluster.addons')).toMatchObject({ type: 'list', defaultValue: ['storage'] });
+    expect(settingByPath('cluster.addons')).toMatchObject({ type: 'list', defaultValue: ['storage', 'metrics-server', 'dashboard'] });
     expect(settingByPath('dind.privileged')).toMatchObject({ type: 'enum', choices: ['auto', 'always', 'never'] });
     expect(settingByPath('source.k8sDir')).toMatchObject({ type: 'string', defaultValue: undefined });
     expect(settingByFlag('num-nodes')?.path).toBe('cluster.numNodes');
@@ -86,7 +86,7 @@ describe('settings derived from the schema', () => {
 
   it('formats defaults for help', () => {
     expect(formatDefault(settingByPath('cluster.numNodes')!)).toBe('2');
-    expect(formatDefault(settingByPath('cluster.addons')!)).toBe('storage');
+    expect(formatDefault(settingByPath('cluster.addons')!)).toBe('storage,metrics-server,dashboard');
     expect(formatDefault(settingByPath('source.binDir')!)).toBe('(unset)');
     expect(formatDefault(settingByPath('source.k8sDir')!)).toBe('current directory');
     expect(formatDefault(settingByPath('cluster.apiServerPort')!)).toBe('random free port');

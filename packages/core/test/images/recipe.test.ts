@@ -60,7 +60,8 @@ describe('recipe validation', () => {
     ]);
     expect(recipeProblems({ debianPackages: ['Bad Name'] })[0]).toMatch(/^debianPackages\.0:/);
     expect(recipeProblems({ files: [{ path: 'relative', content: '' }] })[0]).toMatch(/^files\.0\.path: .*absolute/);
-    expect(recipeProblems({ files: [{ path: '/a' }] })[0]).toMatch(/exactly one of content or link/);
+    expect(recipeProblems({ files: [{ path: '/a' }] })[0]).toMatch(/exactly one of content, link or source/);
+    expect(recipeProblems({ files: [{ path: '/a', source: '/usr/bin/node' }] })[0]).toMatch(/a source file needs its sha256/);
     expect(recipeProblems({ entrypont: ['/x'] })[0]).toMatch(/entrypont/);
     const bin = { module: 'example.com/x', version: 'v1.0.0', binary: 'x' };
     expect(recipeProblems({ go: [{ ...bin, replace: { 'example.com/x/api': 'example.com/x/api v0.0.0-20251021213802-b1f3c43f8437', 'example.com/y': 'stub' }, sums: ['example.com/x/api v0.0.0-20251021213802-b1f3c43f8437 h1:abc+/=', 'example.com/x/api v0.0.0-20251021213802-b1f3c43f8437/go.mod h1:def='] }] })).toEqual([]);

@@ -31,26 +31,42 @@ export const installCni: Step<UpContext> = {
   },
 };
 
-/** Installs addons in dependency order. */
+/**
+ * Installs addons: each starts once the addons it depends on are ready, the others at
+ * once, so their readiness waits overlap (metrics-server's first scrape, image loads).
+ */
 export const installAddons: Step<UpContext> = {
   name: 'addons',
   title: 'Install addons',
   skip: (ctx) => (ctx.addons ?? []).length === 0,
   async run(ctx, rt) {
-    const pending = [...(ctx.addons ?? [])];
-    const done = new Set<string>();
-    while (pending.length > 0) {
-      const index = pending.findIndex((a) => (a.dependsOn ?? []).every((d) => done.has(d)));
-      if (index < 0) {
-        throw new Error(`addons ${pending.map((a) => a.name).join(', ')} depend on addons that are not configured (cluster.addons)`);
-      }
-      const [addon] = pending.splice(index, 1);
-      const owner = `addon "${addon!.name}"`;
-      const pctx = pluginContext(ctx, rt.logger, rt.signal);
-      rt.logger.info(`addon ${addon!.name}`);
-      await pluginHook(owner, 'install', () => addon!.install(pctx));
-      if (addon!.waitReady) await pluginHook(owner, 'waitReady', () => addon!.waitReady!(pctx));
-      done.add(addon!.name);
+    const addons = ctx.addons ?? [];
+    const names = new Set(addons.map((a) => a.name));
+    const missing = addons.filter((a) => (a.dependsOn ?? []).some((d) => !names.has(d)));
+    if (missing.length) {
+      throw new Error(`addons ${missing.map((a) => a.name).join(', ')} depend on addons that are not configured (cluster.addons)`);
     }
+    const started = new Map<string, Promise<void>>();
+    const visiting = new Set<string>();
+    const start = (addon: (typeof addons)[number]): Promise<void> => {
+      const existing = started.get(addon.name);
+      if (existing) return existing;
+      if (visiting.has(addon.name)) throw new Error(`addons depend on each other in a cycle through ${addon.name}`);
+      visiting.add(addon.name);
+      const deps = (addon.dependsOn ?? []).map((d) => start(addons.find((a) => a.name === d)!));
+      const run = Promise.all(deps).then(async () => {
+        const owner = `addon "${addon.name}"`;
+        const pctx = pluginContext(ctx, rt.logger, rt.signal);
+        rt.logger.info(`addon ${addon.name}`);
+        await pluginHook(owner, 'install', () => addon.install(pctx));
+        if (addon.waitReady) await pluginHook(owner, 'waitReady', () => addon.waitReady!(pctx));
+        rt.logger.info(`addon ${addon.name} ready`);
+      });
+      started.set(addon.name, run);
+      return run;
+    };
+    const results = await Promise.allSettled(addons.map(start));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   },
 };

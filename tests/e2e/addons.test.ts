@@ -76,7 +76,8 @@ describe('addons from packages and files', () => {
     // ready right away: `up` waited for both
     expect((await kubectl('get', 'deployment', 'greeter', '-o', 'jsonpath={.status.readyReplicas}')).stdout).toBe('1');
     expect((await kubectl('-n', 'echo', 'get', 'deployment', 'echo', '-o', 'jsonpath={.status.readyReplicas}')).stdout).toBe('1');
-    const page = await kubectl('run', 'probe', '--rm', '-i', '--restart=Never', '--image=docker.io/local-cluster/toolbox:1', '--image-pull-policy=Never', '--command', '--', 'wget', '-qO-', 'http://echo.echo.svc.cluster.local/');
+    // from the manifest addon's pod (the toolbox image has wget) to the package addon's Service
+    const page = await kubectl('exec', 'deploy/greeter', '--', 'wget', '-qO-', 'http://echo.echo.svc.cluster.local/');
     expect(page.stdout).toContain('echo from a third-party addon');
   });
 });

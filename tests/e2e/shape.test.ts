@@ -199,7 +199,8 @@ spec:
     // the chart's PersistentVolumeClaim was bound by the default StorageClass (the storage addon)
     const pvc = JSON.parse((await kubectl('get', 'pvc', 'hello-data', '-o', 'json')).stdout) as { spec: { storageClassName: string }; status: { phase: string } };
     expect(pvc).toMatchObject({ spec: { storageClassName: 'standard' }, status: { phase: 'Bound' } });
-    const page = await kubectl('run', 'probe', '--rm', '-i', '--restart=Never', '--image=docker.io/local-cluster/toolbox:1', '--image-pull-policy=Never', '--command', '--', 'wget', '-qO-', 'http://hello.default.svc.cluster.local/');
+    // from the web pod of the earlier test (the toolbox image has wget)
+    const page = await kubectl('exec', 'web', '--', 'wget', '-qO-', 'http://hello.default.svc.cluster.local/');
     expect(page.stdout).toContain('shaped by helm');
     const uninstall = await cli(['helm', '--cluster', NAME, 'uninstall', 'hello', '--wait']);
     expect(uninstall.code, uninstall.stderr).toBe(0);

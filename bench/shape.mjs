@@ -1,5 +1,5 @@
 // Benchmark: what cluster-shape settings and addons cost. `up` (3 nodes, bridge) with no addons,
-// with `storage`, with `storage,metrics-server`, and with feature gates + component flags + a
+// with `storage`, with `storage,metrics-server`, with the default three (+ dashboard), and with feature gates + component flags + a
 // kubeadm patch (the binaries' flag checks); each addon's install time and its pods' idle memory
 // (from metrics-server); the Helm client build, cold (empty Go caches) and warm.
 // Prints JSON on stdout (progress on stderr).
@@ -37,13 +37,14 @@ async function addonMemory(cluster) {
   const controlPlane = cluster.nodes.find((n) => n.role === 'control-plane');
   const rows = (await kubectlOn(controlPlane, ['top', 'pods', '-A', '--no-headers'])).trim().split('\n').map((l) => l.trim().split(/\s+/));
   const pick = (ns, prefix) => rows.filter(([n, pod]) => n === ns && pod.startsWith(prefix)).map(([, pod, cpu, mem]) => ({ pod, cpu, memory: mem }));
-  return { idle: { storage: pick('local-path-storage', 'local-path-provisioner'), 'metrics-server': pick('kube-system', 'metrics-server') } };
+  return { idle: { storage: pick('local-path-storage', 'local-path-provisioner'), 'metrics-server': pick('kube-system', 'metrics-server'), dashboard: pick('local-cluster-dashboard', 'dashboard') } };
 }
 
 const runs = [];
 runs.push(await timeUp('no addons', { addons: [] }));
 runs.push(await timeUp('storage', { addons: ['storage'] }));
-runs.push(await timeUp('storage,metrics-server', { addons: ['storage', 'metrics-server'] }, addonMemory));
+runs.push(await timeUp('storage,metrics-server', { addons: ['storage', 'metrics-server'] }));
+runs.push(await timeUp('storage,metrics-server,dashboard (the default)', { addons: ['storage', 'metrics-server', 'dashboard'] }, addonMemory));
 runs.push(
   await timeUp('no addons + feature gate, component flags, kubeadm patch', {
     addons: [],

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkAddon } from '@local-cluster/core/testing';
-import { recipeProblems, NODE_CONTRACT } from '@local-cluster/core';
+import { recipeProblems, NODE_CONTRACT, CHECKS_CONFIGMAP } from '@local-cluster/core';
+import { CHECKS_CONFIGMAP as DASHBOARD_CHECKS } from '../src/dashboard/paths.js';
 import { loadManifestAddon, manifestDocuments, manifestImages, metricsServer, metricsServerImages, metricsServerManifest, dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
 
 describe('addons', () => {
@@ -45,6 +46,10 @@ describe('addons', () => {
     writeFileSync(join(dir, 'a.yaml'), 'kind: ConfigMap\n');
     expect(await readManifest('a.yaml', dir)).toBe('kind: ConfigMap\n');
     await expect(readManifest('missing.yaml', dir)).rejects.toThrow(/missing\.yaml/);
+  });
+
+  it('the dashboard reads the quick checks where e2e leaves them', () => {
+    expect(DASHBOARD_CHECKS).toBe(CHECKS_CONFIGMAP);
   });
 
   it('manifest addons: documents in order (Lists unpacked), the images their workloads run', () => {

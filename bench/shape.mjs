@@ -6,7 +6,7 @@
 //   node bench/shape.mjs [--nodes N] [--skip-cold]
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadAddons } from '@local-cluster/cli';
+import { loadAddons } from 'local-cluster';
 import { clean, ensureGoBinaries, helmBinary, imageCacheDir, kubectlOn, loadConfig, localClusterHome, up } from '@local-cluster/core';
 import { bridge } from '@local-cluster/cni-bridge';
 import { dockerDriver } from '@local-cluster/docker-driver';

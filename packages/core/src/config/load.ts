@@ -106,37 +106,44 @@ function suggest(unknownKey: string, parentPath: string[]): string | undefined {
   return lowered || distance(unknownKey, best) <= limit ? candidates.get(best) : undefined;
 }
 
-function checkKnownKeys(value: unknown, parentPath: string[], file: string): void {
+/**
+ * Unknown keys are mistakes, wherever the settings come from: a config file (`file`) or a
+ * library caller's options (`file` undefined). `allowed` names extra top-level keys a caller takes.
+ */
+export function checkKnownKeys(value: unknown, parentPath: string[], file: string | undefined, allowed: readonly string[] = []): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return;
   const settings = listSettings();
+  const where = file ? `in config file ${file}` : 'in the options passed to the library';
+  const source: ConfigSource = file ? { kind: 'file', path: file } : { kind: 'library' };
   for (const key of Object.keys(value)) {
+    if (parentPath.length === 0 && allowed.includes(key)) continue;
     const path = [...parentPath, key];
     const isLeaf = settings.some((s) => s.path === path.join('.'));
     const isSection = settings.some((s) => s.keys.length > path.length && path.every((k, i) => s.keys[i] === k));
     if (!isLeaf && !isSection) {
-      const hint = suggest(key, parentPath);
-      throw new ConfigError(
-        `Unknown setting "${path.join('.')}" in config file ${file}.${hint ? ` Did you mean "${hint}"?` : ''}`,
-        {
-          setting: path.join('.'),
-          source: { kind: 'file', path: file },
-          hint: 'Run `local-cluster --help` or see the README for the settings there are.',
-        },
-      );
+      const hint = suggest(key, parentPath) ?? (parentPath.length === 0 ? closestOf(key, allowed) : undefined);
+      throw new ConfigError(`Unknown setting "${path.join('.')}" ${where}.${hint ? ` Did you mean "${hint}"?` : ''}`, {
+        setting: path.join('.'),
+        source,
+        hint: file ? 'Run `local-cluster --help` or see the README for the settings there are.' : 'The options are the config file\'s settings (see the README\'s table) and the library\'s own options.',
+      });
     }
     const child = (value as Record<string, unknown>)[key];
     if (isSection && child !== null && child !== undefined && (typeof child !== 'object' || Array.isArray(child))) {
-      throw new ConfigError(
-        `"${path.join('.')}" in config file ${file} must be a mapping of settings, not ${Array.isArray(child) ? 'a list' : `a ${typeof child}`}.`,
-        {
-          setting: path.join('.'),
-          source: { kind: 'file', path: file },
-          hint: `Write it as "${path.join('.')}:" followed by indented "key: value" lines.`,
-        },
-      );
+      throw new ConfigError(`"${path.join('.')}" ${where} must be a mapping of settings, not ${Array.isArray(child) ? 'a list' : `a ${typeof child}`}.`, {
+        setting: path.join('.'),
+        source,
+        hint: file ? `Write it as "${path.join('.')}:" followed by indented "key: value" lines.` : `Pass it as an object: { ${path.join('.').split('.').pop()}: { ... } }.`,
+      });
     }
     if (isSection) checkKnownKeys(child, path, file);
   }
+}
+
+function closestOf(key: string, names: readonly string[]): string | undefined {
+  if (names.length === 0) return undefined;
+  const best = closest(key, [...names]);
+  return distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
 /** Reads and parses a YAML config file; malformed YAML names the file, line and column. */
@@ -233,6 +240,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
     sources[s.path] = { kind: 'flag', name: s.flag };
   }
   if (options.overrides) {
+    checkKnownKeys(options.overrides, [], undefined);
     for (const s of settings) {
       const value = getIn(options.overrides as Record<string, unknown>, s.keys);
       if (value === undefined) continue;

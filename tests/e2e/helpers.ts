@@ -63,10 +63,10 @@ const goCaches: Record<string, string> = (() => {
   }
 })();
 
-/** Runs a program on the host. */
-export function run(file: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs a program on the host (in cwd, default the current directory). */
+export function run(file: string, args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(file, args, { env: { ...process.env, ...goCaches, HOME: testHome, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 3_600_000 }, (error, stdout, stderr) =>
+    execFile(file, args, { env: { ...process.env, ...goCaches, HOME: testHome, ...env }, maxBuffer: 64 * 1024 * 1024, timeout: 3_600_000, ...(cwd ? { cwd } : {}) }, (error, stdout, stderr) =>
       resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });

@@ -68,6 +68,8 @@ export interface ClusterHandle extends AsyncDisposable {
   /** Whether this call brought the cluster back from its snapshot, or found it up already (reuse). */
   readonly restored: boolean;
   readonly reused: boolean;
+  /** What it supports, for skipping tests: NetworkPolicy (the CNI enforces it), StorageClass, Metrics, Dashboard (addons). */
+  readonly features: readonly string[];
   /** Runs kubectl (the cluster's own, on the control plane) and returns its stdout; throws with its stderr. */
   kubectl(args: readonly string[], options?: { stdin?: string }): Promise<string>;
   /** Runs a command on a node (`kube-master`, `kube-node-1`, ...); never throws on a non-zero exit. */
@@ -180,6 +182,12 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
     nodes: made.nodes,
     restored: made.restored,
     reused: reusedCluster,
+    features: [
+      ...(cni.supports?.networkPolicy ? ['NetworkPolicy'] : []),
+      ...(addons.some((a) => a.name === 'storage') ? ['StorageClass'] : []),
+      ...(addons.some((a) => a.name === 'metrics-server') ? ['Metrics'] : []),
+      ...(addons.some((a) => a.name === 'dashboard') ? ['Dashboard'] : []),
+    ],
     kubectl: (args, opts) => kubectlOn(controlPlane, args, opts),
     exec: (host, argv) => nodeByName(host).run(argv),
     loadImage: async (...refs) => {

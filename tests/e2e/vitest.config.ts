@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 // found cached) by the first `up`.
 export default defineConfig({
   test: {
-    include: ['tests/e2e/**/*.test.ts'],
+    include: ['tests/e2e/**/*.test.ts', 'examples/*/e2e/**/*.test.js'],
     testTimeout: 3_600_000,
     hookTimeout: 3_600_000,
     fileParallelism: false,

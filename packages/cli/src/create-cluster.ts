@@ -39,6 +39,8 @@ export interface CreateClusterOptions extends ConfigInput {
   onDispose?: DisposeMode;
   /** A config file to read first (like LOCAL_CLUSTER_CONF); these options win over it. */
   configFile?: string;
+  /** Where plugin paths (`./my-cni`), package names and manifest files resolve from without a config file. Default: the current directory. */
+  baseDir?: string;
   /** The tool's home (kubeconfigs, caches, logs). Default: $LOCAL_CLUSTER_HOME or ~/.local-cluster. */
   home?: string;
   /** Merge the kubeconfig into this file; default false (a test harness leaves the user's kubeconfig alone). */
@@ -51,7 +53,7 @@ export interface CreateClusterOptions extends ConfigInput {
   cleanupOnSignal?: boolean;
 }
 
-const LIBRARY_OPTIONS = ['reuse', 'onDispose', 'configFile', 'home', 'userKubeconfig', 'onEvent', 'signal', 'cleanupOnSignal'] as const;
+const LIBRARY_OPTIONS = ['reuse', 'onDispose', 'configFile', 'baseDir', 'home', 'userKubeconfig', 'onEvent', 'signal', 'cleanupOnSignal'] as const;
 
 /** A running cluster for a test: its kubeconfig, kubectl, node exec, image loading, logs; disposable. */
 export interface ClusterHandle extends AsyncDisposable {
@@ -110,8 +112,8 @@ function checkOptions(options: CreateClusterOptions): void {
  */
 export async function createCluster(options: CreateClusterOptions = {}): Promise<ClusterHandle> {
   checkOptions(options);
-  const { reuse, onDispose = 'clean', configFile, home = localClusterHome(), userKubeconfig = false, onEvent, signal, cleanupOnSignal = true, ...settings } = options;
-  const loaded: LoadedConfig = loadConfig({ ...(configFile ? { file: configFile } : {}), env: {}, overrides: settings });
+  const { reuse, onDispose = 'clean', configFile, baseDir, home = localClusterHome(), userKubeconfig = false, onEvent, signal, cleanupOnSignal = true, ...settings } = options;
+  const loaded: LoadedConfig = loadConfig({ ...(configFile ? { file: configFile } : {}), ...(baseDir ? { cwd: baseDir } : {}), env: {}, overrides: settings });
   const { config } = loaded;
   const driver = createDriver(loaded);
   const [cni, addons] = await Promise.all([loadCni(loaded), loadAddons(loaded)]);

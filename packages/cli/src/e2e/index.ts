@@ -243,3 +243,5 @@ export function environment(source: ClusterHandle | { kubeconfigPath: string } |
     },
   };
 }
+
+export { cniSuite, addonSuite, type SuiteRunner, type SuiteOptions } from './suites.js';

@@ -1,0 +1,28 @@
+// This package's own e2e tests, written with local-cluster's framework as an out-of-tree
+// component's would be: the reusable addon suite (installed by `up`, network checks with it,
+// restored from the snapshot) plus a check of what the addon does, through the API server's
+// Service proxy. Run by the project's CI (tests/e2e/vitest.config.ts includes examples/*/e2e).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { addonSuite, environment } from 'local-cluster/e2e';
+import { NAMESPACE } from '../index.js';
+
+const here = fileURLToPath(new URL('..', import.meta.url));
+
+async function echoAnswers(cluster) {
+  const env = environment(cluster);
+  const body = await env.core.connectGetNamespacedServiceProxyWithPath({ name: 'echo:80', namespace: NAMESPACE, path: '/' });
+  expect(String(body)).toContain('echo from a third-party addon');
+}
+
+await addonSuite(
+  {
+    addon: './index.js',
+    baseDir: here,
+    home: process.env.LOCAL_CLUSTER_HOME,
+    cluster: { name: `echo-e2e-${process.pid}`, numNodes: 1 },
+    dind: { subnet: '10.217.0.0/16' },
+    readyCheck: echoAnswers,
+  },
+  { describe, it, expect, beforeAll, afterAll },
+);

@@ -52,6 +52,8 @@ describe('createCluster', () => {
       expect((await cluster.exec('kube-master', ['hostname'])).stdout.trim()).toBe('kube-master');
       const pod = (await cluster.kubectl(['-n', 'kube-system', 'get', 'pods', '-l', 'component=kube-apiserver', '-o', 'name'])).trim().split('/')[1]!;
       expect(await cluster.logs('kube-system', pod)).toMatch(/\S/);
+      const api = await cluster.api();
+      expect((await api.core.listNode()).items.map((n) => n.metadata?.name)).toEqual(['kube-master']);
       expect(await leftovers(NAME)).not.toEqual([]);
     }
     expect(await leftovers(NAME)).toEqual([]);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,6 +95,29 @@ test('a throwing test still removes its cluster', async () => {
     const r = await run(join(project, 'node_modules/.bin/vitest'), ['run', '--no-color'], {}, project);
     expect(r.code, `${r.stdout.slice(-3000)}\n${r.stderr.slice(-2000)}`).toBe(0);
     expect(r.stdout).toMatch(/Tests\s+2 passed/);
+    expect(await leftovers(NAME)).toEqual([]);
+  });
+
+  it('a harness of that project interrupted (SIGINT) while its cluster is up leaves nothing behind', async () => {
+    writeFileSync(
+      join(project, 'harness.mjs'),
+      `import { createCluster } from 'local-cluster';
+const cluster = await createCluster({ cluster: { name: ${JSON.stringify(NAME)}, numNodes: 0, addons: [] }, dind: { subnet: ${JSON.stringify(SUBNET)} }, home: ${JSON.stringify(toolHome)} });
+console.log('READY ' + cluster.name);
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, ['harness.mjs'], { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (c: Buffer) => c.toString().includes('READY') && resolve());
+      child.once('close', (code) => reject(new Error(`harness exited ${code}: ${err.slice(-2000)}`)));
+    });
+    expect(await leftovers(NAME)).not.toEqual([]);
+    const exit = new Promise<NodeJS.Signals | null>((resolve) => child.once('close', (_code, signal) => resolve(signal)));
+    child.kill('SIGINT');
+    expect(await exit).toBe('SIGINT');
     expect(await leftovers(NAME)).toEqual([]);
   });
 });

@@ -21,6 +21,8 @@ import {
   type ResolvedConfig,
 } from '@local-cluster/core';
 import { createDriver, loadAddons, loadCni, nodeImage } from './wiring.js';
+// type only: @kubernetes/client-node (Node 22+) loads when api() is first called, so the CLI and createCluster stay light
+import type { Environment } from './e2e/index.js';
 
 /** What happens to the cluster when the handle is disposed. */
 export type DisposeMode = 'clean' | 'down' | 'keep';
@@ -80,6 +82,8 @@ export interface ClusterHandle extends AsyncDisposable {
   loadImage(...refs: string[]): Promise<void>;
   /** A pod's logs (`kubectl logs`). */
   logs(namespace: string, pod: string, options?: { container?: string; previous?: boolean }): Promise<string>;
+  /** API clients (@kubernetes/client-node, loaded on first call) for this cluster, with the e2e framework's namespaces and helpers. */
+  api(): Promise<Environment>;
   /** Leave the cluster running at dispose whatever `onDispose` says (call it when a test failed, to debug). */
   keep(): void;
   /** Disposes as `onDispose` says; safe to call twice. */
@@ -174,6 +178,7 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
     if (!node) throw new ConfigError(`Cluster "${name}" has no node "${host}"; it has ${made.nodes.map((n) => n.hostname).join(', ')}.`);
     return node;
   };
+  let api: Environment | undefined;
   const handle: ClusterHandle = {
     name,
     config,
@@ -197,6 +202,7 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
     },
     logs: (namespace, pod, opts = {}) =>
       kubectlOn(controlPlane, ['-n', namespace, 'logs', pod, ...(opts.container ? ['-c', opts.container] : []), ...(opts.previous ? ['--previous'] : [])]),
+    api: async () => (api ??= (await import('./e2e/index.js')).environment(handle)),
     keep: () => {
       keepIt = true;
     },

@@ -9,10 +9,20 @@ import { NAMESPACE } from '../index.js';
 
 const here = fileURLToPath(new URL('..', import.meta.url));
 
+/** The echo Service answers through the API server's proxy; after a restore its pod may still be starting, so it is polled. */
 async function echoAnswers(cluster) {
   const env = environment(cluster);
-  const body = await env.core.connectGetNamespacedServiceProxyWithPath({ name: 'echo:80', namespace: NAMESPACE, path: '/' });
-  expect(String(body)).toContain('echo from a third-party addon');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      const body = await env.core.connectGetNamespacedServiceProxyWithPath({ name: 'echo:80', namespace: NAMESPACE, path: '/' });
+      expect(String(body)).toContain('echo from a third-party addon');
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 await addonSuite(

@@ -71,7 +71,14 @@ export async function cniSuite(options: SuiteOptions & { cniPlugin: string }, t:
  * there, the network checks still pass with it installed, and it survives `down`/`up` (restored
  * from the snapshot, not installed again).
  */
-export async function addonSuite(options: SuiteOptions & { addon: string; readyCheck?: (cluster: ClusterHandle) => Promise<void> }, t: SuiteRunner): Promise<void> {
+export async function addonSuite(
+  options: SuiteOptions & {
+    addon: string;
+    /** Your check that the addon works; after the restore its pods may still be starting, so poll. */
+    readyCheck?: (cluster: ClusterHandle) => Promise<void>;
+  },
+  t: SuiteRunner,
+): Promise<void> {
   const { addon, readyCheck, cluster, ...rest } = options;
   const baseDir = rest.baseDir ?? process.cwd();
   const bridge = await loadPlugin('bridge', 'cni', { baseDir, builtins: BUILTIN_CNI, builtinsFrom: [import.meta.url] });

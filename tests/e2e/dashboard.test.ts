@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from 'nod
 import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean } from '@local-cluster/core';
+import { clean, waitFor } from '@local-cluster/core';
 import { CLI, cli, driver, kubectlFor, ROOT, run, testHome, toolHome } from './helpers.js';
 
 // `local-cluster up` with the default addons (storage, metrics-server, dashboard), as a user on a
@@ -22,15 +22,7 @@ afterAll(async () => {
   await clean({ driver, cluster: NAME }).catch(() => undefined);
 });
 
-async function retry<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-}
+const retry = <T>(what: string, fn: () => Promise<T | undefined>) => waitFor(what, fn, { timeoutMs: 120_000, intervalMs: 2000 });
 
 /** The page as Debian's chromium renders it (scripts run, API calls made), as HTML. */
 async function renderedPage(url: string, screenshot?: string): Promise<string> {

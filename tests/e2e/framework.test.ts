@@ -105,7 +105,7 @@ spec:
 `,
       { timeoutMs: 8000 },
     );
-    await expect(failing).rejects.toThrow(/timed out after 8s waiting for pod crasher/);
+    await expect(failing).rejects.toThrow(/Timed out after 8s waiting for pod crasher/);
     const dir = await ns.collectArtifacts(mkdtempSync(join(tmpdir(), 'lc-artifacts-')));
     expect(JSON.parse(readFileSync(join(dir, 'pods.json'), 'utf8'))[0].metadata.name).toBe('crasher');
     expect(readFileSync(join(dir, 'crasher.main.log'), 'utf8')).toContain('about to fail');

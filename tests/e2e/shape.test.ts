@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean } from '@local-cluster/core';
+import { clean, waitFor } from '@local-cluster/core';
 import { cli, driver, kubectlFor, leftovers, ROOT } from './helpers.js';
 
 // Shaping a cluster the way kind's config file does: a feature gate, an API server flag,
@@ -34,29 +34,17 @@ function writeConfig(file: string, text: string): string {
   return path;
 }
 
-async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
 /** GET on the host, retried while kube-proxy programs its rules. */
-async function getFromHost(url: string, timeoutMs = 60_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
+function getFromHost(url: string, timeoutMs = 60_000): Promise<string> {
+  return waitFor(
+    url,
+    async () => {
       const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-      if (response.ok) return await response.text();
-      last = `HTTP ${response.status}`;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`${url} did not answer: ${String(last)}`);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.text();
+    },
+    { timeoutMs },
+  );
 }
 
 beforeAll(async () => {
@@ -206,7 +194,7 @@ spec:
     expect(uninstall.code, uninstall.stderr).toBe(0);
     expect((await kubectl('get', 'deployment', 'hello')).code).not.toBe(0);
     // the volume went with the release: its PV and the directory on the node are removed
-    await waitUntil(async () => (await kubectl('get', 'pv', '-o', 'name')).stdout.trim() === '', 60_000);
+    await waitFor('the PV to be removed', async () => ((await kubectl('get', 'pv', '-o', 'name')).stdout.trim() === '' ? true : undefined), { timeoutMs: 60_000 });
   });
 
   it('`local-cluster helm` without a running cluster says which cluster and how to make it', async () => {

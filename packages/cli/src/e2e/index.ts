@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
-import { ConfigError } from '@local-cluster/core';
+import { ConfigError, waitFor } from '@local-cluster/core';
 import type { ClusterHandle } from '../create-cluster.js';
 
 export type Params = Record<string, string>;
@@ -62,21 +62,9 @@ export interface PodReadyOptions {
   timeoutMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}${last ? `: ${(last as Error).message ?? last}` : ''}`);
-    await sleep(250);
-  }
+/** Polls with core's waitFor, four times a second (these are API reads). */
+function poll<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
+  return waitFor(what, fn, { timeoutMs, intervalMs: 250 });
 }
 
 const isReady = (pod: V1Pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -207,7 +195,7 @@ export interface Environment {
 }
 
 /** Features a createCluster handle implies. */
-export function clusterFeatures(cluster: Pick<ClusterHandle, 'config' | 'nodes' | 'features'>): string[] {
+export function clusterFeatures(cluster: Pick<ClusterHandle, 'nodes' | 'features'>): string[] {
   return [...cluster.features, ...(cluster.nodes.length > 1 ? ['MultiNode'] : [])];
 }
 

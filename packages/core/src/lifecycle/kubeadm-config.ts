@@ -40,11 +40,16 @@ export function featureGatesFlag(config: ResolvedConfig): Record<string, string>
  * The flags a component gets from the config: feature gates (and, for the API server,
  * runtime-config), then cluster.componentArgs, which win over ours.
  */
-export function componentFlags(config: ResolvedConfig, component: Component): Record<string, string> {
+/** cluster.runtimeConfig as the API server's flag: api/alpha=true,... */
+export function runtimeConfigFlag(config: ResolvedConfig): Record<string, string> {
   const runtime = Object.entries(config.cluster.runtimeConfig);
+  return runtime.length ? { 'runtime-config': runtime.map(([k, v]) => `${k}=${v}`).join(',') } : {};
+}
+
+export function componentFlags(config: ResolvedConfig, component: Component): Record<string, string> {
   return {
     ...(component === 'kubelet' ? {} : featureGatesFlag(config)),
-    ...(component === 'apiServer' && runtime.length ? { 'runtime-config': runtime.map(([k, v]) => `${k}=${v}`).join(',') } : {}),
+    ...(component === 'apiServer' ? runtimeConfigFlag(config) : {}),
     ...(config.cluster.componentArgs[component] ?? {}),
   };
 }
@@ -123,6 +128,7 @@ const dump = (docs: Doc[]) => docs.map((d) => yaml.dump(d, { noRefs: true, lineW
 export function initDocuments(input: KubeadmRenderInput): Doc[] {
   const { config, patches } = input;
   const podSubnet = patches.podSubnet;
+  const apiServerFlags = componentFlags(config, 'apiServer');
   return [
     {
       apiVersion: KUBEADM_API,
@@ -150,7 +156,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: {
         certSANs: ['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, input.controlPlaneIp],
-        ...(Object.keys(componentFlags(config, 'apiServer')).length ? { extraArgs: args(componentFlags(config, 'apiServer')) } : {}),
+        ...(Object.keys(apiServerFlags).length ? { extraArgs: args(apiServerFlags) } : {}),
       },
       // one control-plane node: no leader election, so a restored control plane acts at
       // once instead of waiting for its previous instance's lease to expire

@@ -8,7 +8,7 @@ import type { Step, StepRuntime } from '../../engine/steps.js';
 import { ConfigError } from '../../errors.js';
 import type { UpContext } from '../context.js';
 import { imageCacheDir } from '../images.js';
-import { componentFlags, featureGatesFlag, renderClusterKubeadm } from '../kubeadm-config.js';
+import { featureGatesFlag, renderClusterKubeadm, runtimeConfigFlag } from '../kubeadm-config.js';
 
 /** The binary each configurable component is, and the flags that make it stop right after parsing its own. */
 const PROGRAMS: Record<Component | 'kubeProxy', { binary: string; stopFlags: string[] }> = {
@@ -81,7 +81,7 @@ function checks(config: ResolvedConfig): Check[] {
   if (Object.keys(gates).length) {
     for (const component of Object.keys(PROGRAMS) as (keyof typeof PROGRAMS)[]) out.push({ component, setting: 'cluster.featureGates', flags: gates });
   }
-  const runtime = componentFlags({ ...config, cluster: { ...c, featureGates: {}, componentArgs: {} } }, 'apiServer');
+  const runtime = runtimeConfigFlag(config);
   if (Object.keys(runtime).length) out.push({ component: 'apiServer', setting: 'cluster.runtimeConfig', flags: runtime });
   for (const [component, args] of Object.entries(c.componentArgs) as [Component, Record<string, string> | undefined][]) {
     if (args && Object.keys(args).length) out.push({ component, setting: `cluster.componentArgs.${component}`, flags: args });

@@ -10,6 +10,7 @@ import loadCommand from './commands/load.js';
 import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
 import { e2eCmd, e2eSerialCmd } from './commands/e2e.js';
+import netcheckCommand from './commands/netcheck.js';
 import { rejectUnknownFlags } from './settings-args.js';
 import { HELM_USAGE, helmPassthrough } from './commands/helm.js';
 
@@ -28,6 +29,7 @@ export const rootCommand = defineCommand({
     reup: reupCmd,
     e2e: e2eCmd,
     'e2e-serial': e2eSerialCmd,
+    netcheck: netcheckCommand,
     list: listCommand,
     images: imagesCommand,
     load: loadCommand,

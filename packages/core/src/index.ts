@@ -32,3 +32,4 @@ export * from './lifecycle/images.js';
 export * from './lifecycle/node-plan.js';
 export { hasComponentSettings, stopReason, newProblems } from './lifecycle/steps/validate.js';
 export * from './lifecycle/helm.js';
+export * from './netcheck/index.js';

@@ -1,8 +1,11 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ImageRequirement } from '../contracts/context.js';
+import { goModuleDir } from '../images/go.js';
 import type { GoBinary, ImageFile, ImageRecipe } from '../contracts/image.js';
 import type { NeededImage } from '../images/factory.js';
 import { kubernetesProgram, kubernetesRelease } from './binaries.js';
-import type { SuiteImage } from './manifest.js';
+import { parseImageManifest, type SuiteImage } from './manifest.js';
 
 /**
  * Offline stand-ins for the images Kubernetes' conformance tests run, built by
@@ -129,4 +132,17 @@ export function conformanceImages(
     needed.push({ image: requirement, neededBy: NEEDED_BY });
   }
   return { needed, unbuildable };
+}
+
+/**
+ * The conformance images of a Kubernetes release, read from its module (the
+ * suite's image table and the files agnhost ships): what `e2e` builds, and
+ * where `netcheck` takes agnhost from (one recipe, one cached image).
+ */
+export async function releaseTestImages(version: string): Promise<{ needed: NeededImage[]; unbuildable: SuiteImage[] }> {
+  const source = await goModuleDir('k8s.io/kubernetes', version);
+  const shipped = await Promise.all(
+    ['localhost.crt', 'localhost.key'].map(async (file) => ({ path: `/${file}`, content: await readFile(join(source, 'test/images/agnhost/porter', file), 'utf8') })),
+  );
+  return conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version, shipped);
 }

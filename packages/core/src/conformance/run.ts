@@ -14,8 +14,7 @@ import { clusterDir, controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
 import { imageCacheDir } from '../lifecycle/images.js';
 import { requireKubeconfig, runningNodes } from '../lifecycle/load.js';
 import { e2eBinaries } from './binaries.js';
-import { conformanceImages } from './images.js';
-import { parseImageManifest } from './manifest.js';
+import { releaseTestImages } from './images.js';
 import { literalPattern, parseGinkgoReport, parseSpecLine, type SpecResult } from './report.js';
 
 const exec = promisify(execFile);
@@ -202,10 +201,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   logger.info(`${selected.selected} test(s) of Kubernetes ${version} ${what}; ${parallelism} in parallel; report in ${reportDir}`);
 
   // every image the suite's tests run, built offline and loaded into every node
-  const shipped = await Promise.all(
-    ['localhost.crt', 'localhost.key'].map(async (file) => ({ path: `/${file}`, content: await readFile(join(source, 'test/images/agnhost/porter', file), 'utf8') })),
-  );
-  const { needed, unbuildable } = conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version, shipped);
+  const { needed, unbuildable } = await releaseTestImages(version);
   for (const image of needed) await ensureImage(image, { driver, cacheDir, logger, signal });
   await syncImagesIntoNodes(driver, nodes, needed.map((n) => n.image.ref), { cacheDir, logger, signal });
   if (unbuildable.length) logger.debug(`images no recipe builds (tests that use them fail): ${unbuildable.map((i) => i.ref).join(', ')}`);

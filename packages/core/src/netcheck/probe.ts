@@ -1,0 +1,208 @@
+import { createSocket } from 'node:dgram';
+import type { NetcheckCell, NetcheckTable } from './table.js';
+
+/**
+ * What one cell sends. Every probe is bounded in time (a few seconds), so a
+ * packet that goes nowhere is an `X`, never a hang.
+ */
+export type Probe =
+  /** HTTP GET; the answer is the body (agnhost netexec's /hostname: the backend's name). `count` > 1: that many requests, answers one per line. */
+  | { kind: 'http'; host: string; port: number; path?: string; count?: number }
+  /** A UDP datagram (netexec answers `hostname` with its name); `sourcePort` pins the flow (conntrack). */
+  | { kind: 'udp'; host: string; port: number; payload?: string; sourcePort?: number }
+  /** A DNS query through the pod's resolver; the answer is `dig +short`'s lines. */
+  | { kind: 'dns'; name: string; type: 'A' | 'CNAME' };
+
+/** Where probes start: a pod (through `kubectl exec`) or this machine. */
+export type Source = { name: string; pod: string; container?: string } | { name: string; host: true };
+
+export interface CellSpec {
+  source: Source;
+  target: string;
+  probe: Probe;
+  /** Whether the target must answer (false: a negative control). */
+  expect: boolean;
+  /** Whether an answer counts as reaching the target (default: any non-empty answer). */
+  accept?: (answer: string) => boolean;
+  /** Why an answer was not accepted, for the report. */
+  describe?: (answer: string) => string;
+}
+
+export interface TableSpec {
+  name: string;
+  description: string;
+  cells: CellSpec[];
+}
+
+/** Runs a batch of probes from one pod: returns per-probe exit status and output. */
+export type PodExec = (pod: string, container: string | undefined, script: string) => Promise<string>;
+
+const TIMEOUT_S = 3;
+
+/** A bash command (the agnhost image has bash, curl, netcat-openbsd and dig; no coreutils). */
+export function probeCommand(probe: Probe): string {
+  switch (probe.kind) {
+    case 'http': {
+      const url = `http://${bracket(probe.host)}:${probe.port}${probe.path ?? '/hostname'}`;
+      const one = `curl -sS --max-time ${TIMEOUT_S} ${quote(url)}`;
+      if (!probe.count || probe.count <= 1) return one;
+      // one connection per request (no keep-alive), so each request is load-balanced anew
+      return `for ((k=0;k<${probe.count};k++)); do ${one} || exit 1; echo; done`;
+    }
+    case 'udp':
+      return `echo ${quote(probe.payload ?? 'hostname')} | nc -u -w ${TIMEOUT_S - 1}${probe.sourcePort ? ` -p ${probe.sourcePort}` : ''} ${quote(probe.host)} ${probe.port}`;
+    case 'dns':
+      return `dig +short +time=2 +tries=2 ${quote(probe.name)} ${probe.type}`;
+  }
+}
+
+function bracket(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function quote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** One script running every probe in parallel, printing `index<TAB>status<TAB>output` per probe (newlines as spaces). */
+export function batchScript(probes: readonly Probe[]): string {
+  const lines = probes.map(
+    (p, i) => `( out=$( { ${probeCommand(p)} ; } 2>&1 ); rc=$?; out=\${out//$'\\n'/ }; printf '%s\\t%s\\t%s\\n' ${i} "$rc" "\${out:0:400}" ) &`,
+  );
+  return [...lines, 'wait', ''].join('\n');
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  output: string;
+}
+
+export function parseBatch(output: string, count: number): ProbeResult[] {
+  const results: ProbeResult[] = Array.from({ length: count }, () => ({ ok: false, output: 'no result' }));
+  for (const line of output.split('\n')) {
+    const m = /^(\d+)\t(\d+)\t(.*)$/.exec(line);
+    if (!m) continue;
+    const i = Number(m[1]);
+    if (i < count) results[i] = { ok: m[2] === '0', output: m[3]!.trim() };
+  }
+  return results;
+}
+
+/** Probes from this machine: HTTP and UDP (DNS of the cluster is not this machine's). */
+export async function hostProbe(probe: Probe): Promise<ProbeResult> {
+  if (probe.kind === 'http') {
+    const answers: string[] = [];
+    for (let k = 0; k < (probe.count ?? 1); k += 1) {
+      try {
+        const res = await fetch(`http://${bracket(probe.host)}:${probe.port}${probe.path ?? '/hostname'}`, { signal: AbortSignal.timeout(TIMEOUT_S * 1000) });
+        answers.push((await res.text()).trim());
+      } catch (e) {
+        const cause = (e as { cause?: { code?: string } }).cause?.code;
+        return { ok: false, output: cause ?? (e as Error).name };
+      }
+    }
+    return { ok: true, output: answers.join(' ') };
+  }
+  if (probe.kind === 'udp') {
+    return new Promise((resolve) => {
+      const socket = createSocket('udp4');
+      const done = (r: ProbeResult) => {
+        clearTimeout(timer);
+        socket.close();
+        resolve(r);
+      };
+      const timer = setTimeout(() => done({ ok: true, output: '' }), (TIMEOUT_S - 1) * 1000);
+      socket.once('message', (msg) => done({ ok: true, output: msg.toString().trim() }));
+      socket.once('error', (e) => done({ ok: false, output: (e as NodeJS.ErrnoException).code ?? e.message }));
+      const send = () => socket.send(probe.payload ?? 'hostname', probe.port, probe.host);
+      if (probe.sourcePort) socket.bind(probe.sourcePort, send);
+      else send();
+    });
+  }
+  return { ok: false, output: 'DNS probes run in pods only' };
+}
+
+export interface RunTableOptions {
+  exec: PodExec;
+  /** Probe rounds: cells that do not match yet are probed again (rules are programmed asynchronously). Default 6. */
+  attempts?: number;
+  /** Pause between rounds. Default 2000 ms. */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Probes every cell of a table: each source runs its pending probes at once,
+ * sources in parallel, and cells that do not yet match their expectation are
+ * retried for a bounded number of rounds. A cell's `observed` is whether a
+ * valid answer came back on its last attempt.
+ */
+export async function runTable(spec: TableSpec, options: RunTableOptions): Promise<NetcheckTable> {
+  const started = performance.now();
+  const attempts = options.attempts ?? 6;
+  const cells: NetcheckCell[] = spec.cells.map((c) => ({ source: c.source.name, target: c.target, expected: c.expect, observed: false, attempts: 0 }));
+  let pending = spec.cells.map((_, i) => i);
+  for (let round = 0; round < attempts && pending.length; round += 1) {
+    if (round > 0) await sleep(options.intervalMs ?? 2000, options.signal);
+    options.signal?.throwIfAborted();
+    const bySource = new Map<string, number[]>();
+    for (const i of pending) bySource.set(spec.cells[i]!.source.name, [...(bySource.get(spec.cells[i]!.source.name) ?? []), i]);
+    await Promise.all(
+      [...bySource.values()].map(async (indexes) => {
+        const source = spec.cells[indexes[0]!]!.source;
+        const probes = indexes.map((i) => spec.cells[i]!.probe);
+        let results: ProbeResult[];
+        if ('host' in source) results = await Promise.all(probes.map(hostProbe));
+        else {
+          const out = await options.exec(source.pod, source.container, batchScript(probes)).catch((e: Error) => `exec failed: ${e.message}`);
+          results = parseBatch(out, probes.length);
+          if (out.startsWith('exec failed:')) results = results.map(() => ({ ok: false, output: out.split('\n')[0]! }));
+        }
+        indexes.forEach((i, k) => judge(spec.cells[i]!, cells[i]!, results[k]!));
+      }),
+    );
+    pending = pending.filter((i) => cells[i]!.observed !== cells[i]!.expected);
+  }
+  return {
+    name: spec.name,
+    description: spec.description,
+    sources: unique(spec.cells.map((c) => c.source.name)),
+    targets: unique(spec.cells.map((c) => c.target)),
+    cells,
+    durationMs: performance.now() - started,
+  };
+}
+
+function judge(spec: CellSpec, cell: NetcheckCell, result: ProbeResult): void {
+  cell.attempts += 1;
+  delete cell.answer;
+  delete cell.error;
+  const accept = spec.accept ?? ((a: string) => a.length > 0);
+  if (result.output) cell.answer = result.output;
+  if (!result.ok) {
+    cell.observed = false;
+    cell.error = result.output || 'failed';
+  } else if (accept(result.output)) cell.observed = true;
+  else {
+    cell.observed = false;
+    cell.error = spec.describe?.(result.output) ?? (result.output ? `unexpected answer ${JSON.stringify(result.output)}` : 'no answer');
+  }
+}
+
+function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+}

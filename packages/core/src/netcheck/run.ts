@@ -1,0 +1,150 @@
+import { localClusterHome } from '../config/load.js';
+import type { Logger } from '../contracts/context.js';
+import { LABELS, type Driver } from '../contracts/driver.js';
+import { LocalClusterError } from '../errors.js';
+import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
+import { releaseTestImages } from '../conformance/images.js';
+import { controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
+import { imageCacheDir } from '../lifecycle/images.js';
+import { runningNodes } from '../lifecycle/load.js';
+import { NETCHECK_CASES, type NetcheckCase } from './cases.js';
+import { deployFixture } from './fixtures.js';
+import { runTable, type TableSpec } from './probe.js';
+import { tableMatches, type NetcheckTable } from './table.js';
+
+export interface NetcheckOptions {
+  driver: Driver;
+  cluster: string;
+  /** Case names (default: every case). */
+  cases?: readonly string[];
+  home?: string;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Probe rounds per table (cells not yet as expected are probed again). Default 6. */
+  attempts?: number;
+  /** Keep the test namespace afterwards (for a look with kubectl). */
+  keep?: boolean;
+  /** Called as each table is done. */
+  onTable?: (table: NetcheckTable) => void;
+}
+
+export interface NetcheckCaseResult {
+  name: string;
+  description: string;
+  status: 'passed' | 'failed' | 'skipped';
+  /** Why it was skipped, or why it could not run (set-up failed). */
+  reason?: string;
+  tables: NetcheckTable[];
+  durationMs: number;
+}
+
+export interface NetcheckReport {
+  cluster: string;
+  kubernetesVersion: string;
+  cni: string;
+  proxyMode: string;
+  nodes: string[];
+  namespace: string;
+  cases: NetcheckCaseResult[];
+  passed: number;
+  failed: number;
+  skipped: number;
+  cells: { total: number; asExpected: number };
+  durationMs: number;
+}
+
+export function netcheckCaseNames(): string[] {
+  return NETCHECK_CASES.map((c) => c.name);
+}
+
+/** The cases named, in their canonical order; an unknown name is a ConfigError listing the known ones. */
+export function selectCases(names: readonly string[] | undefined): NetcheckCase[] {
+  if (!names || names.length === 0) return [...NETCHECK_CASES];
+  const known = new Map(NETCHECK_CASES.map((c) => [c.name, c]));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length) {
+    throw new LocalClusterError(`Unknown netcheck case${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, {
+      hint: `Cases: ${[...known.keys()].join(', ')} (\`local-cluster netcheck --list\` describes them).`,
+    });
+  }
+  return NETCHECK_CASES.filter((c) => names.includes(c.name));
+}
+
+/**
+ * Service truth tables: deploys agnhost netexec servers on every node (and
+ * on every node's host network), then for each case the Services it needs,
+ * and probes every source against every target, positive cells and negative
+ * controls alike. The cluster is left as it was (one namespace, removed at
+ * the end) apart from the agnhost image loaded into its nodes.
+ */
+export async function runNetcheck(options: NetcheckOptions): Promise<NetcheckReport> {
+  const { driver, cluster, logger, signal } = options;
+  const started = performance.now();
+  const cases = selectCases(options.cases);
+  const home = options.home ?? localClusterHome();
+  const nodes = await runningNodes(driver, cluster, signal);
+  const controlPlane = controlPlaneOf(nodes);
+  const kubectl = (args: readonly string[], stdin?: string) => kubectlOn(controlPlane, args, { ...(stdin !== undefined ? { stdin } : {}), signal });
+  const version = (JSON.parse(await kubectl(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
+
+  // agnhost of the cluster's own release: the conformance suite's recipe, so one cached image serves both
+  const agnhost = (await releaseTestImages(version)).needed.find((n) => /\/agnhost:/.test(n.image.ref));
+  if (!agnhost) throw new Error(`Kubernetes ${version}'s image table has no agnhost image`);
+  const cacheDir = imageCacheDir(home);
+  await ensureImage({ ...agnhost, neededBy: 'local-cluster netcheck' }, { driver, cacheDir, logger, signal });
+  await syncImagesIntoNodes(driver, nodes, [agnhost.image.ref], { cacheDir, logger, signal });
+
+  const proxyConfig = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}']).catch(() => '');
+  const proxyMode = /^mode:\s*"?(\w*)"?/m.exec(proxyConfig)?.[1] || 'iptables';
+  const cni = controlPlane.labels[LABELS.cni] ?? 'unknown';
+  const namespace = `netcheck-${Math.random().toString(36).slice(2, 8)}`;
+  logger.info(`netcheck on ${cluster}: Kubernetes ${version}, CNI ${cni}, kube-proxy ${proxyMode}, ${nodes.length} node(s); namespace ${namespace}`);
+  const fixture = await deployFixture(kubectl, { image: agnhost.image.ref, namespace, signal });
+  const probe = async (spec: TableSpec) => {
+    const table = await runTable(spec, {
+      exec: (pod, container, script) => kubectl(['-n', namespace, 'exec', '-i', pod, ...(container ? ['-c', container] : []), '--', 'bash', '-s'], script),
+      ...(options.attempts ? { attempts: options.attempts } : {}),
+      signal,
+    });
+    options.onTable?.(table);
+    return table;
+  };
+  const results: NetcheckCaseResult[] = [];
+  try {
+    for (const c of cases) {
+      const caseStarted = performance.now();
+      const base = { name: c.name, description: c.description };
+      if (c.minNodes && fixture.nodes.length < c.minNodes) {
+        results.push({ ...base, status: 'skipped', reason: `needs ${c.minNodes} nodes; cluster "${cluster}" has ${fixture.nodes.length}`, tables: [], durationMs: 0 });
+        continue;
+      }
+      logger.info(`case ${c.name}`);
+      try {
+        const outcome = await c.run(fixture, probe);
+        const durationMs = performance.now() - caseStarted;
+        if ('skipped' in outcome) results.push({ ...base, status: 'skipped', reason: outcome.skipped, tables: [], durationMs });
+        else results.push({ ...base, status: outcome.every(tableMatches) ? 'passed' : 'failed', tables: outcome, durationMs });
+      } catch (e) {
+        signal.throwIfAborted();
+        results.push({ ...base, status: 'failed', reason: `could not run: ${(e as Error).message}`, tables: [], durationMs: performance.now() - caseStarted });
+      }
+    }
+  } finally {
+    if (!options.keep) await kubectlOn(controlPlane, ['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  }
+  const cells = results.flatMap((r) => r.tables.flatMap((t) => t.cells));
+  return {
+    cluster,
+    kubernetesVersion: version,
+    cni,
+    proxyMode,
+    nodes: fixture.nodes.map((n) => n.name),
+    namespace,
+    cases: results,
+    passed: results.filter((r) => r.status === 'passed').length,
+    failed: results.filter((r) => r.status === 'failed').length,
+    skipped: results.filter((r) => r.status === 'skipped').length,
+    cells: { total: cells.length, asExpected: cells.filter((c) => c.expected === c.observed).length },
+    durationMs: performance.now() - started,
+  };
+}

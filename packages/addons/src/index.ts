@@ -3,3 +3,4 @@ export { allowed as dashboardAllows } from './dashboard/paths.js';
 export { manifestAddon, loadManifestAddon, manifestDocuments, manifestImages, readManifest, isManifestSpec, type ManifestAddonOptions } from './manifest.js';
 export { storage, storageImages, storageManifest, LOCAL_PATH_IMAGE, STORAGE_CLASS, STORAGE_NAMESPACE, PROVISIONER, VOLUMES_DIR } from './storage.js';
 export { metricsServer, metricsServerImages, metricsServerManifest, METRICS_SERVER_IMAGE } from './metrics-server.js';
+export { metallb, metallbImages, metallbManifest, metallbPoolManifest, metallbCrds, metallbPool, METALLB_CONTROLLER_IMAGE, METALLB_SPEAKER_IMAGE, METALLB_NAMESPACE, METALLB_POOL_NAME, METALLB_POOL_SIZE } from './metallb.js';

@@ -17,6 +17,7 @@ export const BUILTIN_ADDONS: Readonly<Record<string, string>> = {
   dashboard: '@local-cluster/addons/dashboard',
   storage: '@local-cluster/addons/storage',
   'metrics-server': '@local-cluster/addons/metrics-server',
+  metallb: '@local-cluster/addons/metallb',
 };
 
 export function createDriver(loaded: LoadedConfig): Driver {
@@ -45,4 +46,9 @@ export async function loadAddons(loaded: LoadedConfig): Promise<Addon[]> {
           }),
     ),
   );
+}
+
+/** A built-in addon by name, for commands that add one to a running cluster (netcheck's metallb). */
+export async function loadBuiltinAddon(name: keyof typeof BUILTIN_ADDONS & string, loaded: LoadedConfig): Promise<Addon> {
+  return loadPlugin(name, 'addon', { baseDir: loaded.baseDir, builtins: BUILTIN_ADDONS, builtinsFrom: [import.meta.url], setting: 'cluster.addons' });
 }

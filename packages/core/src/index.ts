@@ -33,3 +33,4 @@ export * from './lifecycle/node-plan.js';
 export { hasComponentSettings, stopReason, newProblems } from './lifecycle/steps/validate.js';
 export * from './lifecycle/helm.js';
 export * from './netcheck/index.js';
+export * from './lifecycle/add-addon.js';

@@ -1,8 +1,8 @@
 import { defineCommand } from 'citty';
-import { makeLogger, NETCHECK_CASES, renderTable, runNetcheck, selectCases, LocalClusterError, type NetcheckReport } from '@local-cluster/core';
+import { addAddon, controlPlaneOf, kubectlOn, makeLogger, NETCHECK_CASES, runningNodes, renderTable, runNetcheck, selectCases, LocalClusterError, type NetcheckReport } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer } from '../progress.js';
-import { createDriver } from '../wiring.js';
+import { createDriver, loadBuiltinAddon } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 
 function printReport(report: NetcheckReport): void {
@@ -34,6 +34,11 @@ export default defineCommand({
     case: { type: 'positional', required: false, description: `Cases to run (default: all): ${NETCHECK_CASES.map((c) => c.name).join(', ')}.` },
     list: { type: 'boolean', description: 'List the cases and what each checks, run nothing.' },
     keep: { type: 'boolean', description: 'Keep the test namespace afterwards, to look at it with kubectl.' },
+    'lb-addon': {
+      type: 'boolean',
+      default: true,
+      description: 'When the cluster has no LoadBalancer implementation, install the metallb addon for the loadbalancer case (it stays); --no-lb-addon skips that case instead.',
+    },
     attempts: { type: 'string', valueHint: 'N', description: 'Probe rounds per table before a cell counts as failed (default 6, 2 s apart).' },
     ...settingArgs(),
     ...outputArgs,
@@ -55,11 +60,25 @@ export default defineCommand({
     const render = progressRenderer(mode, loaded.config.verbose);
     const { signal, dispose } = interruptSignal();
     try {
+      const driver = createDriver(loaded);
+      const logger = makeLogger(render, () => 'netcheck');
+      const cases = selectCases(names);
+      if (args['lb-addon'] && cases.some((c) => c.name === 'loadbalancer')) {
+        const nodes = await runningNodes(driver, loaded.config.cluster.name, signal);
+        const kubectl = (a: string[]) => kubectlOn(controlPlaneOf(nodes), a, { signal }).catch(() => '');
+        // an implementation exists when MetalLB is there or any LoadBalancer Service has an address
+        const metallb = (await kubectl(['get', 'namespace', 'metallb-system', '-o', 'name'])).trim();
+        const assigned = (await kubectl(['get', 'services', '-A', '-o', 'jsonpath={.items[*].status.loadBalancer.ingress[*].ip}'])).trim();
+        if (!metallb && !assigned) {
+          logger.info('the cluster has no LoadBalancer implementation: installing the metallb addon (it stays; --no-lb-addon skips the loadbalancer case instead)');
+          await addAddon({ driver, config: loaded.config, addon: await loadBuiltinAddon('metallb', loaded), logger, signal });
+        }
+      }
       const report = await runNetcheck({
-        driver: createDriver(loaded),
+        driver,
         cluster: loaded.config.cluster.name,
         cases: names,
-        logger: makeLogger(render, () => 'netcheck'),
+        logger,
         signal,
         keep: Boolean(args.keep),
         ...(attempts ? { attempts } : {}),

@@ -124,15 +124,21 @@ export async function kubectlOn(node: NodeHandle, args: readonly string[], optio
 
 /** The context plugins see. */
 export function pluginContext(ctx: UpContext, logger: Logger, signal: AbortSignal): ClusterContext {
-  const controlPlane = controlPlaneOf(ctx.nodes);
+  return clusterContext({ config: ctx.config, driver: ctx.driver, nodes: ctx.nodes, podSubnet: ctx.podSubnet }, logger, signal);
+}
+
+/** A plugin context over a cluster's nodes (an `up` in progress, or a running cluster). */
+export function clusterContext(
+  base: { config: ResolvedConfig; driver: Driver; nodes: readonly NodeHandle[]; podSubnet: string },
+  logger: Logger,
+  signal: AbortSignal,
+): ClusterContext {
+  const controlPlane = controlPlaneOf(base.nodes);
   return {
-    config: ctx.config,
-    driver: ctx.driver,
-    nodes: ctx.nodes,
+    ...base,
     controlPlane,
     logger,
     signal,
-    podSubnet: ctx.podSubnet,
     kubectl: (args, options) => kubectlOn(controlPlane, args, { ...options, signal }),
     apply: async (manifest) => {
       await kubectlOn(controlPlane, ['apply', '-f', '-'], { stdin: manifestOf(manifest), signal });

@@ -54,6 +54,10 @@ describe('createCluster', () => {
       expect(await cluster.logs('kube-system', pod)).toMatch(/\S/);
       const api = await cluster.api();
       expect((await api.core.listNode()).items.map((n) => n.metadata?.name)).toEqual(['kube-master']);
+      // the Service truth tables from the handle: a pod reaches itself through its own Service
+      const net = await cluster.netcheck(['hairpin']);
+      expect(net).toMatchObject({ passed: 1, failed: 0, nodes: ['kube-master'] });
+      await expect(cluster.netcheck(['nope'])).rejects.toThrow('Unknown netcheck case: nope');
       expect(await leftovers(NAME)).not.toEqual([]);
     }
     expect(await leftovers(NAME)).toEqual([]);

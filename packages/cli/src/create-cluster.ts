@@ -16,11 +16,13 @@ import {
   type ConfigInput,
   type ExecResult,
   type LoadedConfig,
+  type NetcheckReport,
   type NodeHandle,
   type ProgressListener,
   type ResolvedConfig,
 } from '@local-cluster/core';
 import { createDriver, loadAddons, loadCni, nodeImage } from './wiring.js';
+import { netcheckWithLoadBalancer } from './netcheck-run.js';
 // type only: @kubernetes/client-node (Node 22+) loads when api() is first called, so the CLI and createCluster stay light
 import type { Environment } from './e2e/index.js';
 
@@ -84,6 +86,11 @@ export interface ClusterHandle extends AsyncDisposable {
   logs(namespace: string, pod: string, options?: { container?: string; previous?: boolean }): Promise<string>;
   /** API clients (@kubernetes/client-node, loaded on first call) for this cluster, with the e2e framework's namespaces and helpers. */
   api(): Promise<Environment>;
+  /**
+   * Service truth tables (`local-cluster netcheck`) on this cluster: every case, or those named;
+   * installs the metallb addon first when the loadbalancer case runs and nothing implements LoadBalancer.
+   */
+  netcheck(cases?: readonly string[]): Promise<NetcheckReport>;
   /** Leave the cluster running at dispose whatever `onDispose` says (call it when a test failed, to debug). */
   keep(): void;
   /** Disposes as `onDispose` says; safe to call twice. */
@@ -194,6 +201,7 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
       ...(addons.some((a) => a.name === 'storage') ? ['StorageClass'] : []),
       ...(addons.some((a) => a.name === 'metrics-server') ? ['Metrics'] : []),
       ...(addons.some((a) => a.name === 'dashboard') ? ['Dashboard'] : []),
+      ...(addons.some((a) => a.name === 'metallb') ? ['LoadBalancer'] : []),
     ],
     kubectl: (args, opts) => kubectlOn(controlPlane, args, opts),
     exec: (host, argv) => nodeByName(host).run(argv),
@@ -202,6 +210,8 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
     },
     logs: (namespace, pod, opts = {}) =>
       kubectlOn(controlPlane, ['-n', namespace, 'logs', pod, ...(opts.container ? ['-c', opts.container] : []), ...(opts.previous ? ['--previous'] : [])]),
+    netcheck: (cases = []) =>
+      netcheckWithLoadBalancer(loaded, { driver, cases, home, logger: makeLogger(onEvent, () => 'netcheck'), signal: controller.signal }),
     api: async () => (api ??= (await import('./e2e/index.js')).environment(handle)),
     keep: () => {
       keepIt = true;

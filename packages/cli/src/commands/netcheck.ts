@@ -1,8 +1,9 @@
 import { defineCommand } from 'citty';
-import { addAddon, controlPlaneOf, kubectlOn, makeLogger, NETCHECK_CASES, runningNodes, renderTable, runNetcheck, selectCases, LocalClusterError, type NetcheckReport } from '@local-cluster/core';
+import { makeLogger, NETCHECK_CASES, renderTable, selectCases, LocalClusterError, type NetcheckReport } from '@local-cluster/core';
+import { netcheckWithLoadBalancer } from '../netcheck-run.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer } from '../progress.js';
-import { createDriver, loadBuiltinAddon } from '../wiring.js';
+import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 
 function printReport(report: NetcheckReport): void {
@@ -60,24 +61,11 @@ export default defineCommand({
     const render = progressRenderer(mode, loaded.config.verbose);
     const { signal, dispose } = interruptSignal();
     try {
-      const driver = createDriver(loaded);
       const logger = makeLogger(render, () => 'netcheck');
-      const cases = selectCases(names);
-      if (args['lb-addon'] && cases.some((c) => c.name === 'loadbalancer')) {
-        const nodes = await runningNodes(driver, loaded.config.cluster.name, signal);
-        const kubectl = (a: string[]) => kubectlOn(controlPlaneOf(nodes), a, { signal }).catch(() => '');
-        // an implementation exists when MetalLB is there or any LoadBalancer Service has an address
-        const metallb = (await kubectl(['get', 'namespace', 'metallb-system', '-o', 'name'])).trim();
-        const assigned = (await kubectl(['get', 'services', '-A', '-o', 'jsonpath={.items[*].status.loadBalancer.ingress[*].ip}'])).trim();
-        if (!metallb && !assigned) {
-          logger.info('the cluster has no LoadBalancer implementation: installing the metallb addon (it stays; --no-lb-addon skips the loadbalancer case instead)');
-          await addAddon({ driver, config: loaded.config, addon: await loadBuiltinAddon('metallb', loaded), logger, signal });
-        }
-      }
-      const report = await runNetcheck({
-        driver,
-        cluster: loaded.config.cluster.name,
+      const report = await netcheckWithLoadBalancer(loaded, {
+        driver: createDriver(loaded),
         cases: names,
+        lbAddon: Boolean(args['lb-addon']),
         logger,
         signal,
         keep: Boolean(args.keep),

@@ -375,7 +375,7 @@ export const configSchema = z.strictObject({
         flag: 'addons',
         placeholder: 'LIST',
         description:
-          "Comma-separated addons: storage (default StorageClass, dynamic hostPath volumes), metrics-server (kubectl top), dashboard (web UI, `local-cluster dashboard`), a path to a YAML manifest, an http(s) URL, or an npm package; --addons '' for none.",
+          "Comma-separated addons: storage (default StorageClass, dynamic hostPath volumes), metrics-server (kubectl top), dashboard (web UI, `local-cluster dashboard`), metallb (LoadBalancer Services, L2 on the node network), a path to a YAML manifest, an http(s) URL, or an npm package; --addons '' for none.",
       }),
     })
     .prefault({}),

@@ -12,6 +12,7 @@ import {
   localClusterHome,
   makeLogger,
   up,
+  withFreeSubnet,
   type Cluster,
   type ConfigInput,
   type ExecResult,
@@ -124,9 +125,11 @@ function checkOptions(options: CreateClusterOptions): void {
 export async function createCluster(options: CreateClusterOptions = {}): Promise<ClusterHandle> {
   checkOptions(options);
   const { reuse, onDispose = 'clean', configFile, baseDir, home = localClusterHome(), userKubeconfig = false, onEvent, signal, cleanupOnSignal = true, ...settings } = options;
-  const loaded: LoadedConfig = loadConfig({ ...(configFile ? { file: configFile } : {}), ...(baseDir ? { cwd: baseDir } : {}), env: {}, overrides: settings });
+  const given: LoadedConfig = loadConfig({ ...(configFile ? { file: configFile } : {}), ...(baseDir ? { cwd: baseDir } : {}), env: {}, overrides: settings });
+  const driver = createDriver(given);
+  // a second cluster with default settings gets a free node subnet of its own
+  const loaded = await withFreeSubnet(given, driver, makeLogger(onEvent, () => 'preflight'));
   const { config } = loaded;
-  const driver = createDriver(loaded);
   const [cni, addons] = await Promise.all([loadCni(loaded), loadAddons(loaded)]);
   const name = config.cluster.name;
 

@@ -34,3 +34,4 @@ export { hasComponentSettings, stopReason, newProblems } from './lifecycle/steps
 export * from './lifecycle/helm.js';
 export * from './netcheck/index.js';
 export * from './lifecycle/add-addon.js';
+export * from './lifecycle/subnet.js';

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { up } from '@local-cluster/core';
+import { makeLogger, up, withFreeSubnet } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer } from '../progress.js';
 import { createDriver, loadAddons, loadCni, nodeImage } from '../wiring.js';
@@ -14,9 +14,12 @@ function upCommand(name: 'up' | 'reup', description: string) {
       retain: { type: 'boolean', description: 'Keep what a failed run created, for debugging.' },
     },
     async run({ args }) {
-      const loaded = configFromArgs(args);
+      const given = configFromArgs(args);
+      const render = progressRenderer(progressMode(Boolean(args.json)), given.config.verbose);
+      const driver = createDriver(given);
+      // a second cluster with default settings gets a free node subnet of its own
+      const loaded = await withFreeSubnet(given, driver, makeLogger(render, () => 'preflight'));
       const [cni, addons] = await Promise.all([loadCni(loaded), loadAddons(loaded)]);
-      const driver = createDriver(loaded);
       const { signal, dispose } = interruptSignal();
       try {
         const cluster = await up({
@@ -28,7 +31,7 @@ function upCommand(name: 'up' | 'reup', description: string) {
           signal,
           retain: Boolean(args.retain),
           rebuild: name === 'reup',
-          onEvent: progressRenderer(progressMode(Boolean(args.json)), loaded.config.verbose),
+          onEvent: render,
         });
         if (args.json) process.stdout.write(JSON.stringify(cluster.summary()) + '\n');
         else process.stdout.write(cluster.describe() + '\n');

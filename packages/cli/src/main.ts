@@ -11,8 +11,11 @@ import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
 import { e2eCmd, e2eSerialCmd } from './commands/e2e.js';
 import netcheckCommand from './commands/netcheck.js';
+import statusCommand from './commands/status.js';
+import exportCommand from './commands/export.js';
 import { rejectUnknownFlags } from './settings-args.js';
 import { HELM_USAGE, helmPassthrough } from './commands/helm.js';
+import { KUBECTL_USAGE, kubectlPassthrough } from './commands/kubectl.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -31,12 +34,15 @@ export const rootCommand = defineCommand({
     'e2e-serial': e2eSerialCmd,
     netcheck: netcheckCommand,
     list: listCommand,
+    status: statusCommand,
+    export: exportCommand,
     images: imagesCommand,
     load: loadCommand,
     kubeconfig: kubeconfigCommand,
     dashboard: dashboardCommand,
     config: configCommand,
     // listed for --help; main() hands `helm ...` to Helm before citty parses anything
+    kubectl: defineCommand({ meta: { name: 'kubectl', description: `Run the cluster's own kubectl: ${KUBECTL_USAGE.split('\n')[0]}` } }),
     helm: defineCommand({ meta: { name: 'helm', description: `Run Helm 3 against the cluster: ${HELM_USAGE.split('\n')[0]}` } }),
   },
 });
@@ -71,8 +77,11 @@ function verbosity(argv: string[], env: NodeJS.ProcessEnv): number {
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
     // Helm's flags are Helm's: everything after `helm` passes through
-    const helmAt = argv.findIndex((a) => !a.startsWith('-'));
-    if (helmAt >= 0 && argv[helmAt] === 'helm' && argv.slice(0, helmAt).every((a) => a.startsWith('--verbose'))) return await helmPassthrough(argv.slice(helmAt + 1));
+    const at = argv.findIndex((a) => !a.startsWith('-'));
+    if (at >= 0 && argv.slice(0, at).every((a) => a.startsWith('--verbose'))) {
+      if (argv[at] === 'helm') return await helmPassthrough(argv.slice(at + 1));
+      if (argv[at] === 'kubectl') return await kubectlPassthrough(argv.slice(at + 1));
+    }
     const { cmd, parent, rest } = await resolveCommand(argv);
     if (argv.includes('--help') || argv.includes('-h')) {
       process.stdout.write((await renderUsage(cmd, parent)) + '\n');

@@ -35,3 +35,4 @@ export * from './lifecycle/helm.js';
 export * from './netcheck/index.js';
 export * from './lifecycle/add-addon.js';
 export * from './lifecycle/subnet.js';
+export * from './lifecycle/export-logs.js';

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { ensureHelm, loadConfig, localClusterHome, makeLogger, requireKubeconfig } from '@local-cluster/core';
 import { progressMode, progressRenderer } from '../progress.js';
 import { interruptSignal } from '../signals.js';
+import { splitClusterFlag } from './kubectl.js';
 
 export const HELM_USAGE = `local-cluster helm [--cluster NAME] HELM-ARGS...
 
@@ -18,12 +19,7 @@ const OFFLINE = new Set(['version', 'template', 'create', 'package', 'lint', 'sh
  * citty command; it returns Helm's exit code.
  */
 export async function helmPassthrough(argv: string[]): Promise<number> {
-  let args = argv;
-  let name: string | undefined;
-  if (args[0] === '--cluster' || args[0]?.startsWith('--cluster=')) {
-    name = args[0].includes('=') ? args[0].slice('--cluster='.length) : args[1];
-    args = args.slice(args[0].includes('=') ? 1 : 2);
-  }
+  const { name, args } = splitClusterFlag(argv);
   if (args.length === 0) {
     process.stderr.write(`${HELM_USAGE}\n`);
     return 2;

@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
-import { makeLogger, up, withFreeSubnet } from '@local-cluster/core';
+import { localClusterHome, makeLogger, up, withFreeSubnet } from '@local-cluster/core';
+import { clusterKubectl, linkKubectl } from './kubectl.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer } from '../progress.js';
 import { createDriver, loadAddons, loadCni, nodeImage } from '../wiring.js';
@@ -33,6 +34,10 @@ function upCommand(name: 'up' | 'reup', description: string) {
           rebuild: name === 'reup',
           onEvent: render,
         });
+        // ~/.local-cluster/kubectl: the kubectl of the cluster last brought up (alias kubectl=...)
+        await clusterKubectl(localClusterHome(), cluster.nodes, signal)
+          .then((path) => linkKubectl(localClusterHome(), path))
+          .catch(() => undefined);
         if (args.json) process.stdout.write(JSON.stringify(cluster.summary()) + '\n');
         else process.stdout.write(cluster.describe() + '\n');
       } finally {

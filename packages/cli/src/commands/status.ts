@@ -1,0 +1,98 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { defineCommand } from 'citty';
+import { LABELS, LocalClusterError, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
+import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
+import { createDriver } from '../wiring.js';
+import { printTable } from '../table.js';
+
+/** Addons as they show in a cluster: the namespace or workload each one makes. */
+const ADDON_MARKS: [string, string[]][] = [
+  ['storage', ['-n', 'local-path-storage', 'get', 'deployment', 'local-path-provisioner', '-o', 'name']],
+  ['metrics-server', ['-n', 'kube-system', 'get', 'deployment', 'metrics-server', '-o', 'name']],
+  ['dashboard', ['-n', 'local-cluster-dashboard', 'get', 'deployment', 'dashboard', '-o', 'name']],
+  ['metallb', ['-n', 'metallb-system', 'get', 'deployment', 'controller', '-o', 'name']],
+];
+
+interface NodeStatus {
+  name: string;
+  role: string;
+  container: string;
+  ip: string;
+  ready: string;
+  version: string;
+  memory: string;
+}
+
+function mib(bytes: number): string {
+  return `${Math.round(bytes / 1024 / 1024)} MiB`;
+}
+
+/** Memory the node container uses (its cgroup, v1 or v2), as the node sees it. */
+async function memoryOf(node: NodeHandle): Promise<string> {
+  const r = await node.run(['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.usage_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.current']).catch(() => undefined);
+  const bytes = Number(r?.stdout.trim());
+  return r && r.exitCode === 0 && Number.isFinite(bytes) ? mib(bytes) : '-';
+}
+
+export default defineCommand({
+  meta: { name: 'status', description: 'Show one cluster: nodes (container, Ready, version, memory), Kubernetes version, CNI, kube-proxy mode, addons, API server, snapshot.' },
+  args: { ...settingArgs(), ...outputArgs },
+  async run({ args }) {
+    const loaded = configFromArgs(args);
+    const name = loaded.config.cluster.name;
+    const driver = createDriver(loaded);
+    const summary = (await driver.listClusters()).find((c) => c.name === name);
+    if (!summary) throw new LocalClusterError(`There is no cluster "${name}" on this engine.`, { hint: `\`local-cluster list\` shows the clusters; \`${upCommandFor(name)}\` makes this one.` });
+    const nodes = await driver.listNodes({ cluster: name, role: 'node' });
+    const controlPlane = nodes.find((n) => n.role === 'control-plane');
+    const running = controlPlane ? (await controlPlane.state()) === 'running' : false;
+    const kubectl = async (argv: string[]) => (running ? (await controlPlane!.run(['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...argv])).stdout.trim() : '');
+    const k8sNodes = running
+      ? ((JSON.parse((await kubectl(['get', 'nodes', '-o', 'json'])) || '{"items":[]}') as { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion: string } } }[] }).items)
+      : [];
+    const rows: NodeStatus[] = [];
+    for (const node of nodes) {
+      const state = await node.state();
+      const k = k8sNodes.find((n) => n.metadata.name === node.hostname);
+      const ready = k?.status.conditions?.find((c) => c.type === 'Ready')?.status;
+      rows.push({
+        name: node.hostname,
+        role: node.role ?? '-',
+        container: state,
+        ip: state === 'running' ? await node.ip().catch(() => '-') : '-',
+        ready: ready === 'True' ? 'Ready' : ready ? 'NotReady' : '-',
+        version: k?.status.nodeInfo?.kubeletVersion ?? '-',
+        memory: state === 'running' ? await memoryOf(node) : '-',
+      });
+    }
+    const addons: string[] = [];
+    for (const [addon, argv] of ADDON_MARKS) if (await kubectl(argv)) addons.push(addon);
+    const proxyConfig = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}']);
+    const kubeconfig = adminKubeconfigFile(clusterDir(localClusterHome(), name));
+    const server = existsSync(kubeconfig) ? (/server:\s*(\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '-') : '-';
+    const status = {
+      name,
+      state: !controlPlane ? (summary.snapshots ? 'down (snapshot kept)' : 'no nodes') : running ? 'running' : 'stopped',
+      kubernetesVersion: (await kubectl(['version', '-o', 'jsonpath={.serverVersion.gitVersion}'])) || '-',
+      cni: controlPlane?.labels[LABELS.cni] ?? '-',
+      proxyMode: running ? /^mode:\s*"?(\w*)"?/m.exec(proxyConfig)?.[1] || 'iptables' : '-',
+      addons,
+      apiServer: server,
+      kubeconfig: existsSync(kubeconfig) ? kubeconfig : '-',
+      snapshots: summary.snapshots,
+      nodes: rows,
+    };
+    if (args.json) {
+      process.stdout.write(JSON.stringify(status, null, 2) + '\n');
+      return;
+    }
+    const out = process.stdout;
+    out.write(`Cluster ${name}: ${status.state}\n`);
+    out.write(`  Kubernetes ${status.kubernetesVersion}, CNI ${status.cni}, kube-proxy ${status.proxyMode}\n`);
+    out.write(`  addons: ${addons.join(', ') || 'none'}\n  API server: ${server}\n  kubeconfig: ${status.kubeconfig}\n  snapshots: ${summary.snapshots}\n\n`);
+    printTable(
+      ['NODE', 'ROLE', 'CONTAINER', 'IP', 'STATUS', 'VERSION', 'MEMORY'],
+      rows.map((r) => [r.name, r.role, r.container, r.ip, r.ready, r.version, r.memory]),
+    );
+  },
+});

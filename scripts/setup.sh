@@ -20,6 +20,20 @@ if ! command -v debootstrap >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 fi
 
+# Every node runs systemd, containerd and a kubelet, each holding inotify instances; the kernel's
+# default of 128 per user runs out around six nodes (kubelets then never become healthy). Raise
+# the limits as kind's known-issues page advises, when this machine lets us.
+raise_sysctl() {
+  local key=$1 want=$2 file=/proc/sys/${1//.//}
+  [[ -r $file ]] || return 0
+  if (( $(cat "$file") < want )); then
+    if [[ -w $file ]] && echo "$want" >"$file" 2>/dev/null; then echo "Raised $key to $want (nodes need inotify instances)." >&2
+    else echo "warning: $key is $(cat "$file"); clusters with many nodes need $want (sysctl -w $key=$want as root)." >&2; fi
+  fi
+}
+raise_sysctl fs.inotify.max_user_instances 512
+raise_sysctl fs.inotify.max_user_watches 524288
+
 # Debian's chromium: the dashboard test opens the dashboard in a real headless browser
 if ! command -v chromium >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
   echo "Installing chromium (for the dashboard test)..." >&2

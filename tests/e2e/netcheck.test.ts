@@ -124,6 +124,7 @@ describe('netcheck: bridge, kube-proxy iptables', () => {
     const mended = await cli(['netcheck', '--name', BRIDGE, 'pod-to-pod']);
     expect(mended.code, mended.stdout.slice(-2000)).toBe(0);
     expect(mended.stdout).toMatch(/1 passed, 0 failed/);
+    await clean({ driver, cluster: BRIDGE });
   });
 });
 
@@ -131,12 +132,15 @@ describe('netcheck: flannel, kube-proxy nftables', () => {
   it('every case passes', async () => {
     const upRun = await cli(['up', '--name', FLANNEL, '--dind-subnet', '10.219.0.0/16', '--addons', '', '--cni-plugin', 'flannel', '--kube-proxy-mode', 'nftables']);
     expect(upRun.code, upRun.stderr.slice(-3000)).toBe(0);
-    const r = await cli(['netcheck', '--name', FLANNEL, '--json']);
-    const out = report(r.stdout);
-    expect(out).toMatchObject({ cni: 'flannel', proxyMode: 'nftables' });
-    expectAllGreen(out, r.stderr);
-    expect(r.code).toBe(0);
-    await clean({ driver, cluster: FLANNEL });
+    try {
+      const r = await cli(['netcheck', '--name', FLANNEL, '--json']);
+      const out = report(r.stdout);
+      expect(out).toMatchObject({ cni: 'flannel', proxyMode: 'nftables' });
+      expectAllGreen(out, r.stderr);
+      expect(r.code).toBe(0);
+    } finally {
+      await clean({ driver, cluster: FLANNEL });
+    }
   });
 });
 

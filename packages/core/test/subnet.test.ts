@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { NetworkInfo } from '../src/index.js';
 
 describe('chooseSubnet', () => {
-  const net = (name: string, subnet: string, cluster?: string) => ({ name, id: name, subnets: [subnet], labels: cluster ? { 'dev.local-cluster.cluster': cluster } : {} });
+  const net = (name: string, subnet: string, cluster?: string): NetworkInfo => ({ name, id: name, subnets: [subnet], labels: cluster ? { 'dev.local-cluster.cluster': cluster } : {} });
   it('keeps the default when it is free, and the own network when there is one (a snapshot keeps matching)', async () => {
     const { chooseSubnet } = await import('../src/index.js');
     expect(chooseSubnet('a', '10.192.0.0/16', [net('bridge', '172.17.0.0/16')])).toBe('10.192.0.0/16');

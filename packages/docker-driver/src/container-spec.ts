@@ -68,6 +68,8 @@ export function containerCreateOptions(
     NetworkMode: spec.network,
     PortBindings: bindings,
     Mounts: mounts,
+    // nodes come back when the engine restarts (addresses and ports are fixed); `docker stop` keeps one stopped
+    RestartPolicy: { Name: 'unless-stopped' },
   };
   const anonymousVolumes: Record<string, object> = {};
   if (security !== undefined) {

@@ -51,6 +51,8 @@ export interface UpContext extends UpOptions {
   configHash: string;
   /** Set by preflight: this run brings the cluster back from its snapshot. */
   restore: boolean;
+  /** This run started the existing, stopped node containers of the cluster (engine restart). */
+  resumed?: boolean;
   /** When this run started (ms since the epoch). */
   startedAt: number;
   /** Images the CNI and addons declare (built by the factory, loaded into nodes). */

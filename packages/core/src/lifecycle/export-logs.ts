@@ -87,7 +87,8 @@ export async function exportLogs(options: ExportLogsOptions): Promise<ExportLogs
   const controlPlane = nodes.find((n) => n.role === 'control-plane') ? controlPlaneOf(nodes) : undefined;
   if (controlPlane && (await controlPlane.state(signal ? { signal } : {})) === 'running') {
     options.logger?.info('cluster-info dump');
-    const remote = '/tmp/local-cluster-cluster-info';
+    // on the node's /var volume: the engine cannot copy out of /tmp (a tmpfs)
+    const remote = '/var/tmp/local-cluster-cluster-info';
     const dump = await controlPlane.run(['sh', '-c', `rm -rf ${remote} && kubectl --kubeconfig=${ADMIN_CONF} cluster-info dump --all-namespaces --output-directory=${remote} >/dev/null`], signal ? { signal } : {});
     if (dump.exitCode === 0) {
       const tar = await controlPlane.copyOut(remote, signal ? { signal } : {});

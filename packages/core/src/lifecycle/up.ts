@@ -99,12 +99,23 @@ async function collectLogs(ctx: UpContext, step: string, error: unknown): Promis
  */
 export async function up(options: UpOptions): Promise<Cluster> {
   const ctx = newUpContext(options, newBootstrapToken());
-  const running = await runningFromSameConfig(ctx, options.signal);
-  if (running) {
-    ctx.nodes = running;
+  const existing = await existingFromSameConfig(ctx, options.signal);
+  if (existing) {
+    ctx.nodes = existing.nodes;
     ctx.kubeconfigPath = adminKubeconfigFile(ctx.clusterDir);
-    ctx.apiServerHostPort = await controlPlaneOf(running).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
-    return clusterHandle(ctx, [], true);
+    ctx.apiServerHostPort = await controlPlaneOf(existing.nodes).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
+    if (existing.ready) return clusterHandle(ctx, [], true);
+    // stopped (the engine restarted, or someone stopped them) or still booting: start what is
+    // stopped and wait as a restore does (only heartbeats from now count); nothing is removed
+    ctx.restore = true;
+    ctx.resumed = true;
+    const timings = await runSteps(RESUME_STEPS, ctx, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      retain: true,
+      collectLogs: (step, error) => collectLogs(ctx, step, error),
+    });
+    return clusterHandle(ctx, timings, false);
   }
   const timings = await runSteps(UP_STEPS, ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
@@ -115,21 +126,37 @@ export async function up(options: UpOptions): Promise<Cluster> {
   return clusterHandle(ctx, timings, false);
 }
 
+/** Starts node containers that are not running (after an engine restart, node containers come back by their restart policy; this covers the rest). */
+const startStoppedNodes: Step<UpContext> = {
+  name: 'start-nodes',
+  title: 'Start the stopped node containers',
+  async run(ctx, rt) {
+    const stopped: NodeHandle[] = [];
+    for (const node of ctx.nodes) if ((await node.state(rt)) !== 'running') stopped.push(node);
+    rt.logger.info(stopped.length ? `starting ${stopped.map((n) => n.hostname).join(', ')}` : 'every node container is running; waiting for the cluster');
+    await Promise.all(stopped.map((n) => n.start(rt)));
+  },
+};
+
+/** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
+const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, exportKubeconfig];
+
 /**
- * The cluster's nodes when it is up already from the same config: every node
- * running, its snapshot made from this config, its kubeconfig written and its
- * API server answering. Otherwise undefined (and preflight says what is wrong).
+ * The cluster's nodes when they exist from the same config (their snapshot made from it, its
+ * kubeconfig written), and whether the cluster is up already: every node running and the API
+ * server answering. Otherwise undefined (and preflight says what is wrong).
  */
-async function runningFromSameConfig(ctx: UpContext, signal?: AbortSignal): Promise<NodeHandle[] | undefined> {
+async function existingFromSameConfig(ctx: UpContext, signal?: AbortSignal): Promise<{ nodes: NodeHandle[]; ready: boolean } | undefined> {
   const opts = signal ? { signal } : {};
   const name = ctx.config.cluster.name;
-  const nodes = await ctx.driver.listNodes({ cluster: name, role: 'node' }, opts);
-  if (nodes.length === 0 || !existsSync(adminKubeconfigFile(ctx.clusterDir))) return undefined;
-  if ((await Promise.all(nodes.map((n) => n.state(opts)))).some((s) => s !== 'running')) return undefined;
+  const found = await ctx.driver.listNodes({ cluster: name, role: 'node' }, opts);
+  if (found.length === 0 || !existsSync(adminKubeconfigFile(ctx.clusterDir))) return undefined;
   const snapshots = await ctx.driver.images.list({ cluster: name, role: 'snapshot' }, opts);
-  if (snapshots.length !== nodes.length || snapshots.some((i) => i.labels[LABELS.configHash] !== ctx.configHash)) return undefined;
+  if (snapshots.length !== found.length || snapshots.some((i) => i.labels[LABELS.configHash] !== ctx.configHash)) return undefined;
+  const nodes = [...found].sort((a, b) => (a.hostname === CONTROL_PLANE_HOSTNAME ? -1 : b.hostname === CONTROL_PLANE_HOSTNAME ? 1 : a.hostname.localeCompare(b.hostname)));
+  if ((await Promise.all(nodes.map((n) => n.state(opts)))).some((s) => s !== 'running')) return { nodes, ready: false };
   const ready = await kubectlOn(controlPlaneOf(nodes), ['get', '--raw', '/readyz'], opts).catch(() => '');
-  return ready.trim() === 'ok' ? [...nodes].sort((a, b) => (a.hostname === CONTROL_PLANE_HOSTNAME ? -1 : b.hostname === CONTROL_PLANE_HOSTNAME ? 1 : a.hostname.localeCompare(b.hostname))) : undefined;
+  return { nodes, ready: ready.trim() === 'ok' };
 }
 
 function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean): Cluster {
@@ -158,7 +185,7 @@ function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean
     }),
     describe: () =>
       [
-        `Cluster "${name}" is ${alreadyUp ? 'already up (nothing to do)' : `up${ctx.restore ? ' (restored from its snapshot)' : ''}`}: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
+        `Cluster "${name}" is ${alreadyUp ? 'already up (nothing to do)' : `up${ctx.resumed ? ' again (its stopped node containers started, data kept)' : ctx.restore ? ' (restored from its snapshot)' : ''}`}: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
         `kubectl context: ${kubeContextName(name)}`,
         `export KUBECONFIG=${ctx.kubeconfigPath}`,
       ].join('\n'),

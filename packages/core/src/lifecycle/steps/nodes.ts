@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { NODE_CONTRACT } from '../../contracts/node.js';
 import { nthAddress } from '../../config/schema.js';
 import { LABELS, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
@@ -18,7 +19,7 @@ function spec(ctx: UpContext, { hostname, role, index, settings }: PlannedNode):
     hostIp: p.listenAddress,
     protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
   }));
-  if (role === 'control-plane') ports.unshift({ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.config.cluster.apiServerPort ?? 0 });
+  if (role === 'control-plane') ports.unshift({ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
   return {
     name: containerName(cluster, hostname),
     hostname,
@@ -44,11 +45,26 @@ function spec(ctx: UpContext, { hostname, role, index, settings }: PlannedNode):
   };
 }
 
+/** A TCP port nothing listens on at 127.0.0.1 now. */
+function freeLocalPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Creates the control plane and the workers in parallel. */
 export const createNodes: Step<UpContext> = {
   name: 'create-nodes',
   title: 'Create node containers',
   async run(ctx, rt) {
+    // a fixed host port (a free one unless cluster.apiServerPort names it): the engine keeps it
+    // when it restarts the container, so the kubeconfig stays right after an engine restart
+    ctx.apiServerHostPort = ctx.config.cluster.apiServerPort ?? (await freeLocalPort());
     const specs = planNodes(ctx.config).map((node) => spec(ctx, node));
     const cluster = ctx.config.cluster.name;
     if (!ctx.restore) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clean, cidrsOverlap } from '@local-cluster/core';
-import { cli, driver, run, toolHome } from './helpers.js';
+import { cli, driver, leftovers, run, toolHome } from './helpers.js';
 
 // The everyday commands: a second cluster with default settings beside a network that holds the
 // default subnet (a look-alike the tool must not touch), the cluster's own kubectl, status, and
@@ -94,6 +94,25 @@ describe('everyday commands', () => {
     expect(readdirSync(join(dir, 'kube-master', 'pods')).some((d) => d.startsWith('kube-system_kube-apiserver-kube-master'))).toBe(true);
     expect(readdirSync(join(dir, 'local-cluster-cluster-info'))).toContain('kube-system');
     expect(readFileSync(join(dir, 'overview.txt'), 'utf8')).toContain('kube-master');
+  });
+
+  it('a look-alike container with a node\'s name (no labels) makes `up` fail naming it, and is left alone', async () => {
+    const look = `daily-look-${process.pid}`;
+    const container = `local-cluster-${look}-kube-master`;
+    // an empty image of the user's, and a container of it with the name our control plane would take
+    const imported = await run('bash', ['-c', 'tar cf - --files-from /dev/null | docker import - local-cluster-test-lookalike:1']);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect((await docker('create', '--name', container, 'local-cluster-test-lookalike:1', '/nothing')).code).toBe(0);
+    try {
+      const r = await cli(['up', '--name', look, '--num-nodes', '0', '--addons', '', '--dind-subnet', '10.223.0.0/16']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(container);
+      expect((await docker('inspect', '--format', '{{.State.Status}}', container)).stdout.trim()).toBe('created');
+      expect(await leftovers(look)).toEqual([]);
+    } finally {
+      await docker('rm', '-f', container);
+      await docker('rmi', 'local-cluster-test-lookalike:1');
+    }
   });
 
   it('the look-alike network is still there after `clean`', async () => {

@@ -1,19 +1,29 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clean, waitFor } from '@local-cluster/core';
-import { cli, driver, kubectlFor, readyNodes, ROOT, run, toolHome } from './helpers.js';
+import { clean, lockFile, waitFor } from '@local-cluster/core';
+import { cli, driver, kubectlFor, leftovers, readyNodes, ROOT, run, toolHome } from './helpers.js';
 
 // The Docker engine restarts for real (systemd's docker unit, or the dockerd this project's
 // scripts started): the cluster comes back to Ready on its own, with its data, addresses and API
 // port; `up` then says it is up. A node container someone stopped is started again by `up`.
 const NAME = `restart-${process.pid}`;
+const LOCKED = `restart-lock-${process.pid}`;
 const kubectl = kubectlFor(NAME);
 
 afterAll(async () => {
   await clean({ driver, cluster: NAME }).catch(() => undefined);
+  await clean({ driver, cluster: LOCKED }).catch(() => undefined);
 });
+
+/** The file that freezes a container's whole cgroup (v1 freezer, or v2 cgroup.freeze). */
+function freezeFile(id: string): { file: string; frozen: string } {
+  const v1 = `/sys/fs/cgroup/freezer/docker/${id}/freezer.state`;
+  if (existsSync(v1)) return { file: v1, frozen: 'FROZEN' };
+  for (const dir of [`/sys/fs/cgroup/system.slice/docker-${id}.scope`, `/sys/fs/cgroup/docker/${id}`]) if (existsSync(`${dir}/cgroup.freeze`)) return { file: `${dir}/cgroup.freeze`, frozen: '1' };
+  throw new Error(`no freezer for container ${id} on this machine`);
+}
 
 function engineAnswers(): boolean {
   try {
@@ -63,9 +73,10 @@ describe('restarts', () => {
     const after = { server: server(), ips: await Promise.all((await driver.listNodes({ cluster: NAME, role: 'node' })).map((n) => n.ip())) };
     expect(after).toEqual(before);
     // a pod runs on the restarted cluster
-    const pod = await kubectl('run', 'after', '--image=docker.io/local-cluster/toolbox:1', '--image-pull-policy=Never', '--restart=Never', '--', 'true');
+    const pod = await kubectl('run', 'after', '--image=docker.io/local-cluster/toolbox:1', '--image-pull-policy=Never', '--restart=Never', '--command', '--', 'sh', '-c', 'echo ran-after-restart');
     expect(pod.code, pod.stderr).toBe(0);
     await waitFor('pod "after" to succeed', async () => ((await kubectl('get', 'pod', 'after', '-o', 'jsonpath={.status.phase}')).stdout === 'Succeeded' ? true : undefined), { timeoutMs: 120_000 });
+    expect((await kubectl('logs', 'after')).stdout.trim()).toBe('ran-after-restart');
     const again = await cli(['up', '--name', NAME, '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.221.0.0/16']);
     expect(again.code, again.stderr.slice(-2000)).toBe(0);
     expect(again.stdout).toContain('already up');
@@ -80,5 +91,27 @@ describe('restarts', () => {
     expect(r.stderr).toContain('starting kube-node-1');
     expect(readyNodes((await kubectl('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1']);
     expect((await kubectl('get', 'configmap', 'kept', '-o', 'jsonpath={.data.written}')).stdout).toBe('before-restart');
+  });
+
+  it('one command per cluster: `clean` during an `up` is refused, naming it; a frozen node is thawed and removed', async () => {
+    const args = ['--name', LOCKED, '--num-nodes', '0', '--addons', '', '--dind-subnet', '10.222.0.0/16'];
+    const upRun = cli(['up', ...args]);
+    await waitFor('the up to hold the lock', async () => (existsSync(lockFile(toolHome, LOCKED)) ? true : undefined), { timeoutMs: 60_000, intervalMs: 200 });
+    const refused = await cli(['clean', '--name', LOCKED]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`Cluster "${LOCKED}" is busy: \`local-cluster up --name ${LOCKED}\` \\(pid \\d+\\) has been running for \\d+ s`));
+    const second = await cli(['up', ...args]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain('is busy');
+    const done = await upRun;
+    expect(done.code, done.stderr.slice(-2000)).toBe(0);
+    expect(existsSync(lockFile(toolHome, LOCKED))).toBe(false);
+    // freeze the node container's whole cgroup, as an interrupted nested runc can leave it
+    const node = (await driver.listNodes({ cluster: LOCKED, role: 'node' }))[0]!;
+    const { file, frozen } = freezeFile(node.id);
+    writeFileSync(file, frozen);
+    const removed = await cli(['clean', '--name', LOCKED]);
+    expect(removed.code, removed.stderr.slice(-2000)).toBe(0);
+    expect(await leftovers(LOCKED)).toEqual([]);
   });
 });

@@ -36,3 +36,4 @@ export * from './netcheck/index.js';
 export * from './lifecycle/add-addon.js';
 export * from './lifecycle/subnet.js';
 export * from './lifecycle/export-logs.js';
+export * from './lifecycle/lock.js';

@@ -1,3 +1,4 @@
+import { thawContainerCgroups } from './thaw.js';
 import {
   DriverError,
   LABELS,
@@ -77,6 +78,8 @@ export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle
       // Containers inherit their image's labels, so managed=true alone proves
       // little: a node also carries role=node, which createNode always sets.
       assertOwned(operation, 'container', current.labels, {}, 'node');
+      // a frozen cgroup inside the node (its nested runc, interrupted) makes it unkillable: thaw first
+      await thawContainerCgroups(current.id).catch(() => 0);
       await callUnlessMissing(ctx, operation, signal, () => ctx.docker.getContainer(handle.id).remove({ force: true, v: true }));
     }),
   );

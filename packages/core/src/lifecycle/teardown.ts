@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import type { CallOptions, Driver, Selector } from '../contracts/driver.js';
 import { localClusterHome } from '../config/load.js';
 import { clusterDir } from './context.js';
+import { withClusterLock } from './lock.js';
 import { removeFromUserKubeconfig, userKubeconfigPath } from './kubeconfig.js';
 import { kubeContextName } from './naming.js';
 import type { ProgressListener } from '../engine/steps.js';
@@ -96,6 +97,10 @@ function empty(): TeardownResult {
 
 /** Removes the cluster's node containers; keeps network, volumes and snapshots. */
 export async function down(options: TeardownOptions): Promise<TeardownResult> {
+  return withClusterLock(options.home ?? localClusterHome(), options.cluster, `local-cluster down --name ${options.cluster}`, () => downLocked(options));
+}
+
+async function downLocked(options: TeardownOptions): Promise<TeardownResult> {
   const ctx: Ctx = { ...options, result: empty() };
   await runSteps([removeNodes], ctx, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}), retain: true });
   return ctx.result;
@@ -103,6 +108,10 @@ export async function down(options: TeardownOptions): Promise<TeardownResult> {
 
 /** Removes everything labelled as this cluster's: nodes, network, volumes, snapshots. */
 export async function clean(options: TeardownOptions): Promise<TeardownResult> {
+  return withClusterLock(options.home ?? localClusterHome(), options.cluster, `local-cluster clean --name ${options.cluster}`, () => cleanLocked(options));
+}
+
+async function cleanLocked(options: TeardownOptions): Promise<TeardownResult> {
   const ctx: Ctx = { ...options, result: empty() };
   await runSteps([removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeLocalFiles], ctx, {
     ...(options.signal ? { signal: options.signal } : {}),

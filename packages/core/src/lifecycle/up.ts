@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { LABELS, type NodeHandle } from '../contracts/driver.js';
 import { runSteps, type Step, type StepTiming } from '../engine/steps.js';
 import { down } from './teardown.js';
+import { withClusterLock } from './lock.js';
+import { localClusterHome } from '../config/load.js';
 import { controlPlaneOf, kubectlOn, newUpContext, type UpContext, type UpOptions } from './context.js';
 import { newBootstrapToken } from './kubeadm-config.js';
 import { adminKubeconfigFile, API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
@@ -98,6 +100,11 @@ async function collectLogs(ctx: UpContext, step: string, error: unknown): Promis
  * this run created is removed (unless `retain`) and the error names the step.
  */
 export async function up(options: UpOptions): Promise<Cluster> {
+  const name = options.config.cluster.name;
+  return withClusterLock(options.home ?? localClusterHome(), name, `local-cluster ${options.rebuild ? 'reup' : 'up'} --name ${name}`, () => upLocked(options));
+}
+
+async function upLocked(options: UpOptions): Promise<Cluster> {
   const ctx = newUpContext(options, newBootstrapToken());
   const existing = await existingFromSameConfig(ctx, options.signal);
   if (existing) {

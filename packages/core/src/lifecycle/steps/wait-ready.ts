@@ -5,6 +5,19 @@ import { readyCondition, type KubeObjectList } from '../kube-objects.js';
 import { pluginHook } from './network-plugin.js';
 
 
+/** When each node's kubelet last renewed its lease (kube-node-lease), in ms since the epoch. */
+async function leaseRenewals(controlPlane: Parameters<typeof kubectlOn>[0], opts: { signal: AbortSignal }): Promise<Map<string, number>> {
+  const out = await kubectlOn(controlPlane, ['-n', 'kube-node-lease', 'get', 'leases', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.renewTime}{"\\n"}{end}'], opts);
+  return new Map(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter(([name, time]) => name && time)
+      .map(([name, time]) => [name!, Date.parse(time!)]),
+  );
+}
+
 /** Every node Ready through the API, CoreDNS available, and the CNI's own check. */
 export const waitReady: Step<UpContext> = {
   name: 'wait-ready',
@@ -24,10 +37,15 @@ export const waitReady: Step<UpContext> = {
       `${ctx.nodes.length} node(s) Ready`,
       async () => {
         const list = JSON.parse(await kubectlOn(controlPlane, ['get', 'nodes', '-o', 'json'], opts)) as KubeObjectList;
+        // a resumed node whose Ready status never changed gets no new status for up to 5
+        // minutes (the kubelet reports an unchanged status that rarely): its lease says it is back
+        const renewed = ctx.resumed ? await leaseRenewals(controlPlane, opts) : undefined;
         // Ready, and the node controller has lifted its not-ready taint (seconds later), so
         // pods schedule as soon as `up` returns
         const ready = list.items.filter(
-          (n) => readyNow(n, 'lastHeartbeatTime') && !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
+          (n) =>
+            (renewed ? readyCondition(n) !== undefined && (renewed.get(n.metadata.name) ?? 0) >= since : readyNow(n, 'lastHeartbeatTime')) &&
+            !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
         );
         return ready.length === ctx.nodes.length ? true : undefined;
       },
@@ -43,7 +61,8 @@ export const waitReady: Step<UpContext> = {
         what,
         async () => {
           const pods = JSON.parse(await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'pods', '-l', selector, '-o', 'json'], opts)) as KubeObjectList;
-          const ready = pods.items.filter((p) => readyNow(p, 'lastTransitionTime'));
+          // a resumed cluster's pods on nodes that kept running stay Ready from before: any Ready counts
+          const ready = pods.items.filter((p) => (ctx.resumed ? readyCondition(p) !== undefined : readyNow(p, 'lastTransitionTime')));
           return ready.length >= count ? true : undefined;
         },
         { timeoutMs: 240_000, intervalMs: 1000, signal: rt.signal },

@@ -1,5 +1,5 @@
 import { addAddon, controlPlaneOf, kubectlOn, runNetcheck, runningNodes, selectCases, type Driver, type LoadedConfig, type Logger, type NetcheckOptions, type NetcheckReport } from '@local-cluster/core';
-import { loadBuiltinAddon } from './wiring.js';
+import { loadAddonPlugin } from './wiring.js';
 
 /**
  * `netcheck` as the CLI and cluster handles run it: when the loadbalancer case is selected and the
@@ -20,7 +20,7 @@ export async function netcheckWithLoadBalancer(
     const assigned = (await kubectl(['get', 'services', '-A', '-o', 'jsonpath={.items[*].status.loadBalancer.ingress[*].ip}'])).trim();
     if (!metallb && !assigned) {
       logger.info('the cluster has no LoadBalancer implementation: installing the metallb addon (it stays; --no-lb-addon skips the loadbalancer case instead)');
-      await addAddon({ driver, config: loaded.config, addon: await loadBuiltinAddon('metallb', loaded), logger, signal, ...(options.home ? { home: options.home } : {}) });
+      await addAddon({ driver, config: loaded.config, addon: await loadAddonPlugin('metallb', loaded), logger, signal, ...(options.home ? { home: options.home } : {}) });
     }
   }
   return runNetcheck({ ...options, cluster });

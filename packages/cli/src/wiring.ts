@@ -34,21 +34,10 @@ export async function loadCni(loaded: LoadedConfig): Promise<CniPlugin> {
 }
 
 export async function loadAddons(loaded: LoadedConfig): Promise<Addon[]> {
-  return Promise.all(
-    loaded.config.cluster.addons.map((spec) =>
-      isManifestSpec(spec)
-        ? loadManifestAddon(spec, loaded.baseDir)
-        : loadPlugin(spec, 'addon', {
-            baseDir: loaded.baseDir,
-            builtins: BUILTIN_ADDONS,
-            builtinsFrom: [import.meta.url],
-            setting: 'cluster.addons',
-          }),
-    ),
-  );
+  return Promise.all(loaded.config.cluster.addons.map((spec) => (isManifestSpec(spec) ? loadManifestAddon(spec, loaded.baseDir) : loadAddonPlugin(spec, loaded))));
 }
 
-/** A built-in addon by name, for commands that add one to a running cluster (netcheck's metallb). */
-export async function loadBuiltinAddon(name: keyof typeof BUILTIN_ADDONS & string, loaded: LoadedConfig): Promise<Addon> {
-  return loadPlugin(name, 'addon', { baseDir: loaded.baseDir, builtins: BUILTIN_ADDONS, builtinsFrom: [import.meta.url], setting: 'cluster.addons' });
+/** An addon package: a built-in name (netcheck adds `metallb` this way), a ./path or an npm package. */
+export async function loadAddonPlugin(spec: string, loaded: LoadedConfig): Promise<Addon> {
+  return loadPlugin(spec, 'addon', { baseDir: loaded.baseDir, builtins: BUILTIN_ADDONS, builtinsFrom: [import.meta.url], setting: 'cluster.addons' });
 }

@@ -1,6 +1,20 @@
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import type { CallOptions, NodeHandle } from './contracts/driver.js';
 
 /** Plain functions over node handles, like kind's nodeutils. */
+
+/** Extracts a tar stream (a node's `copyOut`) into a directory of this machine. */
+export function extractTar(tar: Readable, dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar: ${err.trim()}`))));
+    tar.pipe(child.stdin);
+  });
+}
 
 /** Writes a file on a node through stdin (no shell quoting of the content). */
 export async function writeNodeFile(

@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { defineCommand } from 'citty';
-import { controlPlaneOf, hostKubectl, kubectlOn, LocalClusterError, localClusterHome, requireKubeconfig, runningNodes, upCommandFor } from '@local-cluster/core';
+import { controlPlaneOf, kubectlOn, LocalClusterError, localClusterHome, requireKubeconfig, runningNodes, upCommandFor } from '@local-cluster/core';
 import { DASHBOARD_NAMESPACE, DASHBOARD_PROXY_PATH, DASHBOARD_SERVICE } from '@local-cluster/addons';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
+import { clusterKubectl } from './kubectl.js';
 
 /** Opens a URL on a desktop (a display and xdg-open); says whether it did. */
 function openInBrowser(url: string): boolean {
@@ -44,8 +44,7 @@ export default defineCommand({
           hint: `Add it and make the cluster again: local-cluster down${name === 'local' ? '' : ` --name ${name}`} && ${upCommandFor(name)} --addons storage,dashboard`,
         });
       }
-      const version = (JSON.parse(await kubectlOn(controlPlane, ['version', '-o', 'json'], { signal })) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
-      const kubectl = await hostKubectl(controlPlane, join(home, 'cache', 'e2e', version), { signal });
+      const kubectl = await clusterKubectl(home, nodes, signal);
       const proxy = spawn(kubectl, ['--kubeconfig', kubeconfig, 'proxy', '--address=127.0.0.1', `--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       let errors = '';
       proxy.stderr.on('data', (c: Buffer) => (errors += c.toString()));

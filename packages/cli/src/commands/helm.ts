@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
 import { ensureHelm, loadConfig, localClusterHome, makeLogger, requireKubeconfig } from '@local-cluster/core';
 import { progressMode, progressRenderer } from '../progress.js';
 import { interruptSignal } from '../signals.js';
-import { splitClusterFlag } from './kubectl.js';
+import { runTool, splitClusterFlag } from './kubectl.js';
 
 export const HELM_USAGE = `local-cluster helm [--cluster NAME] HELM-ARGS...
 
@@ -32,12 +31,7 @@ export async function helmPassthrough(argv: string[]): Promise<number> {
   const render = progressRenderer(progressMode(false), loaded.config.verbose);
   const { signal, dispose } = interruptSignal();
   try {
-    const helm = await ensureHelm({ home, logger: makeLogger(render, () => 'helm'), signal });
-    const child = spawn(helm, args, { stdio: 'inherit', env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) } });
-    return await new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, sig) => resolve(code ?? (sig === 'SIGINT' ? 130 : 1)));
-    });
+    return await runTool(await ensureHelm({ home, logger: makeLogger(render, () => 'helm'), signal }), args, kubeconfig);
   } finally {
     dispose();
   }

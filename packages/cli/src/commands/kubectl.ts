@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rename, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { controlPlaneOf, hostKubectl, kubectlOn, loadConfig, localClusterHome, requireKubeconfig, runningNodes, type NodeHandle } from '@local-cluster/core';
+import { controlPlaneOf, hostKubectl, kubectlOn, serverVersion, loadConfig, localClusterHome, requireKubeconfig, runningNodes, type NodeHandle } from '@local-cluster/core';
 import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 
@@ -31,7 +31,7 @@ export function splitClusterFlag(argv: readonly string[]): { name?: string; args
  */
 export async function clusterKubectl(home: string, nodes: readonly NodeHandle[], signal?: AbortSignal): Promise<string> {
   const controlPlane = controlPlaneOf(nodes);
-  const version = (JSON.parse(await kubectlOn(controlPlane, ['version', '-o', 'json'], signal ? { signal } : {})) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
+  const version = await serverVersion((args) => kubectlOn(controlPlane, args, signal ? { signal } : {}));
   const built = join(home, 'cache', 'node-image', 'binaries', version, 'bin', 'kubectl');
   if (existsSync(built)) return built;
   return hostKubectl(controlPlane, join(home, 'cache', 'e2e', version), signal ? { signal } : {});
@@ -45,6 +45,15 @@ export async function linkKubectl(home: string, target: string): Promise<string>
   await symlink(target, tmp);
   await rename(tmp, link);
   return link;
+}
+
+/** Runs a passed-through tool with the terminal; resolves with its exit code (130 after Ctrl-C). */
+export function runTool(program: string, args: readonly string[], kubeconfig: string | undefined): Promise<number> {
+  const child = spawn(program, args, { stdio: 'inherit', env: { ...process.env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) } });
+  return new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, sig) => resolve(code ?? (sig === 'SIGINT' ? 130 : 1)));
+  });
 }
 
 /** `local-cluster kubectl ...`: kubectl's flags pass through untouched; returns kubectl's exit code. */
@@ -61,12 +70,7 @@ export async function kubectlPassthrough(argv: string[]): Promise<number> {
   try {
     const nodes = await runningNodes(createDriver(loaded), cluster, signal);
     const kubeconfig = requireKubeconfig(home, cluster);
-    const kubectl = await clusterKubectl(home, nodes, signal);
-    const child = spawn(kubectl, args, { stdio: 'inherit', env: { ...process.env, KUBECONFIG: kubeconfig } });
-    return await new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, sig) => resolve(code ?? (sig === 'SIGINT' ? 130 : 1)));
-    });
+    return await runTool(await clusterKubectl(home, nodes, signal), args, kubeconfig);
   } finally {
     dispose();
   }

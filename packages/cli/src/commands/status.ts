@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { LABELS, LocalClusterError, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
+import { ADMIN_CONF, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { createDriver } from '../wiring.js';
 import { printTable } from '../table.js';
@@ -46,7 +46,7 @@ export default defineCommand({
     const nodes = await driver.listNodes({ cluster: name, role: 'node' });
     const controlPlane = nodes.find((n) => n.role === 'control-plane');
     const running = controlPlane ? (await controlPlane.state()) === 'running' : false;
-    const kubectl = async (argv: string[]) => (running ? (await controlPlane!.run(['kubectl', '--kubeconfig=/etc/kubernetes/admin.conf', ...argv])).stdout.trim() : '');
+    const kubectl = async (argv: readonly string[]) => (running ? (await controlPlane!.run(['kubectl', `--kubeconfig=${ADMIN_CONF}`, ...argv])).stdout.trim() : '');
     const k8sNodes = running
       ? ((JSON.parse((await kubectl(['get', 'nodes', '-o', 'json'])) || '{"items":[]}') as { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion: string } } }[] }).items)
       : [];
@@ -67,15 +67,14 @@ export default defineCommand({
     }
     const addons: string[] = [];
     for (const [addon, argv] of ADDON_MARKS) if (await kubectl(argv)) addons.push(addon);
-    const proxyConfig = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}']);
     const kubeconfig = adminKubeconfigFile(clusterDir(localClusterHome(), name));
     const server = existsSync(kubeconfig) ? (/server:\s*(\S+)/.exec(readFileSync(kubeconfig, 'utf8'))?.[1] ?? '-') : '-';
     const status = {
       name,
       state: !controlPlane ? (summary.snapshots ? 'down (snapshot kept)' : 'no nodes') : running ? 'running' : 'stopped',
-      kubernetesVersion: (await kubectl(['version', '-o', 'jsonpath={.serverVersion.gitVersion}'])) || '-',
+      kubernetesVersion: running ? await serverVersion(kubectl).catch(() => '-') : '-',
       cni: controlPlane?.labels[LABELS.cni] ?? '-',
-      proxyMode: running ? /^mode:\s*"?(\w*)"?/m.exec(proxyConfig)?.[1] || 'iptables' : '-',
+      proxyMode: running ? await kubeProxyMode(kubectl) : '-',
       addons,
       apiServer: server,
       kubeconfig: existsSync(kubeconfig) ? kubeconfig : '-',

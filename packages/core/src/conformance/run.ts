@@ -11,8 +11,10 @@ import type { CallOptions, Driver, NodeHandle } from '../contracts/driver.js';
 import { AbortedError, LocalClusterError } from '../errors.js';
 import { ensureGoBinaries, ensureImage, goModuleDir, syncImagesIntoNodes } from '../images/index.js';
 import { clusterDir, controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
+import { extractTar } from '../nodeutil.js';
 import { imageCacheDir } from '../lifecycle/images.js';
 import { requireKubeconfig, runningNodes } from '../lifecycle/load.js';
+import { serverVersion } from '../lifecycle/cluster-facts.js';
 import { e2eBinaries } from './binaries.js';
 import { releaseTestImages } from './images.js';
 import { literalPattern, parseGinkgoReport, parseSpecLine, type SpecResult } from './report.js';
@@ -90,14 +92,7 @@ export async function hostKubectl(node: NodeHandle, dir: string, options: CallOp
   const tmp = join(dir, `.extract-${process.pid}`);
   await mkdir(tmp, { recursive: true });
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('tar', ['-x', '-C', tmp], { stdio: ['pipe', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-      child.once('error', reject);
-      child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar: ${err}`))));
-      tar.pipe(child.stdin);
-    });
+    await extractTar(tar, tmp);
     await copyFile(join(tmp, 'kubectl'), `${path}.tmp`);
     await chmod(`${path}.tmp`, 0o755);
     await rename(`${path}.tmp`, path);
@@ -142,7 +137,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const nodes = await runningNodes(driver, cluster, signal);
   const kubeconfig = requireKubeconfig(home, cluster);
   const controlPlane = controlPlaneOf(nodes);
-  const version = (JSON.parse(await kubectlOn(controlPlane, ['version', '-o', 'json'], { signal })) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
+  const version = await serverVersion((args) => kubectlOn(controlPlane, args, { signal }));
 
   // the suite and its runner, at the cluster's exact version
   const cacheDir = imageCacheDir(home);

@@ -6,6 +6,7 @@ import type { Driver } from '../contracts/driver.js';
 import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
 import { clusterContext, controlPlaneOf, kubectlOn } from './context.js';
 import { imageCacheDir } from './images.js';
+import { clusterPodSubnet } from './cluster-facts.js';
 import { runningNodes } from './load.js';
 import { pluginHook } from './steps/network-plugin.js';
 
@@ -33,8 +34,7 @@ export async function addAddon(options: { driver: Driver; config: ResolvedConfig
   const controlPlane = controlPlaneOf(nodes);
   const eth0 = (await controlPlane.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'], { signal })).stdout;
   const subnet = networkOf(/inet (\S+)/.exec(eth0)?.[1] ?? '') ?? options.config.dind.subnet;
-  const clusterConfig = await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}'], { signal });
-  const podSubnet = /podSubnet:\s*(\S+)/.exec(clusterConfig)?.[1] ?? '';
+  const podSubnet = (await clusterPodSubnet((args) => kubectlOn(controlPlane, args, { signal }))) ?? '';
   const config: ResolvedConfig = { ...options.config, dind: { ...options.config.dind, subnet } };
   const home = options.home ?? localClusterHome();
   const images = addon.images?.(config) ?? [];

@@ -1,12 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../contracts/context.js';
 import type { Driver, NodeHandle } from '../contracts/driver.js';
 import { LocalClusterError } from '../errors.js';
 import { ADMIN_CONF, controlPlaneOf } from './context.js';
 import { upCommandFor } from './naming.js';
+import { extractTar } from '../nodeutil.js';
 
 export interface ExportLogsOptions {
   driver: Driver;
@@ -35,17 +34,6 @@ const NODE_COMMANDS: [string, string[]][] = [
   ['systemd-units.txt', ['systemctl', 'list-units', '--all', '--no-pager']],
 ];
 
-function extract(tar: Readable, dir: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('tar', ['-x', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar: ${err.trim()}`))));
-    tar.pipe(child.stdin);
-  });
-}
-
 async function nodeLogs(node: NodeHandle, dir: string, signal: AbortSignal | undefined, files: string[]): Promise<void> {
   const options = signal ? { signal } : {};
   await mkdir(dir, { recursive: true });
@@ -63,7 +51,7 @@ async function nodeLogs(node: NodeHandle, dir: string, signal: AbortSignal | und
   // every pod's container logs, as the kubelet keeps them
   for (const path of ['/var/log/pods', '/var/log/containers']) {
     const tar = await node.copyOut(path, options).catch(() => undefined);
-    if (tar) await extract(tar, dir).catch(() => undefined);
+    if (tar) await extractTar(tar, dir).catch(() => undefined);
   }
 }
 
@@ -92,7 +80,7 @@ export async function exportLogs(options: ExportLogsOptions): Promise<ExportLogs
     const dump = await controlPlane.run(['sh', '-c', `rm -rf ${remote} && kubectl --kubeconfig=${ADMIN_CONF} cluster-info dump --all-namespaces --output-directory=${remote} >/dev/null`], signal ? { signal } : {});
     if (dump.exitCode === 0) {
       const tar = await controlPlane.copyOut(remote, signal ? { signal } : {});
-      await extract(tar, dir);
+      await extractTar(tar, dir);
       files.push(join(dir, 'local-cluster-cluster-info'));
       await controlPlane.run(['rm', '-rf', remote]);
     } else {

@@ -36,6 +36,16 @@ function readHolder(file: string): LockHolder | undefined {
   }
 }
 
+/** Removes the lock file if this process wrote it. */
+function removeIfOurs(file: string): void {
+  if (readHolder(file)?.pid !== process.pid) return;
+  try {
+    unlinkSync(file);
+  } catch {
+    // gone already
+  }
+}
+
 function release(file: string): void {
   const depth = (held.get(file) ?? 1) - 1;
   if (depth > 0) {
@@ -43,25 +53,11 @@ function release(file: string): void {
     return;
   }
   held.delete(file);
-  if (readHolder(file)?.pid === process.pid) {
-    try {
-      unlinkSync(file);
-    } catch {
-      // gone already
-    }
-  }
+  removeIfOurs(file);
 }
 
 process.once('exit', () => {
-  for (const file of held.keys()) {
-    if (readHolder(file)?.pid === process.pid) {
-      try {
-        unlinkSync(file);
-      } catch {
-        // gone already
-      }
-    }
-  }
+  for (const file of held.keys()) removeIfOurs(file);
 });
 
 /**

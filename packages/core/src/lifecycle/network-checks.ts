@@ -1,6 +1,7 @@
 import yaml from 'js-yaml';
 import { nthAddress, parseCidr } from '../config/schema.js';
 import { waitFor } from '../nodeutil.js';
+import { clusterPodSubnet, nodeAddresses } from './cluster-facts.js';
 
 /** Runs kubectl against the cluster (on the control plane, or the host). */
 export type Kubectl = (args: readonly string[], stdin?: string) => Promise<string>;
@@ -39,15 +40,9 @@ const APP_LABEL = 'local-cluster-netcheck';
  */
 export async function deployNetworkProbe(kubectl: Kubectl, options: { image: string; namespace?: string; signal?: AbortSignal }): Promise<NetworkProbe> {
   const namespace = options.namespace ?? `lc-netcheck-${Math.random().toString(36).slice(2, 8)}`;
-  // every node's name and InternalIP, in one read
-  const nodes: string[] = [];
-  const nodeIps = new Map<string, string>();
-  const addresses = (await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
-  for (const line of addresses.split('\n')) {
-    const [node, ip] = line.trim().split(/\s+/);
-    if (node) nodes.push(node);
-    if (node && ip) nodeIps.set(node, ip);
-  }
+  const addresses = await nodeAddresses(kubectl);
+  const nodes = addresses.map((n) => n.name);
+  const nodeIps = new Map(addresses.filter((n) => n.ip).map((n) => [n.name, n.ip]));
   const docs: unknown[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }];
   for (const node of nodes) {
     docs.push({
@@ -116,11 +111,10 @@ export async function deployNetworkProbe(kubectl: Kubectl, options: { image: str
   return { namespace, pods, serviceIp, serviceDns: `web.${namespace}.svc.cluster.local`, nodePort, nodeIps, otherServiceIp, ...(unusedPodIp ? { unusedPodIp } : {}) };
 }
 
-/** The last usable address of the pod range kubeadm was given, unless a pod has it. */
-async function unusedPodAddress(kubectl: Kubectl): Promise<string | undefined> {
-  const clusterConfig = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}']).catch(() => '');
-  const subnet = /podSubnet:\s*(\S+)/.exec(clusterConfig)?.[1];
-  const parsed = subnet ? parseCidr(subnet.split(',')[0]!) : undefined;
+/** The last usable address of the pod range kubeadm was given, unless a pod has it: nothing may answer there. */
+export async function unusedPodAddress(kubectl: Kubectl): Promise<string | undefined> {
+  const subnet = await clusterPodSubnet(kubectl);
+  const parsed = subnet ? parseCidr(subnet) : undefined;
   if (!parsed || parsed.prefix > 30) return undefined;
   const address = nthAddress(`${parsed.address}/${parsed.prefix}`, 2 ** (32 - parsed.prefix) - 2);
   const used = (await kubectl(['get', 'pods', '-A', '-o', 'jsonpath={.items[*].status.podIP}'])).split(/\s+/);

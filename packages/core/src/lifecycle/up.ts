@@ -106,6 +106,13 @@ export async function up(options: UpOptions): Promise<Cluster> {
 
 async function upLocked(options: UpOptions): Promise<Cluster> {
   const ctx = newUpContext(options, newBootstrapToken());
+  const run = (steps: readonly Step<UpContext>[], retain: boolean) =>
+    runSteps(steps, ctx, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      retain,
+      collectLogs: (step, error) => collectLogs(ctx, step, error),
+    });
   const existing = await existingFromSameConfig(ctx, options.signal);
   if (existing) {
     ctx.nodes = existing.nodes;
@@ -116,21 +123,9 @@ async function upLocked(options: UpOptions): Promise<Cluster> {
     // stopped and wait as a restore does (only heartbeats from now count); nothing is removed
     ctx.restore = true;
     ctx.resumed = true;
-    const timings = await runSteps(RESUME_STEPS, ctx, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-      retain: true,
-      collectLogs: (step, error) => collectLogs(ctx, step, error),
-    });
-    return clusterHandle(ctx, timings, false);
+    return clusterHandle(ctx, await run(RESUME_STEPS, true), false);
   }
-  const timings = await runSteps(UP_STEPS, ctx, {
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    retain: Boolean(options.retain),
-    collectLogs: (step, error) => collectLogs(ctx, step, error),
-  });
-  return clusterHandle(ctx, timings, false);
+  return clusterHandle(ctx, await run(UP_STEPS, Boolean(options.retain)), false);
 }
 
 /** Starts node containers that are not running (after an engine restart, node containers come back by their restart policy; this covers the rest). */

@@ -1,5 +1,6 @@
 import { nthAddress, parseCidr } from '../config/schema.js';
 import { waitFor } from '../nodeutil.js';
+import { unusedPodAddress } from '../lifecycle/network-checks.js';
 import {
   APP,
   CLOSED_PORT,
@@ -38,22 +39,13 @@ export interface NetcheckCase {
 const servers = (f: Fixture) => [...f.servers.values()];
 const serverNames = (f: Fixture) => servers(f).map((s) => s.hostname);
 
-/** The last usable address of the pod range, unless a pod has it: nothing may answer there. */
-async function unusedPodAddress(f: Fixture): Promise<string | undefined> {
-  const parsed = f.podSubnet ? parseCidr(f.podSubnet) : undefined;
-  if (!parsed || parsed.prefix > 30) return undefined;
-  const address = nthAddress(`${parsed.address}/${parsed.prefix}`, 2 ** (32 - parsed.prefix) - 2);
-  const used = (await f.kubectl(['get', 'pods', '-A', '-o', 'jsonpath={.items[*].status.podIP}'])).split(/\s+/);
-  return used.includes(address) ? undefined : address;
-}
-
 const podToPod: NetcheckCase = {
   name: 'pod-to-pod',
   description: 'pod to pod by IP across every node pair, TCP and UDP',
   minNodes: 2,
   async run(f, probe) {
     const first = servers(f)[0]!;
-    const unused = await unusedPodAddress(f);
+    const unused = await unusedPodAddress(f.kubectl);
     const tcp = await probe({
       name: 'pod-to-pod/tcp',
       description: `every pod reaches every pod on TCP ${HTTP_PORT}; a closed port and an address of the pod range no pod has answer nothing`,

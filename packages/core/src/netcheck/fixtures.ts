@@ -1,6 +1,7 @@
 import yaml from 'js-yaml';
 import { waitFor } from '../nodeutil.js';
 import type { Kubectl } from '../lifecycle/network-checks.js';
+import { nodeAddresses } from '../lifecycle/cluster-facts.js';
 import type { CellSpec, Probe, Source } from './probe.js';
 
 /** The test servers' ports: agnhost netexec answers /hostname over HTTP and `hostname` over UDP. */
@@ -38,8 +39,6 @@ export interface Fixture {
   servers: Map<string, Server>;
   /** Node name -> its hostNetwork netexec pod. */
   hostServers: Map<string, Server>;
-  /** The cluster's pod range (kubeadm's podSubnet), when known. */
-  podSubnet?: string;
   signal?: AbortSignal;
 }
 
@@ -163,12 +162,7 @@ export async function deployFixture(
   kubectl: Kubectl,
   options: { image: string; namespace: string; signal?: AbortSignal },
 ): Promise<Fixture> {
-  const lines = (await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
-  const nodes = lines
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((p) => p[0])
-    .map(([name, ip]) => ({ name: name!, ip: ip ?? '' }));
+  const nodes = await nodeAddresses(kubectl);
   await kubectl(['apply', '-f', '-'], yaml.dump({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: options.namespace, labels: { 'local-cluster.dev/netcheck': 'true' } } }));
   const f: Fixture = { kubectl, namespace: options.namespace, image: options.image, nodes, servers: new Map(), hostServers: new Map(), ...(options.signal ? { signal: options.signal } : {}) };
   const pods: object[] = [];
@@ -190,8 +184,5 @@ export async function deployFixture(
     f.servers.set(n.name, { node: n.name, pod: `srv-${i}`, ip: ip(`srv-${i}`), hostname: `srv-${i}` });
     f.hostServers.set(n.name, { node: n.name, pod: `hostnet-${i}`, ip: ip(`hostnet-${i}`), hostname: hostnames.get(`hostnet-${i}`) ?? n.name });
   });
-  const clusterConfig = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}']).catch(() => '');
-  const podSubnet = /podSubnet:\s*(\S+)/.exec(clusterConfig)?.[1]?.split(',')[0];
-  if (podSubnet) f.podSubnet = podSubnet;
   return f;
 }

@@ -7,6 +7,7 @@ import { releaseTestImages } from '../conformance/images.js';
 import { controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
 import { imageCacheDir } from '../lifecycle/images.js';
 import { runningNodes } from '../lifecycle/load.js';
+import { kubeProxyMode, serverVersion } from '../lifecycle/cluster-facts.js';
 import { NETCHECK_CASES, type NetcheckCase } from './cases.js';
 import { deployFixture } from './fixtures.js';
 import { runTable, type TableSpec } from './probe.js';
@@ -85,7 +86,7 @@ export async function runNetcheck(options: NetcheckOptions): Promise<NetcheckRep
   const nodes = await runningNodes(driver, cluster, signal);
   const controlPlane = controlPlaneOf(nodes);
   const kubectl = (args: readonly string[], stdin?: string) => kubectlOn(controlPlane, args, { ...(stdin !== undefined ? { stdin } : {}), signal });
-  const version = (JSON.parse(await kubectl(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
+  const version = await serverVersion(kubectl);
 
   // agnhost of the cluster's own release: the conformance suite's recipe, so one cached image serves both
   const agnhost = (await releaseTestImages(version)).needed.find((n) => /\/agnhost:/.test(n.image.ref));
@@ -94,8 +95,7 @@ export async function runNetcheck(options: NetcheckOptions): Promise<NetcheckRep
   await ensureImage({ ...agnhost, neededBy: 'local-cluster netcheck' }, { driver, cacheDir, logger, signal });
   await syncImagesIntoNodes(driver, nodes, [agnhost.image.ref], { cacheDir, logger, signal });
 
-  const proxyConfig = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}']).catch(() => '');
-  const proxyMode = /^mode:\s*"?(\w*)"?/m.exec(proxyConfig)?.[1] || 'iptables';
+  const proxyMode = await kubeProxyMode(kubectl);
   const cni = controlPlane.labels[LABELS.cni] ?? 'unknown';
   const namespace = `netcheck-${Math.random().toString(36).slice(2, 8)}`;
   logger.info(`netcheck on ${cluster}: Kubernetes ${version}, CNI ${cni}, kube-proxy ${proxyMode}, ${nodes.length} node(s); namespace ${namespace}`);

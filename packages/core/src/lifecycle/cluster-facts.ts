@@ -1,0 +1,33 @@
+import type { Kubectl } from './network-checks.js';
+
+/**
+ * Facts a running cluster tells through its API, read the same way by every command
+ * (netcheck, status, dashboard, e2e, addAddon).
+ */
+
+/** The API server's version, e.g. v1.34.4. */
+export async function serverVersion(kubectl: Kubectl): Promise<string> {
+  return (JSON.parse(await kubectl(['version', '-o', 'json'])) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion;
+}
+
+/** kube-proxy's mode from its ConfigMap (empty means its default, iptables). */
+export async function kubeProxyMode(kubectl: Kubectl): Promise<string> {
+  const config = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kube-proxy', '-o', 'jsonpath={.data.config\\.conf}']).catch(() => '');
+  return /^mode:\s*"?(\w*)"?/m.exec(config)?.[1] || 'iptables';
+}
+
+/** The pod subnet kubeadm was given (the first, on a dual-stack list), if it can be read. */
+export async function clusterPodSubnet(kubectl: Kubectl): Promise<string | undefined> {
+  const config = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}']).catch(() => '');
+  return /podSubnet:\s*(\S+)/.exec(config)?.[1]?.split(',')[0];
+}
+
+/** Every node's name and InternalIP, in one read. */
+export async function nodeAddresses(kubectl: Kubectl): Promise<{ name: string; ip: string }[]> {
+  const lines = (await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
+  return lines
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p[0])
+    .map(([name, ip]) => ({ name: name!, ip: ip ?? '' }));
+}

@@ -40,8 +40,10 @@ async function restartEngine(): Promise<void> {
   if (systemd) {
     expect((await run('systemctl', ['restart', 'docker'])).code).toBe(0);
   } else {
-    await run('pkill', ['-TERM', '-x', 'dockerd']);
-    await waitFor('dockerd to exit', async () => ((await run('pgrep', ['-x', 'dockerd'])).code !== 0 ? true : undefined), { timeoutMs: 120_000 });
+    // the engine behind /var/run/docker.sock only (its default pidfile): another dockerd on this machine is not ours
+    const pid = readFileSync('/var/run/docker.pid', 'utf8').trim();
+    await run('kill', ['-TERM', pid]);
+    await waitFor('dockerd to exit', async () => (existsSync(`/proc/${pid}`) ? undefined : true), { timeoutMs: 120_000 });
     expect(engineAnswers()).toBe(false);
     const started = await run('bash', [join(ROOT, 'scripts', 'ensure-docker.sh')]);
     expect(started.code, started.stderr).toBe(0);

@@ -76,8 +76,9 @@ export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle
       const current = await inspectNode(ctx, handle.id, signal);
       if (!current) return;
       // Containers inherit their image's labels, so managed=true alone proves
-      // little: a node also carries role=node, which createNode always sets.
-      assertOwned(operation, 'container', current.labels, {}, 'node');
+      // little: a node also carries role=node (or load-balancer), which createNode always sets.
+      const role = current.labels[LABELS.role] === 'load-balancer' ? 'load-balancer' : 'node';
+      assertOwned(operation, 'container', current.labels, { role });
       // a frozen cgroup inside the node (its nested runc, interrupted) makes it unkillable: thaw first
       await thawContainerCgroups(current.id).catch(() => 0);
       await callUnlessMissing(ctx, operation, signal, () => ctx.docker.getContainer(handle.id).remove({ force: true, v: true }));

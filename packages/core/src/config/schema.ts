@@ -306,6 +306,12 @@ export const configSchema = z.strictObject({
         description:
           'Number of worker nodes. 0: a single control-plane node with its dedicated taint removed.',
       }),
+      controlPlanes: setting(z.number().int('must be a whole number (an integer)').min(1).max(7).default(1), {
+        flag: 'control-planes',
+        placeholder: 'N',
+        description:
+          'Number of control-plane nodes (stacked etcd). More than one puts a load balancer (HAProxy) in front of the API servers; 3 survives losing one.',
+      }),
       cniPlugin: setting(z.string().min(1).default('bridge'), {
         flag: 'cni-plugin',
         placeholder: 'NAME',

@@ -15,7 +15,7 @@ export const LABELS = {
   managed: 'dev.local-cluster.managed',
   /** The cluster name the object belongs to. */
   cluster: 'dev.local-cluster.cluster',
-  /** What the object is for: node, network, volume, snapshot, image. */
+  /** What the object is for: node, load-balancer, network, volume, snapshot, image. */
   role: 'dev.local-cluster.role',
   /** Node role: control-plane or worker. */
   nodeRole: 'dev.local-cluster.node-role',
@@ -28,7 +28,8 @@ export const LABELS = {
   networkPolicy: 'dev.local-cluster.network-policy',
 } as const;
 
-export type ObjectRole = 'node' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
+/** `load-balancer`: the API server proxy of a cluster with several control planes (not a Kubernetes node). */
+export type ObjectRole = 'node' | 'load-balancer' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
 
 /** Select objects by label. `cluster` undefined means every cluster. */
 export interface Selector {

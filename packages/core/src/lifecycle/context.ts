@@ -41,8 +41,12 @@ export interface UpContext extends UpOptions {
   patches: KubeadmPatches;
   podSubnet: string;
   bootstrapToken: string;
+  /** Encrypts the certificates `kubeadm init --upload-certs` shares with joining control planes. */
+  certificateKey: string;
   networkName?: string;
   nodes: NodeHandle[];
+  /** The API servers' load balancer (several control planes only). */
+  loadBalancer?: NodeHandle;
   apiServerHostPort?: number;
   kubeconfigPath?: string;
   /** Output of the commands steps ran, kept for failure logs. */
@@ -88,7 +92,7 @@ export function clusterDir(home: string, cluster: string): string {
   return join(home, 'clusters', cluster);
 }
 
-export function newUpContext(options: UpOptions, bootstrapToken: string): UpContext {
+export function newUpContext(options: UpOptions, bootstrapToken: string, certificateKey: string): UpContext {
   const home = options.home ?? localClusterHome();
   const patches = options.cni.configure?.(options.config) ?? {};
   const podSubnet = patches.podSubnet ?? options.cni.defaultPodSubnet;
@@ -100,6 +104,7 @@ export function newUpContext(options: UpOptions, bootstrapToken: string): UpCont
     patches,
     podSubnet,
     bootstrapToken,
+    certificateKey,
     nodes: [],
     transcripts: new Map(),
     configHash: snapshotConfigHash(options, podSubnet, images),

@@ -1,10 +1,10 @@
 import yaml from 'js-yaml';
 import jsonpatch from 'fast-json-patch';
-import { nthAddress, type Component, type ResolvedConfig } from '../config/schema.js';
+import type { Component, ResolvedConfig } from '../config/schema.js';
 import type { CniPlugin, KubeadmPatches } from '../contracts/cni.js';
 import { ConfigError } from '../errors.js';
-import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME } from './naming.js';
-import { parseTaint, planNodes, plannedNode } from './node-plan.js';
+import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, LOAD_BALANCER_HOSTNAME } from './naming.js';
+import { controlPlanesSchedulable, hasLoadBalancer, loadBalancerAddress, nodeAddress, parseTaint, planNodes, plannedNode } from './node-plan.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -24,7 +24,16 @@ export interface KubeadmRenderInput {
   bootstrapToken: string;
   /** Remove the control plane's NoSchedule taint. */
   untaintControlPlane: boolean;
+  /** With several control planes: the key `kubeadm init --upload-certs` encrypts the shared certificates with. */
+  certificateKey?: string;
 }
+
+/** Where nodes and kubeconfigs reach the API: the load balancer with several control planes, else kube-master. */
+export function controlPlaneEndpoint(config: ResolvedConfig): string {
+  return `${hasLoadBalancer(config) ? LOAD_BALANCER_HOSTNAME : CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`;
+}
+
+const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 
 const args = (record: Record<string, string>) => Object.entries(record).map(([name, value]) => ({ name, value }));
 
@@ -129,12 +138,17 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
   const { config, patches } = input;
   const podSubnet = patches.podSubnet;
   const apiServerFlags = componentFlags(config, 'apiServer');
+  const ha = hasLoadBalancer(config);
+  // one control plane: no leader election, so a restored control plane acts at once instead
+  // of waiting for its previous instance's lease to expire; several must elect a leader
+  const leaderElect = ha ? 'true' : 'false';
   return [
     {
       apiVersion: KUBEADM_API,
       kind: 'InitConfiguration',
       bootstrapTokens: [{ token: input.bootstrapToken, ttl: '0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'] }],
       localAPIEndpoint: { advertiseAddress: input.controlPlaneIp, bindPort: API_SERVER_PORT },
+      ...(ha && input.certificateKey ? { certificateKey: input.certificateKey } : {}),
       nodeRegistration: {
         name: CONTROL_PLANE_HOSTNAME,
         criSocket: CRI_SOCKET,
@@ -142,7 +156,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
         ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
         imagePullPolicy: 'Never',
         taints: [
-          ...(input.untaintControlPlane ? [] : [{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]),
+          ...(input.untaintControlPlane ? [] : [CONTROL_PLANE_TAINT]),
           ...taintsOf(config, CONTROL_PLANE_HOSTNAME),
         ],
       },
@@ -152,24 +166,28 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       kind: 'ClusterConfiguration',
       clusterName: config.cluster.name,
       kubernetesVersion: config.source.kubernetesVersion,
-      controlPlaneEndpoint: `${CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`,
+      controlPlaneEndpoint: controlPlaneEndpoint(config),
       networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: {
-        certSANs: ['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, input.controlPlaneIp],
+        certSANs: [
+          'localhost',
+          '127.0.0.1',
+          CONTROL_PLANE_HOSTNAME,
+          input.controlPlaneIp,
+          ...(ha ? [LOAD_BALANCER_HOSTNAME, loadBalancerAddress(config), ...planNodes(config).filter((n) => n.role === 'control-plane').slice(1).flatMap((n) => [n.hostname, nodeAddress(config, n)])] : []),
+        ],
         ...(Object.keys(apiServerFlags).length ? { extraArgs: args(apiServerFlags) } : {}),
       },
-      // one control-plane node: no leader election, so a restored control plane acts at
-      // once instead of waiting for its previous instance's lease to expire
       controllerManager: {
         extraArgs: args({
           'bind-address': '0.0.0.0',
-          'leader-elect': 'false',
+          'leader-elect': leaderElect,
           ...(podSubnet ? { 'allocate-node-cidrs': 'true' } : {}),
           ...patches.controllerManagerArgs,
           ...componentFlags(config, 'controllerManager'),
         }),
       },
-      scheduler: { extraArgs: args({ 'bind-address': '0.0.0.0', 'leader-elect': 'false', ...componentFlags(config, 'scheduler') }) },
+      scheduler: { extraArgs: args({ 'bind-address': '0.0.0.0', 'leader-elect': leaderElect, ...componentFlags(config, 'scheduler') }) },
     },
     kubeletConfiguration(config, patches),
     {
@@ -195,15 +213,21 @@ export interface JoinRenderInput {
   hostname: string;
   ip: string;
   bootstrapToken: string;
+  /** For a control plane joining a cluster with several: the key of the uploaded certificates. */
+  certificateKey?: string;
 }
 
 export function joinDocument(input: JoinRenderInput): Doc {
+  const controlPlane = plannedNode(input.config, input.hostname)?.role === 'control-plane';
   return {
     apiVersion: KUBEADM_API,
     kind: 'JoinConfiguration',
+    ...(controlPlane
+      ? { controlPlane: { localAPIEndpoint: { advertiseAddress: input.ip, bindPort: API_SERVER_PORT }, ...(input.certificateKey ? { certificateKey: input.certificateKey } : {}) } }
+      : {}),
     discovery: {
       bootstrapToken: {
-        apiServerEndpoint: `${CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`,
+        apiServerEndpoint: controlPlaneEndpoint(input.config),
         token: input.bootstrapToken,
         // the CA is on a private network we created; nodes trust it like kind's do
         unsafeSkipCAVerification: true,
@@ -215,7 +239,7 @@ export function joinDocument(input: JoinRenderInput): Doc {
       kubeletExtraArgs: args({ 'node-ip': input.ip, ...componentFlags(input.config, 'kubelet') }),
       ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
       imagePullPolicy: 'Never',
-      taints: taintsOf(input.config, input.hostname),
+      taints: [...(controlPlane && !controlPlanesSchedulable(input.config) ? [CONTROL_PLANE_TAINT] : []), ...taintsOf(input.config, input.hostname)],
     },
   };
 }
@@ -227,6 +251,8 @@ export function renderJoinConfig(input: JoinRenderInput): string {
 
 /** A token of the right shape for checks and previews; `up` makes a random one. */
 export const PLACEHOLDER_TOKEN = 'abcdef.0123456789abcdef';
+/** A certificate key of the right shape for previews; `up` makes a random one. */
+export const PLACEHOLDER_CERTIFICATE_KEY = '0'.repeat(64);
 
 /**
  * Every kubeadm document `up` would hand to kubeadm for this config and CNI, patches
@@ -237,12 +263,17 @@ export function renderClusterKubeadm(config: ResolvedConfig, cni: CniPlugin): st
   const podSubnet = patches.podSubnet ?? cni.defaultPodSubnet;
   const nodes = planNodes(config);
   const docs = [
-    `# kube-master (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nthAddress(config.dind.subnet, 2), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: nodes.length === 1 || config.cluster.noDedicated })}`,
+    `# ${nodes[0]!.hostname} (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nodeAddress(config, nodes[0]!), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: controlPlanesSchedulable(config), certificateKey: PLACEHOLDER_CERTIFICATE_KEY })}`,
     ...nodes
-      .filter((n) => n.role === 'worker')
-      .map((n) => `# ${n.hostname} (kubeadm join)\n${renderJoinConfig({ config, hostname: n.hostname, ip: nthAddress(config.dind.subnet, 2 + n.index), bootstrapToken: PLACEHOLDER_TOKEN })}`),
+      .slice(1)
+      .map((n) => `# ${n.hostname} (kubeadm join${n.role === 'control-plane' ? ' --control-plane' : ''})\n${renderJoinConfig({ config, hostname: n.hostname, ip: nodeAddress(config, n), bootstrapToken: PLACEHOLDER_TOKEN, certificateKey: PLACEHOLDER_CERTIFICATE_KEY })}`),
   ];
   return docs.join('---\n');
+}
+
+/** A random certificate key for `kubeadm init --upload-certs`: 32 bytes, hex. */
+export function newCertificateKey(): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** A random bootstrap token, [a-z0-9]{6}.[a-z0-9]{16}. */

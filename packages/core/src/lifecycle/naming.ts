@@ -9,6 +9,14 @@ export function workerHostname(index: number): string {
   return `kube-node-${index}`;
 }
 
+/** The i-th control plane (0-based): kube-master, kube-master-2, kube-master-3, ... */
+export function controlPlaneHostname(i: number): string {
+  return i === 0 ? CONTROL_PLANE_HOSTNAME : `${CONTROL_PLANE_HOSTNAME}-${i + 1}`;
+}
+
+/** The load balancer in front of the API servers of a cluster with several control planes. */
+export const LOAD_BALANCER_HOSTNAME = 'kube-lb';
+
 export function networkName(cluster: string): string {
   return `local-cluster-${cluster}`;
 }
@@ -31,7 +39,7 @@ export function kubeContextName(cluster: string): string {
   return `local-cluster-${cluster}`;
 }
 
-export function ownerLabels(cluster: string, role: 'node' | 'network' | 'volume' | 'snapshot' | 'image', nodeRole?: NodeRole): Record<string, string> {
+export function ownerLabels(cluster: string, role: 'node' | 'load-balancer' | 'network' | 'volume' | 'snapshot' | 'image', nodeRole?: NodeRole): Record<string, string> {
   return {
     [LABELS.managed]: 'true',
     [LABELS.cluster]: cluster,

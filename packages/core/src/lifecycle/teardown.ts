@@ -33,8 +33,10 @@ const removeNodes: Step<Ctx> = {
   title: 'Remove node containers',
   async run(ctx, rt) {
     const nodes = await ctx.driver.listNodes({ cluster: ctx.cluster, role: 'node' }, rt);
-    await ctx.driver.removeNodes(nodes, rt);
-    ctx.result.containers = nodes.length;
+    // the API servers' load balancer (several control planes) holds no state: made again by `up`
+    const balancers = await ctx.driver.listNodes({ cluster: ctx.cluster, role: 'load-balancer' }, rt);
+    await ctx.driver.removeNodes([...nodes, ...balancers], rt);
+    ctx.result.containers = nodes.length + balancers.length;
   },
 };
 

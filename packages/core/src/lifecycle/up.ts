@@ -7,8 +7,9 @@ import { down } from './teardown.js';
 import { withClusterLock } from './lock.js';
 import { localClusterHome } from '../config/load.js';
 import { controlPlaneOf, kubectlOn, newUpContext, type UpContext, type UpOptions } from './context.js';
-import { newBootstrapToken } from './kubeadm-config.js';
+import { newBootstrapToken, newCertificateKey } from './kubeadm-config.js';
 import { adminKubeconfigFile, API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
+import { hasLoadBalancer } from './node-plan.js';
 import { preflight } from './steps/preflight.js';
 import { nodeImage } from './steps/node-image.js';
 import { validateComponents } from './steps/validate.js';
@@ -16,7 +17,7 @@ import { buildImages, loadImages } from './steps/images.js';
 import { network } from './steps/network.js';
 import { createNodes } from './steps/nodes.js';
 import { boot } from './steps/boot.js';
-import { joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
+import { joinControlPlanes, joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
 import { installAddons, installCni } from './steps/network-plugin.js';
 import { waitReady } from './steps/wait-ready.js';
 import { exportKubeconfig } from './steps/kubeconfig.js';
@@ -39,6 +40,7 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   boot,
   buildOnly(loadImages),
   buildOnly(kubeadmInit),
+  buildOnly(joinControlPlanes),
   buildOnly(joinWorkers),
   buildOnly(labelNodes),
   buildOnly(installCni),
@@ -105,7 +107,7 @@ export async function up(options: UpOptions): Promise<Cluster> {
 }
 
 async function upLocked(options: UpOptions): Promise<Cluster> {
-  const ctx = newUpContext(options, newBootstrapToken());
+  const ctx = newUpContext(options, newBootstrapToken(), newCertificateKey());
   const run = (steps: readonly Step<UpContext>[], retain: boolean) =>
     runSteps(steps, ctx, {
       ...(options.signal ? { signal: options.signal } : {}),
@@ -116,8 +118,9 @@ async function upLocked(options: UpOptions): Promise<Cluster> {
   const existing = await existingFromSameConfig(ctx, options.signal);
   if (existing) {
     ctx.nodes = existing.nodes;
+    ctx.loadBalancer = existing.loadBalancer;
     ctx.kubeconfigPath = adminKubeconfigFile(ctx.clusterDir);
-    ctx.apiServerHostPort = await controlPlaneOf(existing.nodes).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
+    ctx.apiServerHostPort = await (existing.loadBalancer ?? controlPlaneOf(existing.nodes)).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
     if (existing.ready) return clusterHandle(ctx, [], true);
     // stopped (the engine restarted, or someone stopped them) or still booting: start what is
     // stopped and wait as a restore does (only heartbeats from now count); nothing is removed
@@ -134,7 +137,7 @@ const startStoppedNodes: Step<UpContext> = {
   title: 'Start the stopped node containers',
   async run(ctx, rt) {
     const stopped: NodeHandle[] = [];
-    for (const node of ctx.nodes) if ((await node.state(rt)) !== 'running') stopped.push(node);
+    for (const node of [...(ctx.loadBalancer ? [ctx.loadBalancer] : []), ...ctx.nodes]) if ((await node.state(rt)) !== 'running') stopped.push(node);
     rt.logger.info(stopped.length ? `starting ${stopped.map((n) => n.hostname).join(', ')}` : 'every node container is running; waiting for the cluster');
     await Promise.all(stopped.map((n) => n.start(rt)));
   },
@@ -148,17 +151,21 @@ const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, 
  * kubeconfig written), and whether the cluster is up already: every node running and the API
  * server answering. Otherwise undefined (and preflight says what is wrong).
  */
-async function existingFromSameConfig(ctx: UpContext, signal?: AbortSignal): Promise<{ nodes: NodeHandle[]; ready: boolean } | undefined> {
+async function existingFromSameConfig(ctx: UpContext, signal?: AbortSignal): Promise<{ nodes: NodeHandle[]; loadBalancer?: NodeHandle; ready: boolean } | undefined> {
   const opts = signal ? { signal } : {};
   const name = ctx.config.cluster.name;
   const found = await ctx.driver.listNodes({ cluster: name, role: 'node' }, opts);
   if (found.length === 0 || !existsSync(adminKubeconfigFile(ctx.clusterDir))) return undefined;
   const snapshots = await ctx.driver.images.list({ cluster: name, role: 'snapshot' }, opts);
   if (snapshots.length !== found.length || snapshots.some((i) => i.labels[LABELS.configHash] !== ctx.configHash)) return undefined;
+  const [loadBalancer] = await ctx.driver.listNodes({ cluster: name, role: 'load-balancer' }, opts);
+  if (hasLoadBalancer(ctx.config) && !loadBalancer) return undefined;
   const nodes = [...found].sort((a, b) => (a.hostname === CONTROL_PLANE_HOSTNAME ? -1 : b.hostname === CONTROL_PLANE_HOSTNAME ? 1 : a.hostname.localeCompare(b.hostname)));
-  if ((await Promise.all(nodes.map((n) => n.state(opts)))).some((s) => s !== 'running')) return { nodes, ready: false };
+  const states = await Promise.all([...nodes, ...(loadBalancer ? [loadBalancer] : [])].map((n) => n.state(opts)));
+  const base = { nodes, ...(loadBalancer ? { loadBalancer } : {}) };
+  if (states.some((s) => s !== 'running')) return { ...base, ready: false };
   const ready = await kubectlOn(controlPlaneOf(nodes), ['get', '--raw', '/readyz'], opts).catch(() => '');
-  return { nodes, ready: ready.trim() === 'ok' };
+  return { ...base, ready: ready.trim() === 'ok' };
 }
 
 function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean): Cluster {

@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
       cluster: {
         name: 'local',
         numNodes: 2,
+        controlPlanes: 1,
         cniPlugin: 'bridge',
         noDedicated: false,
         kubeProxyMode: 'iptables',
@@ -112,6 +113,7 @@ describe('loadConfig from a file', () => {
       },
       cluster: {
         name: 'dev-1',
+        controlPlanes: 1,
         numNodes: 3,
         cniPlugin: 'flannel',
         noDedicated: true,

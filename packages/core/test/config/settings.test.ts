@@ -32,6 +32,7 @@ describe('settings derived from the schema', () => {
       'source.kubectlSha1',
       'cluster.name',
       'cluster.numNodes',
+      'cluster.controlPlanes',
       'cluster.cniPlugin',
       'cluster.noDedicated',
       'cluster.apiServerPort',

@@ -1,17 +1,20 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { NODE_CONTRACT } from '../../contracts/node.js';
-import { nthAddress } from '../../config/schema.js';
-import { LABELS, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
+import { LABELS, type NodeHandle, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
+import { ensureImage } from '../../images/factory.js';
 import type { UpContext } from '../context.js';
+import { imageCacheDir } from '../images.js';
+import { loadBalancerImage, loadBalancerSpec } from '../load-balancer.js';
 import { API_SERVER_PORT, containerName, ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
-import { planNodes, type PlannedNode } from '../node-plan.js';
+import { hasLoadBalancer, nodeAddress, planNodes, type PlannedNode } from '../node-plan.js';
 
 /**
- * Fixed addresses (.2 the control plane, .3... the workers; .1 is Docker's gateway):
- * certificates and kubelet flags name them, so a node must keep its address.
+ * Fixed addresses (.2.. the control planes, then the workers, then the load balancer if any;
+ * .1 is Docker's gateway): certificates and kubelet flags name them, so a node must keep its address.
  */
-function spec(ctx: UpContext, { hostname, role, index, settings }: PlannedNode): NodeSpec {
+function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
+  const { hostname, role, index, settings } = planned;
   const cluster = ctx.config.cluster.name;
   const ports: PortMapping[] = settings.extraPortMappings.map((p) => ({
     containerPort: p.containerPort,
@@ -19,7 +22,8 @@ function spec(ctx: UpContext, { hostname, role, index, settings }: PlannedNode):
     hostIp: p.listenAddress,
     protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
   }));
-  if (role === 'control-plane') ports.unshift({ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
+  // several control planes: the load balancer publishes the API instead
+  if (index === 0 && !hasLoadBalancer(ctx.config)) ports.unshift({ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
   return {
     name: containerName(cluster, hostname),
     hostname,
@@ -31,7 +35,7 @@ function spec(ctx: UpContext, { hostname, role, index, settings }: PlannedNode):
       ...settings.extraMounts.map((m) => ({ type: 'bind' as const, source: m.hostPath, target: m.containerPath, readOnly: m.readOnly })),
     ],
     network: ctx.networkName!,
-    ip: nthAddress(ctx.config.dind.subnet, 2 + index),
+    ip: nodeAddress(ctx.config, planned),
     labels: {
       ...ownerLabels(cluster, 'node', role),
       // what `e2e` needs to know about the running cluster
@@ -57,7 +61,7 @@ function freeLocalPort(): Promise<number> {
   });
 }
 
-/** Creates the control plane and the workers in parallel. */
+/** Creates the control plane(s), the workers and the load balancer (several control planes) in parallel. */
 export const createNodes: Step<UpContext> = {
   name: 'create-nodes',
   title: 'Create node containers',
@@ -67,6 +71,8 @@ export const createNodes: Step<UpContext> = {
     ctx.apiServerHostPort = ctx.config.cluster.apiServerPort ?? (await freeLocalPort());
     const specs = planNodes(ctx.config).map((node) => spec(ctx, node));
     const cluster = ctx.config.cluster.name;
+    const lb = hasLoadBalancer(ctx.config) ? loadBalancerSpec(ctx.config, ctx.networkName!, ctx.apiServerHostPort) : undefined;
+    if (lb) await ensureImage({ image: loadBalancerImage, neededBy: `cluster.controlPlanes ${ctx.config.cluster.controlPlanes}` }, { driver: ctx.driver, cacheDir: imageCacheDir(ctx.home), logger: rt.logger, signal: rt.signal });
     if (!ctx.restore) {
       // labelled, so `clean` finds them; a restore reuses the snapshot's
       rt.onRollback(`/var volumes of ${cluster}`, async () => {
@@ -76,13 +82,18 @@ export const createNodes: Step<UpContext> = {
     }
     rt.onRollback(`node containers of ${cluster}`, async () => {
       const nodes = await ctx.driver.listNodes({ cluster, role: 'node' });
-      await ctx.driver.removeNodes(nodes);
+      const balancers = await ctx.driver.listNodes({ cluster, role: 'load-balancer' });
+      await ctx.driver.removeNodes([...nodes, ...balancers]);
     });
-    const results = await Promise.allSettled(specs.map((s) => ctx.driver.createNode(s, rt)));
+    const results = await Promise.allSettled([...specs, ...(lb ? [lb] : [])].map((s) => ctx.driver.createNode(s, rt)));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-    ctx.nodes = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof ctx.driver.createNode>>>).value);
-    ctx.apiServerHostPort = await ctx.nodes[0]!.hostPort(API_SERVER_PORT, rt);
-    rt.logger.info(`${ctx.nodes.length} node(s); API server on 127.0.0.1:${ctx.apiServerHostPort}`);
+    const made = results.map((r) => (r as PromiseFulfilledResult<NodeHandle>).value);
+    ctx.nodes = made.slice(0, specs.length);
+    ctx.loadBalancer = lb ? made[specs.length] : undefined;
+    ctx.apiServerHostPort = await (ctx.loadBalancer ?? ctx.nodes[0]!).hostPort(API_SERVER_PORT, rt);
+    rt.logger.info(
+      `${ctx.nodes.length} node(s); API server on 127.0.0.1:${ctx.apiServerHostPort}${ctx.loadBalancer ? ` (a load balancer over ${ctx.config.cluster.controlPlanes} control planes)` : ''}`,
+    );
   },
 };

@@ -89,7 +89,7 @@ export const preflight: Step<UpContext> = {
       throw new PreflightError('kube-proxy-mode', `cluster.kubeProxyMode ipvs ${why}.`, { hint: 'Use --kube-proxy-mode iptables (the default) or nftables.' });
     }
 
-    const existing = await driver.listNodes({ cluster: name, role: 'node' }, rt);
+    const existing = [...(await driver.listNodes({ cluster: name, role: 'node' }, rt)), ...(await driver.listNodes({ cluster: name, role: 'load-balancer' }, rt))];
     if (existing.length > 0) {
       throw new PreflightError('cluster-exists', `Cluster "${name}" already has ${existing.length} node container(s).`, {
         hint: `Run \`local-cluster down --name ${name}\` first, or pick another cluster.name (--name).`,

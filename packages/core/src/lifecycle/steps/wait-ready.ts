@@ -54,7 +54,8 @@ export const waitReady: Step<UpContext> = {
     // the control plane and CoreDNS, Ready since this run started (a restored etcd still
     // holds their old Ready status; a fresh cluster has none before it)
     for (const [what, selector, count] of [
-      ['the control-plane pods', 'tier=control-plane', 4],
+      // etcd, API server, controller manager, scheduler on each control plane
+      ['the control-plane pods', 'tier=control-plane', 4 * ctx.config.cluster.controlPlanes],
       ['CoreDNS', 'k8s-app=kube-dns', 1],
     ] as const) {
       await waitFor(

@@ -22,6 +22,7 @@ export const driver = dockerDriver();
 export async function leftovers(cluster: string): Promise<string[]> {
   return [
     ...(await driver.listNodes({ cluster })).map((n) => `container ${n.name}`),
+    ...(await driver.listNodes({ cluster, role: 'load-balancer' })).map((n) => `container ${n.name}`),
     ...(await driver.listNetworks({ cluster })).map((n) => `network ${n.name}`),
     ...(await driver.volumes.list({ cluster })).map((v) => `volume ${v.name}`),
     ...(await driver.images.list({ cluster })).map((i) => `image ${i.tags.join(',') || i.id}`),

@@ -44,8 +44,12 @@ export default defineCommand({
     const summary = (await driver.listClusters()).find((c) => c.name === name);
     if (!summary) throw new LocalClusterError(`There is no cluster "${name}" on this engine.`, { hint: `\`local-cluster list\` shows the clusters; \`${upCommandFor(name)}\` makes this one.` });
     const nodes = await driver.listNodes({ cluster: name, role: 'node' });
-    const controlPlane = nodes.find((n) => n.role === 'control-plane');
-    const running = controlPlane ? (await controlPlane.state()) === 'running' : false;
+    const balancers = await driver.listNodes({ cluster: name, role: 'load-balancer' });
+    // with several control planes, any running one answers
+    const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
+    const states = await Promise.all(controlPlanes.map((n) => n.state()));
+    const controlPlane = controlPlanes[states.indexOf('running')] ?? controlPlanes[0];
+    const running = states.includes('running');
     const kubectl = async (argv: readonly string[]) => (running ? (await controlPlane!.run(['kubectl', `--kubeconfig=${ADMIN_CONF}`, ...argv])).stdout.trim() : '');
     const k8sNodes = running
       ? ((JSON.parse((await kubectl(['get', 'nodes', '-o', 'json'])) || '{"items":[]}') as { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion: string } } }[] }).items)
@@ -64,6 +68,10 @@ export default defineCommand({
         version: k?.status.nodeInfo?.kubeletVersion ?? '-',
         memory: state === 'running' ? await memoryOf(node) : '-',
       });
+    }
+    for (const lb of balancers) {
+      const state = await lb.state();
+      rows.push({ name: lb.hostname, role: 'load-balancer', container: state, ip: state === 'running' ? await lb.ip().catch(() => '-') : '-', ready: '-', version: '-', memory: '-' });
     }
     const addons: string[] = [];
     for (const [addon, argv] of ADDON_MARKS) if (await kubectl(argv)) addons.push(addon);

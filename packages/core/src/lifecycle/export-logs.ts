@@ -72,6 +72,13 @@ export async function exportLogs(options: ExportLogsOptions): Promise<ExportLogs
     options.logger?.info(`logs of ${node.hostname}`);
     await nodeLogs(node, join(dir, node.hostname), signal, files);
   }
+  // the API servers' load balancer (several control planes): its container log (HAProxy's)
+  for (const lb of await driver.listNodes({ cluster, role: 'load-balancer' }, signal ? { signal } : {})) {
+    const file = join(dir, lb.hostname, 'container.log');
+    await mkdir(join(dir, lb.hostname), { recursive: true });
+    await writeFile(file, await lb.logs(signal ? { signal } : {}).catch((e: Error) => e.message));
+    files.push(file);
+  }
   const controlPlane = nodes.find((n) => n.role === 'control-plane') ? controlPlaneOf(nodes) : undefined;
   if (controlPlane && (await controlPlane.state(signal ? { signal } : {})) === 'running') {
     options.logger?.info('cluster-info dump');

@@ -30,7 +30,7 @@ export * from './lifecycle/rollout.js';
 export * from './lifecycle/policy-checks.js';
 export * from './lifecycle/images.js';
 export * from './lifecycle/node-plan.js';
-export { haproxyConfig, loadBalancerSpec, LOAD_BALANCER_IMAGE } from './lifecycle/load-balancer.js';
+export { haproxyConfig, loadBalancerImage, loadBalancerSpec, LOAD_BALANCER_IMAGE } from './lifecycle/load-balancer.js';
 export { hasComponentSettings, stopReason, newProblems } from './lifecycle/steps/validate.js';
 export * from './lifecycle/helm.js';
 export * from './netcheck/index.js';

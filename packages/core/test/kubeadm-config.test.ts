@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { configSchema, newBootstrapToken, renderInitConfig, renderJoinConfig } from '../src/index.js';
+import { configSchema, KUBEADM_PATCHES_DIR, kubeadmPatchFiles, newBootstrapToken, renderInitConfig, renderJoinConfig } from '../src/index.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -24,6 +24,17 @@ describe('kubeadm config', () => {
     expect(kubelet!.cgroupDriver).toBe('systemd');
     expect(proxy!.kind).toBe('KubeProxyConfiguration');
     expect(proxy!.mode).toBe('iptables');
+  });
+
+  it('has kubeadm probe the control plane and CoreDNS every second, without the 10 s startup delay', () => {
+    const [init] = render();
+    expect(init!.patches).toEqual({ directory: KUBEADM_PATCHES_DIR });
+    const files = kubeadmPatchFiles();
+    expect(Object.keys(files).sort()).toEqual(['corednsdeployment+strategic.yaml', 'etcd+strategic.yaml', 'kube-apiserver+strategic.yaml', 'kube-controller-manager+strategic.yaml', 'kube-scheduler+strategic.yaml']);
+    const cm = yaml.load(files['kube-controller-manager+strategic.yaml']!) as Doc;
+    expect(cm.spec.containers).toEqual([{ name: 'kube-controller-manager', startupProbe: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 240 } }]);
+    const dns = yaml.load(files['corednsdeployment+strategic.yaml']!) as Doc;
+    expect(dns.spec.template.spec.containers[0]).toEqual({ name: 'coredns', readinessProbe: { periodSeconds: 1 } });
   });
 
   it('runs kube-proxy in the configured mode', () => {

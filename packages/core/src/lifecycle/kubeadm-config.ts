@@ -35,6 +35,26 @@ export function controlPlaneEndpoint(config: ResolvedConfig): string {
 
 const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
 
+/** Where the control planes keep the patches kubeadm applies to what it generates (its `patches.directory`). */
+export const KUBEADM_PATCHES_DIR = '/etc/local-cluster/kubeadm-patches';
+
+/**
+ * kubeadm's own patches (file name: target+strategic.yaml): every static pod's startup probe
+ * waits 10 s before its first try and then tries every 10 s, and no container is Ready before
+ * its startup probe passes; CoreDNS is probed for readiness every 10 s, its first try a random
+ * part of that after a kubelet start. On a restored cluster every one of them restarts, so
+ * these periods, not the components, set how long `up` waits: probed every second instead
+ * (the same 4 minutes of startup failures allowed).
+ */
+export function kubeadmPatchFiles(): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
+    files[`${component}+strategic.yaml`] = yaml.dump({ spec: { containers: [{ name: component, startupProbe: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 240 } }] } });
+  }
+  files['corednsdeployment+strategic.yaml'] = yaml.dump({ spec: { template: { spec: { containers: [{ name: 'coredns', readinessProbe: { periodSeconds: 1 } }] } } } });
+  return files;
+}
+
 const args = (record: Record<string, string>) => Object.entries(record).map(([name, value]) => ({ name, value }));
 
 type Doc = Record<string, unknown>;
@@ -149,6 +169,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       bootstrapTokens: [{ token: input.bootstrapToken, ttl: '0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'] }],
       localAPIEndpoint: { advertiseAddress: input.controlPlaneIp, bindPort: API_SERVER_PORT },
       ...(ha && input.certificateKey ? { certificateKey: input.certificateKey } : {}),
+      patches: { directory: KUBEADM_PATCHES_DIR },
       nodeRegistration: {
         name: CONTROL_PLANE_HOSTNAME,
         criSocket: CRI_SOCKET,
@@ -223,7 +244,10 @@ export function joinDocument(input: JoinRenderInput): Doc {
     apiVersion: KUBEADM_API,
     kind: 'JoinConfiguration',
     ...(controlPlane
-      ? { controlPlane: { localAPIEndpoint: { advertiseAddress: input.ip, bindPort: API_SERVER_PORT }, ...(input.certificateKey ? { certificateKey: input.certificateKey } : {}) } }
+      ? {
+          controlPlane: { localAPIEndpoint: { advertiseAddress: input.ip, bindPort: API_SERVER_PORT }, ...(input.certificateKey ? { certificateKey: input.certificateKey } : {}) },
+          patches: { directory: KUBEADM_PATCHES_DIR },
+        }
       : {}),
     discovery: {
       bootstrapToken: {

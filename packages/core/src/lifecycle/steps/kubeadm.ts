@@ -4,7 +4,7 @@ import type { Step, StepRuntime } from '../../engine/steps.js';
 import { isExecError } from '../../errors.js';
 import { waitFor, writeNodeFile } from '../../nodeutil.js';
 import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
-import { renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
+import { KUBEADM_PATCHES_DIR, kubeadmPatchFiles, renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
 import { controlPlanesSchedulable, hasLoadBalancer, planNodes } from '../node-plan.js';
 
 const CONFIG_PATH = '/etc/local-cluster/kubeadm.yaml';
@@ -35,6 +35,7 @@ export const kubeadmInit: Step<UpContext> = {
       certificateKey: ctx.certificateKey,
     });
     await writeNodeFile(controlPlane, CONFIG_PATH, config, rt);
+    await writeKubeadmPatches(controlPlane, rt);
     const argv = [
       NODE_CONTRACT.kubeadm,
       'init',
@@ -66,10 +67,16 @@ async function waitForTokenSignature(ctx: UpContext, rt: StepRuntime): Promise<v
   );
 }
 
+/** The patches kubeadm applies to the static pods and CoreDNS it generates (see kubeadmPatchFiles). */
+async function writeKubeadmPatches(node: NodeHandle, rt: StepRuntime): Promise<void> {
+  for (const [name, content] of Object.entries(kubeadmPatchFiles())) await writeNodeFile(node, `${KUBEADM_PATCHES_DIR}/${name}`, content, rt);
+}
+
 /** `kubeadm join` on one node (a control plane joins with the uploaded certificates). */
 async function join(ctx: UpContext, node: NodeHandle, rt: StepRuntime): Promise<void> {
   const config = renderJoinConfig({ config: ctx.config, hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, certificateKey: ctx.certificateKey });
   await writeNodeFile(node, CONFIG_PATH, config, rt);
+  if (node.role === 'control-plane') await writeKubeadmPatches(node, rt);
   const argv = [NODE_CONTRACT.kubeadm, 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
   await execKept(ctx, `kubeadm-join-${node.hostname}`, node, argv, rt);
 }

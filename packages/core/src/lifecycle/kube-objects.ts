@@ -8,7 +8,8 @@ export interface Condition {
 
 export interface KubeObjectList {
   items: {
-    metadata: { name: string };
+    kind?: string;
+    metadata: { name: string; labels?: Record<string, string> };
     spec?: { taints?: { key: string }[] };
     status: { conditions?: Condition[] };
   }[];

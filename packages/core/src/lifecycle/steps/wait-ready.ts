@@ -33,42 +33,44 @@ export const waitReady: Step<UpContext> = {
       const ready = readyCondition(item);
       return ready !== undefined && fresh(ready[stamp]);
     };
+    // nodes, the control plane and CoreDNS in one poll (one kubectl call a round, every 300 ms):
+    // on a restore they come back together, and each second of polling granularity shows
+    const pods = [
+      // etcd, API server, controller manager, scheduler on each control plane
+      { what: 'control-plane pods', label: 'tier', value: 'control-plane', count: 4 * ctx.config.cluster.controlPlanes },
+      { what: 'CoreDNS pod', label: 'k8s-app', value: 'kube-dns', count: 1 },
+    ];
+    let missing = '';
     await waitFor(
-      `${ctx.nodes.length} node(s) Ready`,
+      `${ctx.nodes.length} node(s) Ready, the control-plane pods and CoreDNS`,
       async () => {
-        const list = JSON.parse(await kubectlOn(controlPlane, ['get', 'nodes', '-o', 'json'], opts)) as KubeObjectList;
+        const all = JSON.parse(await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'nodes,pods', '-o', 'json'], opts)) as KubeObjectList;
         // a resumed node whose Ready status never changed gets no new status for up to 5
         // minutes (the kubelet reports an unchanged status that rarely): its lease says it is back
         const renewed = ctx.resumed ? await leaseRenewals(controlPlane, opts) : undefined;
         // Ready, and the node controller has lifted its not-ready taint (seconds later), so
         // pods schedule as soon as `up` returns
-        const ready = list.items.filter(
+        const readyNodes = all.items.filter(
           (n) =>
+            n.kind === 'Node' &&
             (renewed ? readyCondition(n) !== undefined && (renewed.get(n.metadata.name) ?? 0) >= since : readyNow(n, 'lastHeartbeatTime')) &&
             !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
-        );
-        return ready.length === ctx.nodes.length ? true : undefined;
+        ).length;
+        // the control plane and CoreDNS Ready since this run started (a restored etcd still holds
+        // their old Ready status; a fresh cluster has none before it); a resumed cluster's pods on
+        // nodes that kept running stay Ready from before: any Ready counts
+        const short = pods
+          .map((p) => ({ ...p, ready: all.items.filter((i) => i.kind === 'Pod' && i.metadata.labels?.[p.label] === p.value && (ctx.resumed ? readyCondition(i) !== undefined : readyNow(i, 'lastTransitionTime'))).length }))
+          .filter((p) => p.ready < p.count)
+          .map((p) => `${p.ready} of ${p.count} ${p.what} Ready`);
+        if (readyNodes < ctx.nodes.length) short.unshift(`${readyNodes} of ${ctx.nodes.length} nodes Ready`);
+        missing = short.join(', ');
+        return short.length === 0 ? true : undefined;
       },
-      { timeoutMs: 300_000, intervalMs: 1000, signal: rt.signal },
-    );
-    // the control plane and CoreDNS, Ready since this run started (a restored etcd still
-    // holds their old Ready status; a fresh cluster has none before it)
-    for (const [what, selector, count] of [
-      // etcd, API server, controller manager, scheduler on each control plane
-      ['the control-plane pods', 'tier=control-plane', 4 * ctx.config.cluster.controlPlanes],
-      ['CoreDNS', 'k8s-app=kube-dns', 1],
-    ] as const) {
-      await waitFor(
-        what,
-        async () => {
-          const pods = JSON.parse(await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'pods', '-l', selector, '-o', 'json'], opts)) as KubeObjectList;
-          // a resumed cluster's pods on nodes that kept running stay Ready from before: any Ready counts
-          const ready = pods.items.filter((p) => (ctx.resumed ? readyCondition(p) !== undefined : readyNow(p, 'lastTransitionTime')));
-          return ready.length >= count ? true : undefined;
-        },
-        { timeoutMs: 240_000, intervalMs: 1000, signal: rt.signal },
-      );
-    }
+      { timeoutMs: 300_000, intervalMs: 300, signal: rt.signal },
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}${missing ? ` (${missing})` : ''}`);
+    });
     await kubectlOn(controlPlane, ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=240s'], opts);
     // a fresh cluster checked the CNI in its own step; a restored one checks it here
     if (ctx.restore && ctx.cni.waitReady) {

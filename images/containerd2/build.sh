@@ -130,19 +130,24 @@ KEY=$(GOTOOLCHAIN=$TC inputs_hash runc "$RUNC_VERSION libseccomp-dev=$SECCOMP $(
 if up_to_date runc "$KEY" runc; then
   say "runc: up to date, skipping"
 else
-  DEBS=$OUT/.src/libseccomp
-  rm -rf "$DEBS" && mkdir -p "$DEBS/root"
-  say "libseccomp-dev $SECCOMP (apt-get download, unpacked, not installed)"
-  (cd "$DEBS" && apt-get download "libseccomp-dev=$SECCOMP") >>"$LOG" 2>&1 || die "apt-get download libseccomp-dev failed (see $LOG)"
-  dpkg -x "$DEBS"/libseccomp-dev_*.deb "$DEBS/root"
-  PC=$(dirname "$(find "$DEBS/root" -name libseccomp.pc | head -n1)")
-  [[ -f $PC/libseccomp.pc ]] || die "libseccomp-dev has no libseccomp.pc"
-  export GOTOOLCHAIN=${TC:-local} CGO_ENABLED=1 PKG_CONFIG_PATH=$PC PKG_CONFIG_SYSROOT_DIR=$DEBS/root
+  # kept (keyed by its version) and named explicitly in CGO_CFLAGS/CGO_LDFLAGS, which are part
+  # of Go's build cache keys: a cached cgo package never links against a path that is gone
+  DEBS=$OUT/libseccomp-$SECCOMP
+  if [[ ! -f $DEBS/.done ]]; then
+    rm -rf "$DEBS" && mkdir -p "$DEBS/root"
+    say "libseccomp-dev $SECCOMP (apt-get download, unpacked, not installed)"
+    (cd "$DEBS" && apt-get download "libseccomp-dev=$SECCOMP") >>"$LOG" 2>&1 || die "apt-get download libseccomp-dev failed (see $LOG)"
+    dpkg -x "$DEBS"/libseccomp-dev_*.deb "$DEBS/root"
+    touch "$DEBS/.done"
+  fi
+  LIB=$(dirname "$(find "$DEBS/root" -name libseccomp.a | head -n1)")
+  [[ -f $LIB/libseccomp.a && -f $DEBS/root/usr/include/seccomp.h ]] || die "libseccomp-dev has no libseccomp.a or seccomp.h"
+  export GOTOOLCHAIN=${TC:-local} CGO_ENABLED=1 PKG_CONFIG_PATH=$LIB/pkgconfig PKG_CONFIG_SYSROOT_DIR=$DEBS/root
+  export CGO_CFLAGS="-I$DEBS/root/usr/include" CGO_LDFLAGS="-L$LIB"
   # libpathrs (upstream's default tag) is a Rust library Debian bookworm lacks: left out
   build_one runc "$SRC" . -buildmode=pie -tags "seccomp urfave_cli_no_docs netgo osusergo" \
     -ldflags "-s -w -X main.gitCommit=module-$RUNC_VERSION -linkmode external -extldflags -static-pie"
-  unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR
-  rm -rf "$DEBS"
+  unset PKG_CONFIG_PATH PKG_CONFIG_SYSROOT_DIR CGO_CFLAGS CGO_LDFLAGS
   echo "$KEY" >"$OUT/.stamps/runc"
 fi
 rm -rf "$SRC"

@@ -124,7 +124,14 @@ SRC=$OUT/.src/runc
 copy_module "github.com/opencontainers/runc@$RUNC_VERSION" "$SRC"
 TC=$(toolchain_for "$SRC/go.mod")
 command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "runc needs libseccomp's static library: apt-get and dpkg (Debian) are required"
-SECCOMP=$(apt-cache policy libseccomp-dev 2>/dev/null | awk '/Candidate:/ { print $2 }')
+seccomp_candidate() { apt-cache policy libseccomp-dev 2>/dev/null | awk '/Candidate:/ { print $2 }'; }
+SECCOMP=$(seccomp_candidate)
+if [[ -z $SECCOMP || $SECCOMP == "(none)" ]]; then
+  # a fresh machine may have no apt lists yet (as the image factory does: update once)
+  say "apt lists know no libseccomp-dev: apt-get update"
+  apt-get update -qq >>"$LOG" 2>&1 || say "apt-get update failed (see $LOG)"
+  SECCOMP=$(seccomp_candidate)
+fi
 [[ -n $SECCOMP && $SECCOMP != "(none)" ]] || die "apt knows no libseccomp-dev (check the machine's apt sources; run apt-get update)"
 KEY=$(GOTOOLCHAIN=$TC inputs_hash runc "$RUNC_VERSION libseccomp-dev=$SECCOMP $(gcc --version | head -n1)")
 if up_to_date runc "$KEY" runc; then

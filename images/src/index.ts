@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { AbortedError, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, type ImageBuildContext, type ImageRequirement, type ResolvedConfig } from '@local-cluster/core';
+import { AbortedError, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, resolveKubernetesRelease, type ImageBuildContext, type ImageRequirement, type KubernetesRelease, type ResolvedConfig } from '@local-cluster/core';
 import { binarySources, hasOverrides, OVERRIDABLE, sourcesKey, stageOverrides, type BinarySources } from './sources.js';
 
 export * from './sources.js';
@@ -25,17 +25,49 @@ function recipeFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Hash of every recipe file plus the Kubernetes version: the node image's tag. */
+/** The Kubernetes version binaries/versions.env pins: its node image is built by build-node-image.sh. */
+export function defaultKubernetesVersion(recipesDir = RECIPES_DIR): string {
+  const m = /^KUBERNETES_VERSION=(\S+)/m.exec(readFileSync(join(recipesDir, 'binaries', 'versions.env'), 'utf8'));
+  if (!m) throw new LocalClusterError(`${join(recipesDir, 'binaries', 'versions.env')} pins no KUBERNETES_VERSION.`);
+  return m[1]!;
+}
+
+/**
+ * Whether this release is built by release/build-node-image.sh (every release but the
+ * default one): etcd, CoreDNS and pause from its kubeadm, containerd 2 from v1.36.
+ */
+export function isOtherRelease(kubernetesVersion: string, recipesDir = RECIPES_DIR): boolean {
+  return kubernetesVersion !== defaultKubernetesVersion(recipesDir);
+}
+
+/**
+ * Hash of every recipe file plus the Kubernetes version: the node image's tag. The default
+ * release's image hashes exactly build-node-image.sh, binaries/ and node/; other releases add
+ * release/ and containerd2/ (their recipe), so changes there never rebuild the default image.
+ */
 export function nodeImageHash(kubernetesVersion: string, recipesDir = RECIPES_DIR): string {
   // the kube-proxy image carries core's iptables wrapper
   const hash = createHash('sha256').update(kubernetesVersion).update('\0').update(IPTABLES_WRAPPER);
   const files = [join(recipesDir, 'build-node-image.sh'), ...recipeFiles(join(recipesDir, 'binaries')), ...recipeFiles(join(recipesDir, 'node'))];
+  if (isOtherRelease(kubernetesVersion, recipesDir)) files.push(...recipeFiles(join(recipesDir, 'release')), ...recipeFiles(join(recipesDir, 'containerd2')));
   for (const file of files) hash.update(relative(recipesDir, file)).update('\0').update(readFileSync(file));
   return hash.digest('hex').slice(0, 12);
 }
 
 export function nodeImageRef(kubernetesVersion: string, recipesDir = RECIPES_DIR): string {
   return `local-cluster/node:${kubernetesVersion}-${nodeImageHash(kubernetesVersion, recipesDir)}`;
+}
+
+/** The environment the binaries of another release build with (etcd/CoreDNS/pause versions, GOTOOLCHAIN). */
+export function releaseEnv(release: KubernetesRelease): Record<string, string> {
+  return {
+    KUBERNETES_VERSION: release.version,
+    ETCD_VERSION: release.images.etcd,
+    COREDNS_VERSION: release.images.coredns,
+    PAUSE_VERSION: release.images.pause,
+    CONTAINERD_MAJOR: String(release.containerd),
+    ...(release.toolchain ? { GOTOOLCHAIN: release.toolchain } : {}),
+  };
 }
 
 /** Runs the offline build; streams its lines as progress and keeps the whole log. */
@@ -53,8 +85,19 @@ async function buildNodeImage(ref: string, kubernetesVersion: string, sources: B
   const wrapper = join(ctx.cacheDir, 'node-image', 'iptables-wrapper');
   await mkdir(dirname(wrapper), { recursive: true });
   await writeFile(wrapper, IPTABLES_WRAPPER, { mode: 0o755 });
-  const child = spawn('bash', [join(recipesDir, 'build-node-image.sh'), join(ctx.cacheDir, 'node-image'), ref], {
-    env: { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion, IPTABLES_WRAPPER: wrapper, ...(overrides ? { BIN_OVERRIDES: overrides } : {}) },
+  let script = join(recipesDir, 'build-node-image.sh');
+  let env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion };
+  if (isOtherRelease(kubernetesVersion, recipesDir)) {
+    const release = await resolveKubernetesRelease(kubernetesVersion, { signal: ctx.signal });
+    script = join(recipesDir, 'release', 'build-node-image.sh');
+    env = { ...process.env, ...releaseEnv(release) };
+    ctx.logger.info(
+      `Kubernetes ${kubernetesVersion}: etcd ${release.images.etcd}, CoreDNS ${release.images.coredns}, pause ${release.images.pause} (from its kubeadm); ` +
+        `go ${release.go ?? '?'} -> ${release.toolchain ? `GOTOOLCHAIN=${release.toolchain}` : `local ${release.localGo}`}; containerd ${release.containerd === 2 ? '2 built from Go modules' : "1.6 (Debian's)"}`,
+    );
+  }
+  const child = spawn('bash', [script, join(ctx.cacheDir, 'node-image'), ref], {
+    env: { ...env, IPTABLES_WRAPPER: wrapper, ...(overrides ? { BIN_OVERRIDES: overrides } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -111,8 +154,10 @@ export function nodeImage(config: ResolvedConfig, options: NodeImageOptions = {}
  */
 async function nodeBinaries(version: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<Record<string, string>> {
   const dir = join(ctx.cacheDir, 'node-image', 'binaries', version);
+  // the same environment as the node image build, so its stamp matches (GOTOOLCHAIN included)
+  const env = isOtherRelease(version, recipesDir) ? releaseEnv(await resolveKubernetesRelease(version, { signal: ctx.signal })) : { KUBERNETES_VERSION: version };
   await new Promise<void>((resolve, reject) => {
-    execFile('bash', [join(recipesDir, 'binaries', 'build.sh'), dir, 'kubernetes'], { env: { ...process.env, KUBERNETES_VERSION: version }, signal: ctx.signal, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+    execFile('bash', [join(recipesDir, 'binaries', 'build.sh'), dir, 'kubernetes'], { env: { ...process.env, ...env }, signal: ctx.signal, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
       if (!error) return resolve();
       if (ctx.signal.aborted) return reject(new AbortedError('building the Kubernetes binaries'));
       reject(new LocalClusterError(`Building the Kubernetes ${version} binaries failed: ${(stderr || stdout).trim().split('\n').slice(-3).join(' ')}`, { hint: `See ${join(dir, 'build.log')}` }));

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_KUBERNETES_VERSION } from '@local-cluster/core';
-import { RECIPES_DIR, nodeImageHash, nodeImageRef } from '../src/index.js';
+import { RECIPES_DIR, defaultKubernetesVersion, isOtherRelease, nodeImageHash, nodeImageRef, releaseEnv } from '../src/index.js';
 
 function recipesCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'lc-recipes-'));
-  for (const part of ['build-node-image.sh', 'binaries', 'node']) cpSync(join(RECIPES_DIR, part), join(dir, part), { recursive: true });
+  for (const part of ['build-node-image.sh', 'binaries', 'node', 'release', 'containerd2']) cpSync(join(RECIPES_DIR, part), join(dir, part), { recursive: true });
   return dir;
 }
 
@@ -31,6 +31,45 @@ describe('node image content address', () => {
     expect(nodeImageHash('v1.34.4', dir)).toBe(before);
     appendFileSync(join(dir, 'binaries', 'versions.env'), '# changed\n');
     expect(nodeImageHash('v1.34.4', dir)).not.toBe(before);
+  });
+});
+
+describe('node images of other Kubernetes releases', () => {
+  it('the default release hashes only its own recipe: release/ and containerd2/ never rebuild it', () => {
+    const dir = recipesCopy();
+    const before = nodeImageHash(DEFAULT_KUBERNETES_VERSION, dir);
+    const other = nodeImageHash('v1.36.3', dir);
+    appendFileSync(join(dir, 'containerd2', 'config.toml'), '# changed\n');
+    appendFileSync(join(dir, 'release', 'build-node-image.sh'), '# changed\n');
+    expect(nodeImageHash(DEFAULT_KUBERNETES_VERSION, dir)).toBe(before);
+    expect(nodeImageHash('v1.36.3', dir)).not.toBe(other);
+    expect(isOtherRelease(DEFAULT_KUBERNETES_VERSION, dir)).toBe(false);
+    expect(isOtherRelease('v1.36.3', dir)).toBe(true);
+    expect(defaultKubernetesVersion(dir)).toBe(DEFAULT_KUBERNETES_VERSION);
+  });
+
+  it('builds them with the versions their kubeadm asks for, and GOTOOLCHAIN only when needed', () => {
+    const release = { version: 'v1.36.3', dir: '/m', go: '1.26.0', localGo: 'go1.26.8', images: { etcd: '3.6.8', coredns: 'v1.14.2', pause: '3.10.2' }, containerd: 2 as const };
+    expect(releaseEnv({ ...release, toolchain: undefined })).toEqual({
+      KUBERNETES_VERSION: 'v1.36.3',
+      ETCD_VERSION: '3.6.8',
+      COREDNS_VERSION: 'v1.14.2',
+      PAUSE_VERSION: '3.10.2',
+      CONTAINERD_MAJOR: '2',
+    });
+    expect(releaseEnv({ ...release, go: '1.27.0', toolchain: 'go1.27.0' }).GOTOOLCHAIN).toBe('go1.27.0');
+  });
+
+  it('the containerd 2 configuration is version 3 with the keys the node relies on', () => {
+    const toml = readFileSync(join(RECIPES_DIR, 'containerd2', 'config.toml'), 'utf8');
+    expect(toml).toMatch(/^version = 3$/m);
+    // release/build-node-image.sh rewrites this line to kubeadm's pause image
+    expect(toml).toMatch(/^\s*sandbox = "registry\.k8s\.io\/pause:[^"]+"$/m);
+    expect(toml).toContain('SystemdCgroup = true');
+    expect(toml).toContain('restrict_oom_score_adj = true');
+    expect(toml).toContain('discard_unpacked_layers = false');
+    const unit = readFileSync(join(RECIPES_DIR, 'containerd2', 'containerd.service.conf'), 'utf8');
+    expect(unit).toContain('ExecStart=/usr/bin/containerd --config /etc/containerd/containerd2.toml');
   });
 });
 

@@ -68,11 +68,23 @@ describe('up refuses before creating anything', () => {
     expect((await driver.listAllNetworks()).map((n) => n.name)).toContain(foreignNetwork);
   });
 
-  it('a Kubernetes version the node image cannot run', async () => {
+  it('a Kubernetes version the Go module proxy does not serve', async () => {
     const cluster = name();
-    const r = await up(['--name', cluster, '--kubernetes-version', 'v1.36.0']);
+    const r = await up(['--name', cluster, '--kubernetes-version', 'v1.36.99']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('source.kubernetesVersion v1.36.0 is not supported');
+    expect(r.stderr).toContain('source.kubernetesVersion (--kubernetes-version) v1.36.99');
+    expect(r.stderr).toContain('does not serve k8s.io/kubernetes@v1.36.99');
+    expect(r.stderr).toContain('go list -m -versions k8s.io/kubernetes');
+    await nothingOf(cluster);
+  });
+
+  it('a Kubernetes version older than the recipes build', async () => {
+    const cluster = name();
+    const r = await up(['--name', cluster, '--kubernetes-version', 'v1.31.0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('source.kubernetesVersion');
+    expect(r.stderr).toContain('--kubernetes-version');
+    expect(r.stderr).toContain('must be v1.32.0 or newer');
     await nothingOf(cluster);
   });
 

@@ -8,6 +8,7 @@ export * from './contracts/iptables.js';
 export * from './contracts/node.js';
 export * from './images/index.js';
 export * from './config/schema.js';
+export * from './config/kubernetes-versions.js';
 export * from './config/settings.js';
 export * from './config/load.js';
 export * from './plugins/validate.js';

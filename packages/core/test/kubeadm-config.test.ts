@@ -122,3 +122,12 @@ describe('kubeadm config', () => {
     expect(newBootstrapToken()).not.toBe(newBootstrapToken());
   });
 });
+
+describe('kubelet on cgroup v1', () => {
+  const kubelet = (version: string) => render({ source: { kubernetesVersion: version } }).find((d) => d.kind === 'KubeletConfiguration')!;
+  it('kubelet 1.35+ gets the failCgroupV1 opt-out; 1.34 keeps its default', () => {
+    expect(kubelet('v1.36.3').failCgroupV1).toBe(false);
+    expect(kubelet('v1.35.4').failCgroupV1).toBe(false);
+    expect(kubelet('v1.34.4')).not.toHaveProperty('failCgroupV1');
+  });
+});

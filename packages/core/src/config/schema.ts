@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import semver from 'semver';
 import { BlockList, isIPv4 } from 'node:net';
+import { kubernetesVersionProblem, MIN_KUBERNETES_VERSION } from './kubernetes-versions.js';
 
 /**
  * The one schema behind the YAML file, the environment variables, the CLI
@@ -111,8 +112,9 @@ const url = z.string().refine((v) => /^(https?|file):\/\/\S+$/.test(v), {
   message: 'must be an http(s):// or file:// URL',
 });
 
-const kubernetesVersion = z.string().refine((v) => /^v\d+\.\d+\.\d+$/.test(v) && semver.valid(v) !== null, {
-  message: 'must be a Kubernetes release version such as v1.34.2',
+const kubernetesVersion = z.string().superRefine((v, ctx) => {
+  const problem = kubernetesVersionProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
 const clusterName = z
@@ -234,7 +236,7 @@ export const configSchema = z.strictObject({
       kubernetesVersion: setting(kubernetesVersion.default(DEFAULT_KUBERNETES_VERSION), {
         flag: 'kubernetes-version',
         placeholder: 'VERSION',
-        description: 'Kubernetes version to run: a v1.34 release (built from Go modules unless another source is given).',
+        description: `Kubernetes version to run: ${MIN_KUBERNETES_VERSION} or newer, any release the machine's Go module proxy serves (built from Go modules unless another source is given).`,
       }),
       buildKubeadm: setting(z.boolean().default(false), {
         flag: 'build-kubeadm',
@@ -403,11 +405,12 @@ export type ConfigInput = z.input<typeof configSchema>;
 export type ResolvedConfig = z.output<typeof configSchema>;
 
 /**
- * The Kubernetes minor the node image recipes are verified with: its kubeadm asks for
- * the etcd, CoreDNS and pause versions the recipes pin (a different minor asks for
- * others), and kubelet 1.35+ refuses cgroup v1 hosts.
+ * The Kubernetes releases the node image recipes build and run: v1.32 and newer (etcd,
+ * CoreDNS and pause versions come from each release's kubeadm; containerd 2 from v1.36;
+ * failCgroupV1: false from v1.35). Whether the Go module proxy serves a release is checked
+ * before a node image is built.
  */
-export const SUPPORTED_KUBERNETES = '>=1.34.0 <1.35.0';
+export const SUPPORTED_KUBERNETES = `>=${MIN_KUBERNETES_VERSION.slice(1)}`;
 
 export function isSupportedKubernetesVersion(v: string): boolean {
   return semver.satisfies(v, SUPPORTED_KUBERNETES);

@@ -3,6 +3,7 @@ import jsonpatch from 'fast-json-patch';
 import type { Component, ResolvedConfig } from '../config/schema.js';
 import type { CniPlugin, KubeadmPatches } from '../contracts/cni.js';
 import { ConfigError } from '../errors.js';
+import { kubeletFailsCgroupV1 } from '../config/kubernetes-versions.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, LOAD_BALANCER_HOSTNAME } from './naming.js';
 import { controlPlanesSchedulable, hasLoadBalancer, loadBalancerAddress, nodeAddress, parseTaint, planNodes, plannedNode } from './node-plan.js';
 
@@ -95,6 +96,8 @@ function kubeletConfiguration(config: ResolvedConfig, patches: KubeadmPatches): 
     imageGCHighThresholdPercent: 100,
     // nothing can be pulled; never ask a registry
     serializeImagePulls: false,
+    // kubelet 1.35+ refuses cgroup v1 hosts unless told otherwise (no effect on cgroup v2)
+    ...(kubeletFailsCgroupV1(config.source.kubernetesVersion) ? { failCgroupV1: false } : {}),
     ...(Object.keys(gates).length ? { featureGates: { ...gates } } : {}),
     ...patches.kubelet,
   };

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
-import { cidrsOverlap, isSupportedKubernetesVersion } from '../../config/schema.js';
+import { cidrsOverlap, isSupportedKubernetesVersion, SUPPORTED_KUBERNETES } from '../../config/schema.js';
+import { kubeletFailsCgroupV1, MIN_KUBERNETES_VERSION } from '../../config/kubernetes-versions.js';
+import { resolveKubernetesRelease } from '../../images/kubernetes-release.js';
 import { renderClusterKubeadm } from '../kubeadm-config.js';
 import { LABELS } from '../../contracts/driver.js';
 import { PreflightError } from '../../errors.js';
@@ -76,12 +78,12 @@ export const preflight: Step<UpContext> = {
       `engine ${ctx.info.engineVersion} at ${ctx.info.endpoint}; nodes run ${ctx.info.securityMode === 'privileged' ? 'privileged' : 'with the capability set (the engine refuses --privileged)'}`,
     );
 
-    if (!isSupportedKubernetesVersion(config.source.kubernetesVersion)) {
-      throw new PreflightError('kubernetes-version', `source.kubernetesVersion ${config.source.kubernetesVersion} is not supported: use a v1.34 release (--kubernetes-version v1.34.4).`, {
-        hint: 'The node image recipes pin the etcd, CoreDNS and pause versions kubeadm 1.34 asks for; kubelet 1.35+ refuses cgroup v1 hosts.',
+    const version = config.source.kubernetesVersion;
+    if (!isSupportedKubernetesVersion(version)) {
+      throw new PreflightError('kubernetes-version', `source.kubernetesVersion (--kubernetes-version) ${version} is not supported: the node image recipes build Kubernetes ${SUPPORTED_KUBERNETES} (${MIN_KUBERNETES_VERSION} or newer).`, {
+        hint: 'Pick a release of v1.32 or newer that the machine\'s Go module proxy serves (`go list -m -versions k8s.io/kubernetes`).',
       });
     }
-
     if (config.cluster.kubeProxyMode === 'ipvs') {
       const why = existsSync('/proc/net/ip_vs')
         ? 'is not supported yet: the kube-proxy image carries no ipset/ipvsadm tools'
@@ -154,9 +156,22 @@ export const preflight: Step<UpContext> = {
         hint: 'No registry is reachable: load them into the engine (docker load), give them a recipe, or choose another CNI/addon.',
       });
     }
-    if (!ctx.restore && !ctx.nodeImage.build && !(await driver.images.has(ctx.nodeImage.ref, rt))) {
-      throw new PreflightError('node-image', `The node image ${ctx.nodeImage.ref} is missing and cannot be built.`);
+    if (!ctx.restore && !(await driver.images.has(ctx.nodeImage.ref, rt))) {
+      if (!ctx.nodeImage.build) throw new PreflightError('node-image', `The node image ${ctx.nodeImage.ref} is missing and cannot be built.`);
+      // it will be built from Go modules: the proxy must serve this release (a ConfigError naming the setting when not)
+      const release = await resolveKubernetesRelease(version, { signal: rt.signal });
+      rt.logger.info(
+        `node image ${ctx.nodeImage.ref} will be built: Kubernetes ${version} (go ${release.go ?? '?'}: ${release.toolchain ? `GOTOOLCHAIN=${release.toolchain}, local ${release.localGo} is older` : `local ${release.localGo}`}), ` +
+          `etcd ${release.images.etcd}, CoreDNS ${release.images.coredns}, pause ${release.images.pause}, containerd ${release.containerd === 2 ? '2 (built from Go modules)' : "1.6 (Debian's)"}`,
+      );
     }
+    if (kubeletFailsCgroupV1(version) && ctx.info.cgroupVersion === 1) {
+      rt.logger.warn(
+        `Kubernetes ${version} on a cgroup v1 host: kubelet ${version} refuses cgroup v1 by default, so its failCgroupV1 opt-out is set (failCgroupV1: false) and kubeadm's SystemVerification check is skipped. ` +
+          'cgroup v1 is deprecated in Kubernetes (and containerd 2) and support will be removed in a future release: a cgroup v2 host (unified hierarchy) is what upstream supports.',
+      );
+    }
+
     rt.logger.debug(`checked: version, layout, port, subnet ${config.dind.subnet}, ${required.length} image(s)`);
   },
 };

@@ -14,10 +14,35 @@ export interface DockerContext {
   readonly docker: Dockerode;
   /** e.g. unix:///var/run/docker.sock, for messages. */
   readonly endpoint: string;
+  /** Where the endpoint was configured (DOCKER_HOST, a Docker context, the default socket), for messages. */
+  readonly origin?: string;
+  /** How to point elsewhere, for hints ("fix or unset DOCKER_HOST"). */
+  readonly fix?: string;
+  /** Whether TLS material was given (DOCKER_CERT_PATH or the context's), for hints. */
+  readonly tlsDir?: string;
 }
 
-/** Connection failures that mean "nothing answers there". */
-const UNREACHABLE_CODES = new Set(['ENOENT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+/** Connection failures that mean "nothing answers there", in words. */
+const UNREACHABLE_CODES: Readonly<Record<string, string>> = {
+  ENOENT: 'no such socket',
+  ECONNREFUSED: 'connection refused',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed',
+  ETIMEDOUT: 'no answer (timed out)',
+  ECONNRESET: 'connection reset',
+};
+
+/** An error of the TLS handshake (certificate not trusted, wrong name, client certificate refused). */
+function isTlsError(e: ModemError): boolean {
+  return /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO|SELF_SIGNED)/.test(e.code ?? '') || /certificate|SSL routines|\bTLS\b/i.test(e.message ?? '');
+}
+
+/** The endpoint and where it came from: "tcp://h:2376 (DOCKER_HOST)". */
+export function endpointLabel(ctx: DockerContext): string {
+  return ctx.origin && ctx.origin !== 'the default socket' ? `${ctx.endpoint} (${ctx.origin})` : ctx.endpoint;
+}
 
 interface ModemError {
   name?: string;
@@ -37,7 +62,24 @@ export function translateError(
   if (isLocalClusterError(error)) return error;
   const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as ModemError;
   if (signal?.aborted || e.name === 'AbortError') return new AbortedError(operation, { cause: error });
-  if (e.code !== undefined && UNREACHABLE_CODES.has(e.code)) return new EngineUnreachableError(ctx.endpoint, { cause: error });
+  if (typeof e.statusCode !== 'number' && isTlsError(e)) {
+    return new DriverError(operation, `the TLS handshake with ${endpointLabel(ctx)} failed: ${e.message ?? e.code}`, {
+      cause: error,
+      hint: ctx.tlsDir
+        ? `Check the TLS files in ${ctx.tlsDir} (ca.pem must have signed the engine's certificate, which must name the host; cert.pem/key.pem must be a client certificate the engine trusts).`
+        : 'Set DOCKER_CERT_PATH to the directory with ca.pem, cert.pem and key.pem (and DOCKER_TLS_VERIFY=1), as for `docker --tlsverify`.',
+    });
+  }
+  if (e.code !== undefined && e.code in UNREACHABLE_CODES) {
+    return new EngineUnreachableError(ctx.endpoint, { cause: error, reason: UNREACHABLE_CODES[e.code], ...(ctx.origin ? { origin: ctx.origin } : {}), ...(ctx.fix ? { fix: ctx.fix } : {}) });
+  }
+  if (e.statusCode === 400 && /HTTP request to an HTTPS server/i.test(`${e.json?.message ?? ''} ${e.message ?? ''}`)) {
+    return new DriverError(operation, `${endpointLabel(ctx)} speaks TLS, but no TLS was asked for`, {
+      cause: error,
+      statusCode: 400,
+      hint: 'Set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH (the directory with ca.pem, cert.pem, key.pem), or use port 2376.',
+    });
+  }
   if (e.code === 'EACCES') {
     return new DriverError(operation, `permission denied on ${ctx.endpoint}`, {
       cause: error,

@@ -24,6 +24,8 @@ export interface KubeadmRenderInput {
   bootstrapToken: string;
   /** Remove the control plane's NoSchedule taint. */
   untaintControlPlane: boolean;
+  /** The address clients reach the API server at from the host (cluster.apiServerAddress, a remote engine's host), put in its certificate. */
+  apiServerAddress?: string;
 }
 
 const args = (record: Record<string, string>) => Object.entries(record).map(([name, value]) => ({ name, value }));
@@ -155,7 +157,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       controlPlaneEndpoint: `${CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`,
       networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: {
-        certSANs: ['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, input.controlPlaneIp],
+        certSANs: [...new Set(['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, input.controlPlaneIp, ...(input.apiServerAddress ? [input.apiServerAddress] : [])])],
         ...(Object.keys(apiServerFlags).length ? { extraArgs: args(apiServerFlags) } : {}),
       },
       // one control-plane node: no leader election, so a restored control plane acts at
@@ -232,12 +234,12 @@ export const PLACEHOLDER_TOKEN = 'abcdef.0123456789abcdef';
  * Every kubeadm document `up` would hand to kubeadm for this config and CNI, patches
  * applied: the init configuration, then one JoinConfiguration per worker (placeholder token).
  */
-export function renderClusterKubeadm(config: ResolvedConfig, cni: CniPlugin): string {
+export function renderClusterKubeadm(config: ResolvedConfig, cni: CniPlugin, apiServerAddress: string = config.cluster.apiServerAddress ?? '127.0.0.1'): string {
   const patches = cni.configure?.(config) ?? {};
   const podSubnet = patches.podSubnet ?? cni.defaultPodSubnet;
   const nodes = planNodes(config);
   const docs = [
-    `# kube-master (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nthAddress(config.dind.subnet, 2), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: nodes.length === 1 || config.cluster.noDedicated })}`,
+    `# kube-master (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nthAddress(config.dind.subnet, 2), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: nodes.length === 1 || config.cluster.noDedicated, apiServerAddress })}`,
     ...nodes
       .filter((n) => n.role === 'worker')
       .map((n) => `# ${n.hostname} (kubeadm join)\n${renderJoinConfig({ config, hostname: n.hostname, ip: nthAddress(config.dind.subnet, 2 + n.index), bootstrapToken: PLACEHOLDER_TOKEN })}`),

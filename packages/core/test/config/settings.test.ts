@@ -35,6 +35,7 @@ describe('settings derived from the schema', () => {
       'cluster.cniPlugin',
       'cluster.noDedicated',
       'cluster.apiServerPort',
+      'cluster.apiServerAddress',
       'cluster.kubeProxyMode',
       'cluster.featureGates',
       'cluster.runtimeConfig',

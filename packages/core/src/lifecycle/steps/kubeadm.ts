@@ -33,6 +33,7 @@ export const kubeadmInit: Step<UpContext> = {
       controlPlaneIp: await controlPlane.ip(rt),
       bootstrapToken: ctx.bootstrapToken,
       untaintControlPlane: untaint,
+      apiServerAddress: ctx.apiServer.address,
     });
     await writeNodeFile(controlPlane, CONFIG_PATH, config, rt);
     const argv = [NODE_CONTRACT.kubeadm, 'init', `--config=${CONFIG_PATH}`, '--skip-token-print', `--v=${Math.max(ctx.config.verbose - 1, 0)}`];

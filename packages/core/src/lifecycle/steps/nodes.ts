@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { NODE_CONTRACT } from '../../contracts/node.js';
 import { nthAddress } from '../../config/schema.js';
-import { LABELS, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
+import { LABELS, type NodeHandle, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { API_SERVER_PORT, containerName, ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
@@ -19,7 +19,7 @@ function spec(ctx: UpContext, { hostname, role, index, settings }: PlannedNode):
     hostIp: p.listenAddress,
     protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
   }));
-  if (role === 'control-plane') ports.unshift({ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
+  if (role === 'control-plane') ports.unshift({ containerPort: API_SERVER_PORT, hostIp: ctx.apiServer.listen, hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
   return {
     name: containerName(cluster, hostname),
     hostname,
@@ -57,6 +57,33 @@ function freeLocalPort(): Promise<number> {
   });
 }
 
+/** A port the engine refused to bind: in use on its machine. */
+function portTaken(error: unknown): boolean {
+  return /port is already allocated|address already in use/i.test(String((error as Error)?.message ?? error));
+}
+
+/** A port to try on a remote engine's machine: outside Linux's ephemeral range (32768-60999), so rarely in use. */
+function candidatePort(): number {
+  return 20000 + Math.floor(Math.random() * 12000);
+}
+
+/**
+ * Creates the control plane. Its API port is fixed at creation (so an engine restart keeps the
+ * kubeconfig right): on this machine a free one is found first; on a remote engine's machine
+ * nothing here can tell, so a taken port is retried with another (unless cluster.apiServerPort
+ * names it).
+ */
+async function createControlPlane(ctx: UpContext, plan: PlannedNode, signal: AbortSignal): Promise<NodeHandle> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.driver.createNode(spec(ctx, plan), { signal });
+    } catch (error) {
+      if (!ctx.apiServer.remote || ctx.config.cluster.apiServerPort !== undefined || attempt >= 5 || !portTaken(error)) throw error;
+      ctx.apiServerHostPort = candidatePort();
+    }
+  }
+}
+
 /** Creates the control plane and the workers in parallel. */
 export const createNodes: Step<UpContext> = {
   name: 'create-nodes',
@@ -64,8 +91,9 @@ export const createNodes: Step<UpContext> = {
   async run(ctx, rt) {
     // a fixed host port (a free one unless cluster.apiServerPort names it): the engine keeps it
     // when it restarts the container, so the kubeconfig stays right after an engine restart
-    ctx.apiServerHostPort = ctx.config.cluster.apiServerPort ?? (await freeLocalPort());
-    const specs = planNodes(ctx.config).map((node) => spec(ctx, node));
+    ctx.apiServerHostPort = ctx.config.cluster.apiServerPort ?? (ctx.apiServer.remote ? candidatePort() : await freeLocalPort());
+    const plans = planNodes(ctx.config);
+    const specs = plans.map((node) => spec(ctx, node));
     const cluster = ctx.config.cluster.name;
     if (!ctx.restore) {
       // labelled, so `clean` finds them; a restore reuses the snapshot's
@@ -78,11 +106,13 @@ export const createNodes: Step<UpContext> = {
       const nodes = await ctx.driver.listNodes({ cluster, role: 'node' });
       await ctx.driver.removeNodes(nodes);
     });
-    const results = await Promise.allSettled(specs.map((s) => ctx.driver.createNode(s, rt)));
+    const results = await Promise.allSettled(plans.map((plan, i) => (plan.role === 'control-plane' ? createControlPlane(ctx, plan, rt.signal) : ctx.driver.createNode(specs[i]!, rt))));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     ctx.nodes = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof ctx.driver.createNode>>>).value);
     ctx.apiServerHostPort = await ctx.nodes[0]!.hostPort(API_SERVER_PORT, rt);
-    rt.logger.info(`${ctx.nodes.length} node(s); API server on 127.0.0.1:${ctx.apiServerHostPort}`);
+    rt.logger.info(
+      `${ctx.nodes.length} node(s); API server on ${ctx.apiServer.address}:${ctx.apiServerHostPort}${ctx.apiServer.listen === ctx.apiServer.address ? '' : ` (listening on ${ctx.apiServer.listen}${ctx.apiServer.remote ? " of the engine's machine" : ''})`}`,
+    );
   },
 };

@@ -20,6 +20,59 @@ export interface DockerContext {
   readonly fix?: string;
   /** Whether TLS material was given (DOCKER_CERT_PATH or the context's), for hints. */
   readonly tlsDir?: string;
+  /** Resolves once the engine has answered (one ping per driver); every call waits for it. */
+  readonly answering?: (signal?: AbortSignal) => Promise<void>;
+}
+
+/** How long the engine may take to answer its first request before it counts as not reachable. */
+export const ENGINE_ANSWER_MS = 20_000;
+
+/**
+ * A check, made once and shared by every call, that the engine answers at all: something that
+ * accepts the connection but never answers (not an engine, a hung one) is reported as not
+ * reachable after ENGINE_ANSWER_MS instead of hanging the first call. A failed check is retried
+ * by the next call.
+ */
+export function answeringCheck(ctx: Omit<DockerContext, 'answering'>): (signal?: AbortSignal) => Promise<void> {
+  let pending: Promise<void> | undefined;
+  let answered = false;
+  const ping = async (): Promise<void> => {
+    const answer = AbortSignal.timeout(ENGINE_ANSWER_MS);
+    try {
+      await (ctx.docker as unknown as { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> }).ping({ abortSignal: answer });
+      answered = true;
+    } catch (error) {
+      if (!answer.aborted) throw translateError(ctx, 'reach the engine', error);
+      throw new EngineUnreachableError(ctx.endpoint, {
+        cause: error,
+        reason: `no answer within ${ENGINE_ANSWER_MS / 1000} s`,
+        ...(ctx.origin ? { origin: ctx.origin } : {}),
+        ...(ctx.fix ? { fix: ctx.fix } : {}),
+      });
+    }
+  };
+  return async (signal) => {
+    if (answered) return;
+    pending ??= ping().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    if (!signal) return pending;
+    // the caller's signal stops the wait, not the shared check
+    throwIfAborted(signal, 'reach the engine');
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        pending,
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(new AbortedError('reach the engine'));
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  };
 }
 
 /** Connection failures that mean "nothing answers there", in words. */
@@ -101,6 +154,7 @@ export async function call<T>(
   request: () => Promise<T>,
 ): Promise<T> {
   throwIfAborted(signal, operation);
+  if (ctx.answering) await ctx.answering(signal);
   try {
     return await request();
   } catch (error) {

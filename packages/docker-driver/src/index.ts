@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { ConfigError, DRIVER_API_VERSION, type CallOptions, type Driver } from '@local-cluster/core';
-import type { DockerContext } from './api.js';
+import { answeringCheck, type DockerContext } from './api.js';
 import { listClusters } from './clusters.js';
 import { dockerodeOptions, engineLocation, formatEndpoint, resolveEngine, type EndpointOptions } from './endpoint.js';
 import { imageOps } from './images.js';
@@ -48,13 +48,14 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
   // context; TLS files are read and checked here, so a bad one fails before any call
   const target = resolveEngine(options);
   const endpoint = formatEndpoint(target.endpoint);
-  const ctx: DockerContext = {
+  const base = {
     docker: new Docker(dockerodeOptions(target.endpoint, target.tls)),
     endpoint,
     origin: target.origin,
     fix: target.fix,
     ...(target.tls?.dir ? { tlsDir: target.tls.dir } : {}),
   };
+  const ctx: DockerContext = { ...base, answering: answeringCheck(base) };
 
   // Probed once per driver; a failed or cancelled probe is retried next time.
   let probe: Promise<boolean> | undefined;

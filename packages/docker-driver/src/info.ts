@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { EngineUnreachableError, LABELS, type CallOptions, type DriverInfo } from '@local-cluster/core';
+import { LABELS, type CallOptions, type DriverInfo } from '@local-cluster/core';
 import { call, quietly, type DockerContext } from './api.js';
 import { importTar } from './images.js';
 
@@ -80,9 +80,6 @@ interface EngineInfo {
   SecurityOptions?: string[] | null;
 }
 
-/** How long the engine may take to answer its first request (the version). */
-export const ENGINE_ANSWER_MS = 20_000;
-
 export async function readInfo(
   ctx: DockerContext,
   security: (signal?: AbortSignal) => Promise<{ privilegedSupported: boolean; securityMode: SecurityMode }>,
@@ -94,22 +91,7 @@ export async function readInfo(
     version(opts: { abortSignal?: AbortSignal }): Promise<EngineVersion>;
     info(opts: { abortSignal?: AbortSignal }): Promise<EngineInfo>;
   };
-  // the first call answers whether anything is there: something that accepts the connection
-  // but never answers (not an engine) counts as not reachable after ENGINE_ANSWER_MS
-  const answer = AbortSignal.timeout(ENGINE_ANSWER_MS);
-  const first = signal ? AbortSignal.any([signal, answer]) : answer;
-  let version: EngineVersion;
-  try {
-    version = await call(ctx, 'read engine version', first, () => docker.version({ abortSignal: first }));
-  } catch (error) {
-    if (!answer.aborted || signal?.aborted) throw error;
-    throw new EngineUnreachableError(ctx.endpoint, {
-      cause: error,
-      reason: `no answer within ${ENGINE_ANSWER_MS / 1000} s`,
-      ...(ctx.origin ? { origin: ctx.origin } : {}),
-      ...(ctx.fix ? { fix: ctx.fix } : {}),
-    });
-  }
+  const version = await call(ctx, 'read engine version', signal, () => docker.version({ abortSignal: signal }));
   const info = await call(ctx, 'read engine info', signal, () => docker.info({ abortSignal: signal }));
   const { privilegedSupported, securityMode } = await security(signal);
   return {

@@ -94,7 +94,7 @@ function isTlsError(e: ModemError): boolean {
 
 /** The endpoint and where it came from: "tcp://h:2376 (DOCKER_HOST)". */
 export function endpointLabel(ctx: DockerContext): string {
-  return ctx.origin && ctx.origin !== 'the default socket' ? `${ctx.endpoint} (${ctx.origin})` : ctx.endpoint;
+  return ctx.origin && ctx.origin !== 'the default socket' ? `${ctx.endpoint} (from ${ctx.origin})` : ctx.endpoint;
 }
 
 interface ModemError {

@@ -14,6 +14,10 @@
 #       tcp://127.0.0.1:PORT and tcp://ADDRESS:PORT (TLS, client certificates required) and on
 #       unix://DIR/docker.sock; wait until it answers. Prints the environment to use it:
 #       DOCKER_HOST=tcp://127.0.0.1:PORT DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=DIR/client
+#   second-engine.sh sshd DIR PORT PUBKEY   an OpenSSH server on 127.0.0.1:PORT for that engine
+#       (ssh://root@127.0.0.1:PORT): PUBKEY's key may log in, and only to run the engine's
+#       `docker system dial-stdio` (what DOCKER_HOST=ssh://... runs). Installs Debian's
+#       openssh-server when sshd is missing (its service is not started).
 #   second-engine.sh stop DIR    stop that dockerd (and its containers), remove its bridge, its
 #       firewall rules and DIR (its data-root included)
 #
@@ -118,6 +122,39 @@ start() {
   die "the second dockerd did not answer within 60 s (log above)"
 }
 
+sshd_start() {
+  local dir=$1 port=$2 pubkey=$3
+  [[ -S $dir/docker.sock ]] || die "no engine in $dir (start it first)"
+  [[ -s $pubkey ]] || die "no public key at $pubkey"
+  if [[ ! -x /usr/sbin/sshd ]]; then
+    echo "Installing OpenSSH server (Debian package openssh-server; its service is not started)..." >&2
+    local made_policy=
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made_policy=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openssh-server >/dev/null || { [[ -z $made_policy ]] || rm -f /usr/sbin/policy-rc.d; die "could not install openssh-server"; }
+    [[ -z $made_policy ]] || rm -f /usr/sbin/policy-rc.d
+  fi
+  local ssh=$dir/ssh
+  mkdir -p "$ssh" /run/sshd
+  chmod 755 /run/sshd
+  ssh-keygen -q -t ed25519 -N '' -f "$ssh/host_ed25519" <<<y >/dev/null
+  printf 'command="env DOCKER_HOST=unix://%s/docker.sock docker system dial-stdio",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s\n' "$dir" "$(cat "$pubkey")" >"$ssh/authorized_keys"
+  cat >"$ssh/sshd_config" <<EOF2
+Port $port
+ListenAddress 127.0.0.1
+HostKey $ssh/host_ed25519
+PidFile $ssh/sshd.pid
+AuthorizedKeysFile $ssh/authorized_keys
+StrictModes no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+EOF2
+  /usr/sbin/sshd -f "$ssh/sshd_config" -E "$ssh/sshd.log" || die "sshd did not start: $(tail -5 "$ssh/sshd.log")"
+  for _ in $(seq 1 20); do [[ -s $ssh/sshd.pid ]] && { echo "DOCKER_HOST=ssh://root@127.0.0.1:$port"; return 0; }; sleep 0.25; done
+  die "sshd wrote no pid file: $(tail -5 "$ssh/sshd.log")"
+}
+
 stop() {
   local dir=$1 pid
   [[ -d $dir ]] || return 0
@@ -134,6 +171,7 @@ stop() {
     for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
     kill -9 "$pid" 2>/dev/null || true
   fi
+  if [[ -s $dir/ssh/sshd.pid ]]; then kill "$(cat "$dir/ssh/sshd.pid")" 2>/dev/null || true; fi
   if [[ -s $dir/watcher.pid ]]; then kill "$(cat "$dir/watcher.pid")" 2>/dev/null || true; fi
   remove_rules "$dir"
   if [[ -s $dir/bridge ]]; then ip link del "$(cat "$dir/bridge")" 2>/dev/null || true; fi
@@ -145,6 +183,7 @@ stop() {
 
 case ${1:-} in
   start) [[ $# -ge 3 ]] || die "usage: $0 start DIR PORT [ADDRESS...]"; shift; start "$@" ;;
+  sshd) [[ $# == 4 ]] || die "usage: $0 sshd DIR PORT PUBKEY"; sshd_start "$2" "$3" "$4" ;;
   stop) [[ $# == 2 ]] || die "usage: $0 stop DIR"; stop "$2" ;;
   __watch) watch_bridges "$2" ;;
   *) sed -n '2,/^set -Eeuo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;

@@ -115,6 +115,12 @@ export function translateError(
   if (isLocalClusterError(error)) return error;
   const e = (typeof error === 'object' && error !== null ? error : { message: String(error) }) as ModemError;
   if (signal?.aborted || e.name === 'AbortError') return new AbortedError(operation, { cause: error });
+  if ((e as { level?: string }).level === 'client-authentication' || /authentication methods failed/i.test(e.message ?? '')) {
+    return new DriverError(operation, `ssh login to ${endpointLabel(ctx)} failed: ${e.message ?? 'authentication failed'}`, {
+      cause: error,
+      hint: 'Load your key into ssh-agent (SSH_AUTH_SOCK), or keep it at ~/.ssh/id_ed25519, id_ecdsa or id_rsa without a passphrase; the user is the one in ssh://USER@HOST.',
+    });
+  }
   if (typeof e.statusCode !== 'number' && isTlsError(e)) {
     return new DriverError(operation, `the TLS handshake with ${endpointLabel(ctx)} failed: ${e.message ?? e.code}`, {
       cause: error,

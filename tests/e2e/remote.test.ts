@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clean, DEFAULT_KUBERNETES_VERSION, loadConfig, type Driver } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { nodeImage } from '@local-cluster/images';
-import { cli, driver, hostKubectl, readyNodes, ROOT, run, toolHome } from './helpers.js';
+import { cli, driver, hostKubectl, readyNodes, ROOT, run, testHome, toolHome } from './helpers.js';
 
 // Remote engines: a second dockerd on this machine (scripts/second-engine.sh), reached over TCP
 // with TLS as a remote one would be. Clusters are made there through DOCKER_HOST and through a
@@ -15,6 +15,7 @@ import { cli, driver, hostKubectl, readyNodes, ROOT, run, toolHome } from './hel
 const A = `rem-a-${process.pid}`;
 const B = `rem-b-${process.pid}`;
 const C = `rem-c-${process.pid}`;
+const D = `rem-d-${process.pid}`;
 const SCRIPT = join(ROOT, 'scripts', 'second-engine.sh');
 const DIR = mkdtempSync(join(tmpdir(), 'lc-second-engine-'));
 let port = 0;
@@ -91,7 +92,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of [A, B, C]) await clean({ driver: second, cluster: name, home: toolHome }).catch(() => undefined);
+  for (const name of [A, B, C, D]) await clean({ driver: second, cluster: name, home: toolHome }).catch(() => undefined);
   const stopped = await run('bash', [SCRIPT, 'stop', DIR]);
   expect(stopped.code, stopped.stderr).toBe(0);
   expect(existsSync(DIR)).toBe(false);
@@ -175,6 +176,43 @@ describe('a remote engine through a Docker context (no DOCKER_HOST)', () => {
     const r = await cli(['up', '--name', C, '--addons', ''], { ...NO_HOST, DOCKER_CONFIG: config, DOCKER_CONTEXT: 'no-such-context' });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Docker context "no-such-context" (DOCKER_CONTEXT) does not exist');
+  });
+});
+
+describe('a remote engine over ssh (DOCKER_HOST=ssh://)', () => {
+  let sshEnv: Record<string, string>;
+  beforeAll(async () => {
+    // the user's key where ssh keeps it (no agent), and an OpenSSH server that lets it run the
+    // engine's `docker system dial-stdio`, which is what an ssh DOCKER_HOST runs on the far side
+    mkdirSync(join(testHome, '.ssh'), { recursive: true, mode: 0o700 });
+    const key = join(testHome, '.ssh', 'id_ed25519');
+    if (!existsSync(key)) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const sshPort = await freePort();
+    const started = await run('bash', [SCRIPT, 'sshd', DIR, String(sshPort), `${key}.pub`]);
+    expect(started.code, started.stderr).toBe(0);
+    sshEnv = { DOCKER_HOST: `ssh://root@127.0.0.1:${sshPort}`, SSH_AUTH_SOCK: '', DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '', DOCKER_CONTEXT: '' };
+  });
+
+  it('`up` makes the cluster there through ssh, Ready through the kubeconfig; `clean` removes it there', async () => {
+    const t0 = Date.now();
+    const r = await cli(['up', '--name', D, '--num-nodes', '0', '--addons', '', '--dind-subnet', '10.237.0.0/16'], sshEnv);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    console.log(`up over ssh: ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    expect(r.stderr).toContain(`at ${sshEnv.DOCKER_HOST}`);
+    expect(r.stderr).not.toContain('DeprecationWarning');
+    expect(await readyThrough(D)).toEqual(['kube-master']);
+    expect((await second.listNodes({ cluster: D })).length).toBe(1);
+    expect(await objectsOf(driver, D)).toEqual([]);
+    const cleaned = await cli(['clean', '--name', D], sshEnv);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(await objectsOf(second, D)).toEqual([]);
+  });
+
+  it('a key the server does not know: the ssh login is named, with how to give a key', async () => {
+    const r = await cli(['list'], { ...sshEnv, HOME: mkdtempSync(join(tmpdir(), 'lc-no-key-')) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`ssh login to ${sshEnv.DOCKER_HOST} (from DOCKER_HOST) failed`);
+    expect(r.stderr).toContain('ssh-agent');
   });
 });
 

@@ -261,6 +261,12 @@ describe('an engine that does not answer: a clear error, nothing created', () =>
     expect(garbage.code).toBe(1);
     expect(garbage.stderr).toContain(`The TLS client key ${join(bad, 'key.pem')} is not valid PEM`);
 
+    // an engine that speaks TLS, asked without it
+    const plain = await cli(['list'], { DOCKER_HOST: `tcp://127.0.0.1:${port}`, DOCKER_TLS_VERIFY: '', DOCKER_CERT_PATH: '' });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).toContain('speaks TLS, but no TLS was asked for');
+    expect(plain.stderr).toContain('DOCKER_TLS_VERIFY=1');
+
     const other = join(bad, 'other');
     mkdirSync(other);
     const sh = (...args: string[]) => execFileSync('openssl', args, { cwd: other, stdio: 'pipe' });

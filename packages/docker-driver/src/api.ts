@@ -3,6 +3,7 @@ import {
   DriverError,
   EngineUnreachableError,
   isDriverError,
+  isEngineUnreachableError,
   isLocalClusterError,
   throwIfAborted,
   type LocalClusterError,
@@ -42,9 +43,16 @@ export function answeringCheck(ctx: Omit<DockerContext, 'answering'>): (signal?:
       await (ctx.docker as unknown as { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> }).ping({ abortSignal: answer });
       answered = true;
     } catch (error) {
-      if (!answer.aborted) throw translateError(ctx, 'reach the engine', error);
+      const where = { ...(ctx.origin ? { origin: ctx.origin } : {}), ...(ctx.fix ? { fix: ctx.fix } : {}), untouched: true };
+      if (!answer.aborted) {
+        const translated = translateError(ctx, 'reach the engine', error);
+        // the first contact: nothing of this run has reached the engine
+        if (isEngineUnreachableError(translated)) throw new EngineUnreachableError(ctx.endpoint, { cause: error, ...(translated.reason ? { reason: translated.reason } : {}), ...where });
+        throw translated;
+      }
       throw new EngineUnreachableError(ctx.endpoint, {
         cause: error,
+        untouched: true,
         reason: `no answer within ${ENGINE_ANSWER_MS / 1000} s`,
         ...(ctx.origin ? { origin: ctx.origin } : {}),
         ...(ctx.fix ? { fix: ctx.fix } : {}),
@@ -84,7 +92,6 @@ const UNREACHABLE_CODES: Readonly<Record<string, string>> = {
   ENOTFOUND: 'host name not found',
   EAI_AGAIN: 'host name lookup failed',
   ETIMEDOUT: 'no answer (timed out)',
-  ECONNRESET: 'connection reset',
 };
 
 /** An error of the TLS handshake (certificate not trusted, wrong name, client certificate refused). */

@@ -33,7 +33,7 @@ describe('translateError', () => {
   it('names DOCKER_HOST (or the context) and the reason when the engine is configured', () => {
     const remote = { ...ctx, endpoint: 'tcp://10.0.0.9:2376', origin: 'DOCKER_HOST', fix: 'fix or unset DOCKER_HOST' };
     const error = translateError(remote, 'list nodes', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
-    expect(error.message).toBe('The container engine is not reachable at tcp://10.0.0.9:2376 (from DOCKER_HOST): connection refused. Start it or fix or unset DOCKER_HOST; nothing was changed.');
+    expect(error.message).toBe('The container engine is not reachable at tcp://10.0.0.9:2376 (from DOCKER_HOST): connection refused. Start it or fix or unset DOCKER_HOST.');
   });
 
   it('turns a failed TLS handshake into an error naming the address and the TLS files', () => {

@@ -7,6 +7,7 @@ import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type ConfigSource } from '@local-cluster/core';
 import type { DockerOptions } from 'dockerode';
+import { SshDialAgent } from './ssh.js';
 
 /**
  * Where the engine is and how to reach it, read the way the docker CLI reads it:
@@ -339,14 +340,17 @@ export function dockerodeOptions(endpoint: Endpoint, tls?: TlsMaterial, env: Nod
     case 'ssh': {
       const agent = env.SSH_AUTH_SOCK;
       const privateKey = agent ? undefined : defaultSshKey();
-      return {
-        ...cleared,
-        protocol: 'ssh',
+      // plain HTTP over our agent, whose connections are dial-stdio channels of kept ssh connections
+      const options: DockerOptions = { ...cleared, protocol: 'http', host: endpoint.host, port: endpoint.port };
+      (options as DockerOptions & { agent: HttpAgent }).agent = new SshDialAgent({
         host: endpoint.host,
         port: endpoint.port,
         username: endpoint.username ?? userInfo().username,
-        sshOptions: { ...(agent ? { agent } : {}), ...(privateKey ? { privateKey } : {}), readyTimeout: CONNECT_TIMEOUT_MS } as DockerOptions['sshOptions'],
-      };
+        ...(agent ? { agent } : {}),
+        ...(privateKey ? { privateKey } : {}),
+        readyTimeout: CONNECT_TIMEOUT_MS,
+      });
+      return options;
     }
   }
 }

@@ -35,25 +35,6 @@ export interface DockerDriverOptions extends EndpointOptions {
 
 const SECURITY_OPTIONS: readonly SecurityModeOption[] = ['auto', 'always', 'never'];
 
-/**
- * docker-modem builds each request's URL as `ssh:HOST:PORT/...` for ssh engines (the request
- * itself goes through the ssh agent, so it works), and Node's url.resolve warns about it
- * (DEP0170) on every run. The warning is silenced during that synchronous step only.
- */
-function quietSshUrls(docker: Docker): void {
-  const modem = docker.modem as unknown as { dial: (...args: unknown[]) => unknown };
-  const dial = modem.dial.bind(modem);
-  modem.dial = (...args: unknown[]) => {
-    const before = process.noDeprecation;
-    process.noDeprecation = true;
-    try {
-      return dial(...args);
-    } finally {
-      process.noDeprecation = before;
-    }
-  };
-}
-
 /** A Driver for a Docker Engine (API >= 1.41), reached through DOCKER_HOST or the options. */
 export function dockerDriver(options: DockerDriverOptions = {}): Driver {
   const securityOption = options.securityMode ?? 'auto';
@@ -68,7 +49,6 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
   const target = resolveEngine(options);
   const endpoint = formatEndpoint(target.endpoint);
   const docker = new Docker(dockerodeOptions(target.endpoint, target.tls));
-  if (target.endpoint.kind === 'ssh') quietSshUrls(docker);
   const base = {
     docker,
     endpoint,

@@ -64,11 +64,11 @@ const LIBRARY_OPTIONS = ['reuse', 'onDispose', 'configFile', 'baseDir', 'home', 
 export interface ClusterHandle extends AsyncDisposable {
   readonly name: string;
   readonly config: ResolvedConfig;
-  /** The admin kubeconfig file (server https://127.0.0.1:<port>). */
+  /** The admin kubeconfig file (server https://127.0.0.1:<port>, or a remote engine's host). */
   readonly kubeconfigPath: string;
   /** Its content, for API clients (`KubeConfig.loadFromString`). */
   readonly kubeconfig: string;
-  /** https://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port> (a remote engine: https://<its host>:<port>; see cluster.apiServerAddress) */
   readonly server: string;
   readonly contextName: string;
   readonly nodes: readonly NodeHandle[];
@@ -194,7 +194,7 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
     config,
     kubeconfigPath: made.kubeconfigPath,
     kubeconfig: readFileSync(made.kubeconfigPath, 'utf8'),
-    server: `https://127.0.0.1:${made.apiServerPort}`,
+    server: made.apiServerUrl,
     contextName: made.contextName,
     nodes: made.nodes,
     restored: made.restored,

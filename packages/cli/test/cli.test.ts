@@ -189,7 +189,7 @@ describe('the container engine', () => {
   it('an unreachable engine says where and how to fix it', async () => {
     const r = await cli(['list'], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not reachable at unix:///nonexistent/docker.sock: start it or set DOCKER_HOST');
+    expect(r.stderr).toContain('not reachable at unix:///nonexistent/docker.sock (from DOCKER_HOST): no such socket. Start it or fix or unset DOCKER_HOST; nothing was changed.');
   });
 
   it('load image / load archive / kubeconfig / e2e name what is missing and change nothing', async () => {

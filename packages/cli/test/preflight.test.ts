@@ -138,6 +138,6 @@ describe('up refuses before creating anything', () => {
   it('an unreachable engine', async () => {
     const r = await up(['--name', name()], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not reachable at unix:///nonexistent/docker.sock: start it or set DOCKER_HOST');
+    expect(r.stderr).toContain('not reachable at unix:///nonexistent/docker.sock (from DOCKER_HOST): no such socket. Start it or fix or unset DOCKER_HOST; nothing was changed.');
   });
 });

@@ -93,13 +93,30 @@ export const isPluginError = guard<PluginError>('PluginError');
 export class EngineUnreachableError extends LocalClusterError {
   override name = 'EngineUnreachableError';
   readonly endpoint: string;
+  /** Where the endpoint was configured: DOCKER_HOST, `Docker context "x" (DOCKER_CONTEXT)`, ... */
+  readonly origin: string | undefined;
+  /** What failed: connection refused, no such socket, no answer within 20 s, ... */
+  readonly reason: string | undefined;
 
-  constructor(endpoint: string, options: ErrorOptions = {}) {
-    super(`The container engine is not reachable at ${endpoint}: start it or set DOCKER_HOST.`, {
-      hint: 'On these machines `bash scripts/ensure-docker.sh` installs and starts one.',
-      ...options,
+  /**
+   * `reason`: what failed (connection refused, ...); `origin`: where the endpoint was set;
+   * `fix`: how to point elsewhere; `untouched`: the engine was never reached in this run, so
+   * nothing was changed (the first contact failed).
+   */
+  constructor(endpoint: string, options: ErrorOptions & { reason?: string; origin?: string; fix?: string; untouched?: boolean } = {}) {
+    const configured = options.origin !== undefined && options.origin !== 'the default socket';
+    const where = configured ? `${endpoint} (from ${options.origin})` : endpoint;
+    const what = options.reason ? `: ${options.reason}.` : '.';
+    super(`The container engine is not reachable at ${where}${what} Start it or ${configured && options.fix ? options.fix : 'set DOCKER_HOST'}${options.untouched ? '; nothing was changed' : ''}.`, {
+      hint: configured
+        ? `Check that the engine at ${endpoint} runs and listens there (docker -H ${endpoint} version).`
+        : 'On these machines `bash scripts/ensure-docker.sh` installs and starts one.',
+      ...(options.cause !== undefined ? { cause: options.cause } : {}),
+      ...(options.hint !== undefined ? { hint: options.hint } : {}),
     });
     this.endpoint = endpoint;
+    this.origin = options.origin;
+    this.reason = options.reason;
   }
 }
 export const isEngineUnreachableError = guard<EngineUnreachableError>('EngineUnreachableError');

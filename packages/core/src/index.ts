@@ -18,6 +18,7 @@ export * from './lifecycle/teardown.js';
 export * from './nodeutil.js';
 export * from './plugins/manifest-cni.js';
 export * from './lifecycle/naming.js';
+export * from './lifecycle/api-address.js';
 export * from './lifecycle/kubeadm-config.js';
 export * from './lifecycle/cluster-ranges.js';
 export * from './lifecycle/load.js';

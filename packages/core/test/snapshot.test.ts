@@ -9,6 +9,17 @@ function hash(config: Record<string, unknown>, nodeImage = 'local-cluster/node:v
 }
 
 describe('snapshot validity', () => {
+  it('changes with the address the API server certificate names (cluster.apiServerAddress, a remote engine), not with a local engine', () => {
+    const remote = (address: string) => ({ location: { endpoint: `tcp://${address}:2376`, remote: true, address } }) as never;
+    const local = { location: { endpoint: 'tcp://127.0.0.1:2376', remote: false, address: '127.0.0.1' } } as never;
+    const withDriver = (driver: never, config: Record<string, unknown> = {}) =>
+      snapshotConfigHash({ config: configSchema.parse(config), driver, cni, nodeImage: { ref: 'local-cluster/node:v1.34.4-abc' } }, '10.244.0.0/16');
+    expect(withDriver(local)).toBe(hash({}));
+    expect(withDriver(remote('build-box'))).not.toBe(hash({}));
+    expect(withDriver(remote('build-box'))).not.toBe(withDriver(remote('other-box')));
+    expect(hash({ cluster: { apiServerAddress: '192.168.1.20' } })).not.toBe(hash({}));
+  });
+
   it('ignores what a restore can change: the API server host port and verbosity', () => {
     expect(hash({ cluster: { apiServerPort: 6443 }, verbose: 2 })).toBe(hash({}));
   });

@@ -1,15 +1,27 @@
 import Docker from 'dockerode';
 import { ConfigError, DRIVER_API_VERSION, type CallOptions, type Driver } from '@local-cluster/core';
-import type { DockerContext } from './api.js';
+import { answeringCheck, type DockerContext } from './api.js';
 import { listClusters } from './clusters.js';
-import { dockerodeOptions, formatEndpoint, resolveEndpoint, type EndpointOptions } from './endpoint.js';
+import { dockerodeOptions, engineLocation, formatEndpoint, resolveEngine, type EndpointOptions } from './endpoint.js';
 import { imageOps } from './images.js';
 import { chooseSecurityMode, probePrivileged, readInfo, type SecurityMode, type SecurityModeOption } from './info.js';
 import { createNetwork, listAllNetworks, listNetworks, removeNetwork } from './networks.js';
 import { createNode, listNodes, removeNodes } from './nodes.js';
 import { volumeOps } from './volumes.js';
 
-export { parseDockerHost, formatEndpoint, resolveEndpoint, type Endpoint, type EndpointOptions } from './endpoint.js';
+export {
+  parseDockerHost,
+  formatEndpoint,
+  resolveEndpoint,
+  resolveEngine,
+  engineLocation,
+  readDockerContext,
+  dockerConfigDir,
+  type Endpoint,
+  type EndpointOptions,
+  type EngineTarget,
+  type TlsMaterial,
+} from './endpoint.js';
 export type { SecurityModeOption } from './info.js';
 
 export interface DockerDriverOptions extends EndpointOptions {
@@ -32,8 +44,19 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
       source: { kind: 'library' },
     });
   }
-  const endpoint = resolveEndpoint(options);
-  const ctx: DockerContext = { docker: new Docker(dockerodeOptions(endpoint)), endpoint: formatEndpoint(endpoint) };
+  // DOCKER_HOST (+ DOCKER_TLS_VERIFY, DOCKER_CERT_PATH), DOCKER_CONTEXT or the CLI's current
+  // context; TLS files are read and checked here, so a bad one fails before any call
+  const target = resolveEngine(options);
+  const endpoint = formatEndpoint(target.endpoint);
+  const docker = new Docker(dockerodeOptions(target.endpoint, target.tls));
+  const base = {
+    docker,
+    endpoint,
+    origin: target.origin,
+    fix: target.fix,
+    ...(target.tls?.dir ? { tlsDir: target.tls.dir } : {}),
+  };
+  const ctx: DockerContext = { ...base, answering: answeringCheck(base) };
 
   // Probed once per driver; a failed or cancelled probe is retried next time.
   let probe: Promise<boolean> | undefined;
@@ -50,6 +73,7 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
   return {
     apiVersion: DRIVER_API_VERSION,
     name: 'docker',
+    location: { endpoint, origin: target.origin, ...engineLocation(target.endpoint) },
     info: (callOptions?: CallOptions) => readInfo(ctx, security, callOptions),
     createNetwork: (spec, callOptions) => createNetwork(ctx, spec, callOptions),
     listNetworks: (selector, callOptions) => listNetworks(ctx, selector, callOptions),

@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
-import { configJsonSchema, describeSource, listSettings, renderClusterKubeadm } from '@local-cluster/core';
-import { loadCni } from '../wiring.js';
+import { apiServerPublish, configJsonSchema, describeSource, listSettings, renderClusterKubeadm } from '@local-cluster/core';
+import { createDriver, loadCni } from '../wiring.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { printTable } from '../table.js';
 
@@ -50,7 +50,8 @@ const kubeadm = defineCommand({
   args: settingArgs(),
   async run({ args }) {
     const loaded = configFromArgs(args);
-    process.stdout.write(renderClusterKubeadm(loaded.config, await loadCni(loaded)));
+    // the certificate names the address the kubeconfig will use (a remote engine's host)
+    process.stdout.write(renderClusterKubeadm(loaded.config, await loadCni(loaded), apiServerPublish(loaded.config, createDriver(loaded)).address));
   },
 });
 

@@ -94,6 +94,11 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
         }
         const mode = progressMode(Boolean(args.json));
         const render = progressRenderer(mode, loaded.config.verbose);
+        if (driver.location?.remote && !args.list) {
+          makeLogger(render, () => name).warn(
+            `the engine runs on another machine (${driver.location.endpoint}): the upstream tests run on this machine; those that reach node addresses from this machine need a route to ${loaded.config.dind.subnet} on it and fail without one`,
+          );
+        }
         const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
         const optional = {
           focus: str(args.focus),

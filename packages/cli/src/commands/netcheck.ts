@@ -62,8 +62,14 @@ export default defineCommand({
     const { signal, dispose } = interruptSignal();
     try {
       const logger = makeLogger(render, () => 'netcheck');
+      const driver = createDriver(loaded);
+      if (driver.location?.remote) {
+        logger.warn(
+          `the engine runs on another machine (${driver.location.endpoint}): the cells probed from this machine (source "host") reach the nodes only if this machine routes to ${loaded.config.dind.subnet} on it; without that route they fail`,
+        );
+      }
       const report = await netcheckWithLoadBalancer(loaded, {
-        driver: createDriver(loaded),
+        driver,
         cases: names,
         lbAddon: Boolean(args['lb-addon']),
         logger,

@@ -330,6 +330,18 @@ export const configSchema = z.strictObject({
         defaultText: 'random free port',
         description: 'Host port the API server is published on.',
       }),
+      apiServerAddress: setting(
+        z.string().refine((v) => isIPv4(v) || /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$/.test(v), {
+          message: 'must be an IPv4 address (such as 127.0.0.1 or 192.168.1.20) or a host name',
+        }).optional(),
+        {
+          flag: 'apiserver-address',
+          placeholder: 'ADDRESS',
+          defaultText: "127.0.0.1; a remote engine's host",
+          description:
+            "Address the API server is published at and the kubeconfig points to (kind's apiServerAddress): an IPv4 address is listened on, a host name listens on every address of the engine's machine; also a name in the API server's certificate. Default 127.0.0.1, or for an engine on another machine (DOCKER_HOST or the Docker context naming a host that is not loopback) that host, listening on 0.0.0.0.",
+        },
+      ),
       kubeProxyMode: setting(z.enum(['iptables', 'nftables', 'ipvs']).default('iptables'), {
         flag: 'kube-proxy-mode',
         placeholder: 'MODE',

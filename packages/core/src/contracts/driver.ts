@@ -200,9 +200,26 @@ export interface ClusterSummary {
   snapshots: number;
 }
 
+/** Where the engine runs, as seen from this machine. */
+export interface EngineLocation {
+  /** Where the engine was reached, e.g. tcp://build-box:2376 (for messages). */
+  endpoint: string;
+  /** Where it was configured (DOCKER_HOST, a Docker context, the default socket), for messages. */
+  origin?: string;
+  /**
+   * True when the engine runs on another machine (tcp or ssh to a host that is not a loopback
+   * address): its host paths, ports and node addresses are that machine's, not this one's.
+   */
+  remote: boolean;
+  /** The address this machine reaches ports the engine publishes at: 127.0.0.1, or the engine's host name. */
+  address: string;
+}
+
 export interface Driver {
   readonly apiVersion: typeof DRIVER_API_VERSION;
   readonly name: string;
+  /** Where the engine runs; drivers that leave it out are taken as local (127.0.0.1). */
+  readonly location?: EngineLocation;
   /** Reaches the engine; throws EngineUnreachableError when it cannot. */
   info(options?: CallOptions): Promise<DriverInfo>;
   createNetwork(spec: NetworkSpec, options?: CallOptions): Promise<NetworkInfo>;

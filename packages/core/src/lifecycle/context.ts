@@ -10,6 +10,7 @@ import { CONTROL_PLANE_HOSTNAME } from './naming.js';
 import { neededImages } from './images.js';
 import { manifestOf, waitForRollout } from './rollout.js';
 import { canonicalJson } from '../images/recipe.js';
+import { apiServerPublish, type ApiServerPublish } from './api-address.js';
 import type { NeededImage } from '../images/factory.js';
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
@@ -48,6 +49,8 @@ export interface UpContext extends UpOptions {
   /** The API servers' load balancer (several control planes only). */
   loadBalancer?: NodeHandle;
   apiServerHostPort?: number;
+  /** Where the API server is published and the address the kubeconfig names (local or remote engine). */
+  apiServer: ApiServerPublish;
   kubeconfigPath?: string;
   /** Output of the commands steps ran, kept for failure logs. */
   transcripts: Map<string, string>;
@@ -70,6 +73,8 @@ export interface UpContext extends UpOptions {
 export function snapshotConfigHash(options: UpOptions, podSubnet: string, images: readonly NeededImage[] = []): string {
   const { cluster, dind, source } = options.config;
   const clusterPart = { ...cluster, apiServerPort: undefined };
+  // the certificate names the address clients use; 127.0.0.1 is always in it
+  const { address } = apiServerPublish(options.config, options.driver);
   return createHash('sha256')
     .update(
       JSON.stringify({
@@ -79,6 +84,7 @@ export function snapshotConfigHash(options: UpOptions, podSubnet: string, images
         nodeImage: options.nodeImage.ref,
         cni: options.cni.name,
         podSubnet,
+        ...(address !== '127.0.0.1' ? { apiServerAddress: address } : {}),
         addons: (options.addons ?? []).map((a) => a.name),
         // a changed image recipe makes a new cluster
         images: images.map((n) => [n.image.ref, n.image.recipe ? canonicalJson(n.image.recipe) : '']),
@@ -108,6 +114,7 @@ export function newUpContext(options: UpOptions, bootstrapToken: string, certifi
     nodes: [],
     transcripts: new Map(),
     configHash: snapshotConfigHash(options, podSubnet, images),
+    apiServer: apiServerPublish(options.config, options.driver),
     images,
     restore: false,
     startedAt: Date.now(),

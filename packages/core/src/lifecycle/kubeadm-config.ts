@@ -27,6 +27,8 @@ export interface KubeadmRenderInput {
   untaintControlPlane: boolean;
   /** With several control planes: the key `kubeadm init --upload-certs` encrypts the shared certificates with. */
   certificateKey?: string;
+  /** The address clients reach the API server at from the host (cluster.apiServerAddress, a remote engine's host), put in its certificate. */
+  apiServerAddress?: string;
 }
 
 /** Where nodes and kubeconfigs reach the API: the load balancer with several control planes, else kube-master. */
@@ -194,11 +196,14 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: {
         certSANs: [
-          'localhost',
-          '127.0.0.1',
-          CONTROL_PLANE_HOSTNAME,
-          input.controlPlaneIp,
-          ...(ha ? [LOAD_BALANCER_HOSTNAME, loadBalancerAddress(config), ...planNodes(config).filter((n) => n.role === 'control-plane').slice(1).flatMap((n) => [n.hostname, nodeAddress(config, n)])] : []),
+          ...new Set([
+            'localhost',
+            '127.0.0.1',
+            CONTROL_PLANE_HOSTNAME,
+            input.controlPlaneIp,
+            ...(input.apiServerAddress ? [input.apiServerAddress] : []),
+            ...(ha ? [LOAD_BALANCER_HOSTNAME, loadBalancerAddress(config), ...planNodes(config).filter((n) => n.role === 'control-plane').slice(1).flatMap((n) => [n.hostname, nodeAddress(config, n)])] : []),
+          ]),
         ],
         ...(Object.keys(apiServerFlags).length ? { extraArgs: args(apiServerFlags) } : {}),
       },
@@ -285,12 +290,12 @@ export const PLACEHOLDER_CERTIFICATE_KEY = '0'.repeat(64);
  * Every kubeadm document `up` would hand to kubeadm for this config and CNI, patches
  * applied: the init configuration, then one JoinConfiguration per worker (placeholder token).
  */
-export function renderClusterKubeadm(config: ResolvedConfig, cni: CniPlugin): string {
+export function renderClusterKubeadm(config: ResolvedConfig, cni: CniPlugin, apiServerAddress: string = config.cluster.apiServerAddress ?? '127.0.0.1'): string {
   const patches = cni.configure?.(config) ?? {};
   const podSubnet = patches.podSubnet ?? cni.defaultPodSubnet;
   const nodes = planNodes(config);
   const docs = [
-    `# ${nodes[0]!.hostname} (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nodeAddress(config, nodes[0]!), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: controlPlanesSchedulable(config), certificateKey: PLACEHOLDER_CERTIFICATE_KEY })}`,
+    `# ${nodes[0]!.hostname} (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nodeAddress(config, nodes[0]!), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: controlPlanesSchedulable(config), certificateKey: PLACEHOLDER_CERTIFICATE_KEY, apiServerAddress })}`,
     ...nodes
       .slice(1)
       .map((n) => `# ${n.hostname} (kubeadm join${n.role === 'control-plane' ? ' --control-plane' : ''})\n${renderJoinConfig({ config, hostname: n.hostname, ip: nodeAddress(config, n), bootstrapToken: PLACEHOLDER_TOKEN, certificateKey: PLACEHOLDER_CERTIFICATE_KEY })}`),

@@ -58,8 +58,8 @@ export function haproxyConfig(config: ResolvedConfig): string {
   ].join('\n');
 }
 
-/** The load balancer's container: fixed address, the API server's host port published on it. */
-export function loadBalancerSpec(config: ResolvedConfig, network: string, hostPort: number): NodeSpec {
+/** The load balancer's container: fixed address, the API server's host port published on it (at `listen`, 127.0.0.1 unless told otherwise). */
+export function loadBalancerSpec(config: ResolvedConfig, network: string, hostPort: number, listen = '127.0.0.1'): NodeSpec {
   const cluster = config.cluster.name;
   return {
     name: containerName(cluster, LOAD_BALANCER_HOSTNAME),
@@ -69,7 +69,7 @@ export function loadBalancerSpec(config: ResolvedConfig, network: string, hostPo
     ip: loadBalancerAddress(config),
     labels: ownerLabels(cluster, 'load-balancer'),
     env: { [CONFIG_ENV]: haproxyConfig(config) },
-    ports: [{ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort }],
+    ports: [{ containerPort: API_SERVER_PORT, hostIp: listen, hostPort }],
     privileged: false,
   };
 }

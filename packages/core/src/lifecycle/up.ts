@@ -8,6 +8,7 @@ import { withClusterLock } from './lock.js';
 import { localClusterHome } from '../config/load.js';
 import { controlPlaneOf, kubectlOn, newUpContext, type UpContext, type UpOptions } from './context.js';
 import { newBootstrapToken, newCertificateKey } from './kubeadm-config.js';
+import { apiServerUrl } from './api-address.js';
 import { adminKubeconfigFile, API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
 import { hasLoadBalancer } from './node-plan.js';
 import { preflight } from './steps/preflight.js';
@@ -53,9 +54,11 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
 export interface Cluster extends AsyncDisposable {
   readonly name: string;
   readonly nodes: readonly NodeHandle[];
-  /** The admin kubeconfig on the host (server https://127.0.0.1:<port>). */
+  /** The admin kubeconfig on the host (server https://127.0.0.1:<port>, or the remote engine's host). */
   readonly kubeconfigPath: string;
   readonly apiServerPort: number;
+  /** https://ADDRESS:PORT, as the kubeconfig names it. */
+  readonly apiServerUrl: string;
   readonly contextName: string;
   readonly timings: readonly StepTiming[];
   /** Whether this `up` brought the cluster back from its snapshot. */
@@ -176,6 +179,7 @@ function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean
     nodes: ctx.nodes,
     kubeconfigPath: ctx.kubeconfigPath!,
     apiServerPort: ctx.apiServerHostPort!,
+    apiServerUrl: apiServerUrl(ctx.apiServer.address, ctx.apiServerHostPort!),
     contextName: kubeContextName(name),
     timings,
     restored: ctx.restore,
@@ -186,7 +190,7 @@ function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean
       nodes: ctx.nodes.map((n) => ({ name: n.hostname, role: n.role })),
       kubeconfig: ctx.kubeconfigPath,
       context: kubeContextName(name),
-      apiServer: `https://127.0.0.1:${ctx.apiServerHostPort}`,
+      apiServer: apiServerUrl(ctx.apiServer.address, ctx.apiServerHostPort!),
       cni: ctx.cni.name,
       restoredFromSnapshot: ctx.restore,
       alreadyUp,

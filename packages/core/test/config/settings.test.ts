@@ -36,6 +36,7 @@ describe('settings derived from the schema', () => {
       'cluster.cniPlugin',
       'cluster.noDedicated',
       'cluster.apiServerPort',
+      'cluster.apiServerAddress',
       'cluster.kubeProxyMode',
       'cluster.featureGates',
       'cluster.runtimeConfig',

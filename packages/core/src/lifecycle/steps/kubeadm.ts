@@ -33,6 +33,7 @@ export const kubeadmInit: Step<UpContext> = {
       bootstrapToken: ctx.bootstrapToken,
       untaintControlPlane: controlPlanesSchedulable(ctx.config),
       certificateKey: ctx.certificateKey,
+      apiServerAddress: ctx.apiServer.address,
     });
     await writeNodeFile(controlPlane, CONFIG_PATH, config, rt);
     await writeKubeadmPatches(controlPlane, rt);

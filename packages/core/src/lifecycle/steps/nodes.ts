@@ -23,7 +23,7 @@ function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
     protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
   }));
   // several control planes: the load balancer publishes the API instead
-  if (index === 0 && !hasLoadBalancer(ctx.config)) ports.unshift({ containerPort: API_SERVER_PORT, hostIp: '127.0.0.1', hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
+  if (index === 0 && !hasLoadBalancer(ctx.config)) ports.unshift({ containerPort: API_SERVER_PORT, hostIp: ctx.apiServer.listen, hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
   return {
     name: containerName(cluster, hostname),
     hostname,
@@ -61,6 +61,33 @@ function freeLocalPort(): Promise<number> {
   });
 }
 
+/** A port the engine refused to bind: in use on its machine. */
+function portTaken(error: unknown): boolean {
+  return /port is already allocated|address already in use/i.test(String((error as Error)?.message ?? error));
+}
+
+/** A port to try on a remote engine's machine: outside Linux's ephemeral range (32768-60999), so rarely in use. */
+function candidatePort(): number {
+  return 20000 + Math.floor(Math.random() * 12000);
+}
+
+/**
+ * Creates the container that publishes the API port (the control plane, or the load balancer in
+ * front of several). The port is fixed at creation (so an engine restart keeps the kubeconfig
+ * right): on this machine a free one is found first; on a remote engine's machine nothing here
+ * can tell, so a taken port is retried with another (unless cluster.apiServerPort names it).
+ */
+async function createPublishing(ctx: UpContext, makeSpec: () => NodeSpec, signal: AbortSignal): Promise<NodeHandle> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.driver.createNode(makeSpec(), { signal });
+    } catch (error) {
+      if (!ctx.apiServer.remote || ctx.config.cluster.apiServerPort !== undefined || attempt >= 5 || !portTaken(error)) throw error;
+      ctx.apiServerHostPort = candidatePort();
+    }
+  }
+}
+
 /** Creates the control plane(s), the workers and the load balancer (several control planes) in parallel. */
 export const createNodes: Step<UpContext> = {
   name: 'create-nodes',
@@ -68,10 +95,11 @@ export const createNodes: Step<UpContext> = {
   async run(ctx, rt) {
     // a fixed host port (a free one unless cluster.apiServerPort names it): the engine keeps it
     // when it restarts the container, so the kubeconfig stays right after an engine restart
-    ctx.apiServerHostPort = ctx.config.cluster.apiServerPort ?? (await freeLocalPort());
-    const specs = planNodes(ctx.config).map((node) => spec(ctx, node));
+    ctx.apiServerHostPort = ctx.config.cluster.apiServerPort ?? (ctx.apiServer.remote ? candidatePort() : await freeLocalPort());
+    const plans = planNodes(ctx.config);
+    const specs = plans.map((node) => spec(ctx, node));
     const cluster = ctx.config.cluster.name;
-    const lb = hasLoadBalancer(ctx.config) ? loadBalancerSpec(ctx.config, ctx.networkName!, ctx.apiServerHostPort) : undefined;
+    const lb = hasLoadBalancer(ctx.config);
     if (lb) await ensureImage({ image: loadBalancerImage, neededBy: `cluster.controlPlanes ${ctx.config.cluster.controlPlanes}` }, { driver: ctx.driver, cacheDir: imageCacheDir(ctx.home), logger: rt.logger, signal: rt.signal });
     if (!ctx.restore) {
       // labelled, so `clean` finds them; a restore reuses the snapshot's
@@ -85,7 +113,10 @@ export const createNodes: Step<UpContext> = {
       const balancers = await ctx.driver.listNodes({ cluster, role: 'load-balancer' });
       await ctx.driver.removeNodes([...nodes, ...balancers]);
     });
-    const results = await Promise.allSettled([...specs, ...(lb ? [lb] : [])].map((s) => ctx.driver.createNode(s, rt)));
+    const results = await Promise.allSettled([
+      ...plans.map((plan, i) => (plan.index === 0 && !lb ? createPublishing(ctx, () => spec(ctx, plan), rt.signal) : ctx.driver.createNode(specs[i]!, rt))),
+      ...(lb ? [createPublishing(ctx, () => loadBalancerSpec(ctx.config, ctx.networkName!, ctx.apiServerHostPort!, ctx.apiServer.listen), rt.signal)] : []),
+    ]);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const made = results.map((r) => (r as PromiseFulfilledResult<NodeHandle>).value);
@@ -93,7 +124,7 @@ export const createNodes: Step<UpContext> = {
     ctx.loadBalancer = lb ? made[specs.length] : undefined;
     ctx.apiServerHostPort = await (ctx.loadBalancer ?? ctx.nodes[0]!).hostPort(API_SERVER_PORT, rt);
     rt.logger.info(
-      `${ctx.nodes.length} node(s); API server on 127.0.0.1:${ctx.apiServerHostPort}${ctx.loadBalancer ? ` (a load balancer over ${ctx.config.cluster.controlPlanes} control planes)` : ''}`,
+      `${ctx.nodes.length} node(s); API server on ${ctx.apiServer.address}:${ctx.apiServerHostPort}${ctx.apiServer.listen === ctx.apiServer.address ? '' : ` (listening on ${ctx.apiServer.listen}${ctx.apiServer.remote ? " of the engine's machine" : ''})`}${ctx.loadBalancer ? ` (a load balancer over ${ctx.config.cluster.controlPlanes} control planes)` : ''}`,
     );
   },
 };

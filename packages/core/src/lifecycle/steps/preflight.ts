@@ -34,13 +34,14 @@ function udpPortFree(port: number, host: string): Promise<boolean> {
  * The nodes' extra mounts and port mappings: every host path exists, no host port is
  * mapped twice (a group of several workers cannot share one), and each is free now.
  */
-async function checkNodeSettings(config: UpContext['config']): Promise<void> {
+async function checkNodeSettings(config: UpContext['config'], remote: boolean): Promise<void> {
   const taken = new Map<string, string>();
   const apiPort = config.cluster.apiServerPort;
   if (apiPort !== undefined) taken.set(`tcp/${apiPort}`, 'cluster.apiServerPort');
   for (const node of planNodes(config)) {
     const where = node.role === 'control-plane' ? 'cluster.controlPlane' : `cluster.workers (${node.group ?? 'workers'}, node ${node.hostname})`;
-    for (const mount of node.settings.extraMounts) {
+    // a remote engine's host paths and ports are on its machine: the engine judges them
+    for (const mount of remote ? [] : node.settings.extraMounts) {
       if (!existsSync(mount.hostPath)) {
         throw new PreflightError('extra-mounts', `${where}: extraMounts hostPath ${mount.hostPath} does not exist on this machine.`, {
           hint: 'Create it first, or fix the path (relative paths are relative to the config file).',
@@ -56,6 +57,7 @@ async function checkNodeSettings(config: UpContext['config']): Promise<void> {
         });
       }
       taken.set(key, `${where}`);
+      if (remote) continue;
       const free = mapping.protocol === 'UDP' ? await udpPortFree(mapping.hostPort, mapping.listenAddress) : await portFree(mapping.hostPort, mapping.listenAddress);
       if (!free) {
         throw new PreflightError('port-mappings', `${where}: extraPortMappings hostPort ${mapping.hostPort}/${mapping.protocol} is already in use on ${mapping.listenAddress}.`, {
@@ -108,13 +110,20 @@ export const preflight: Step<UpContext> = {
       });
     }
 
-    await checkNodeSettings(config);
+    const remote = ctx.apiServer.remote;
+    if (remote) {
+      rt.logger.info(
+        `the engine runs on another machine (${ctx.driver.location?.endpoint ?? ctx.info.endpoint}${ctx.driver.location?.origin ? `, from ${ctx.driver.location.origin}` : ''}): the API server is published on its ${ctx.apiServer.listen} and the kubeconfig points at ${ctx.apiServer.address}; host paths and ports are that machine's`,
+      );
+    }
+    await checkNodeSettings(config, remote);
     // patches that cannot apply fail here, before any image is built (the binaries judge the rest)
-    renderClusterKubeadm(config, cni);
+    renderClusterKubeadm(config, cni, ctx.apiServer.address);
 
     const port = config.cluster.apiServerPort;
-    if (port !== undefined && !(await portFree(port, '127.0.0.1'))) {
-      throw new PreflightError('apiserver-port', `cluster.apiServerPort ${port} is already in use on this host.`, {
+    // on this machine the port must be free at the address it is published on
+    if (port !== undefined && !remote && !(await portFree(port, ctx.apiServer.listen))) {
+      throw new PreflightError('apiserver-port', `cluster.apiServerPort ${port} is already in use on this host (${ctx.apiServer.listen}).`, {
         hint: 'Pick a free port (--apiserver-port) or leave it unset for a random one.',
       });
     }

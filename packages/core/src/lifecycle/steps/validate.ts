@@ -129,7 +129,7 @@ async function checkKubeadm(ctx: UpContext, kubeadm: string, rt: StepRuntime): P
   const dir = await mkdtemp(join(tmpdir(), 'local-cluster-kubeadm-'));
   try {
     // one document set per node: kubeadm validates a file with one Init or Join configuration
-    const files = renderClusterKubeadm(config, ctx.cni).split(/^---\n(?=# )/m);
+    const files = renderClusterKubeadm(config, ctx.cni, ctx.apiServer.address).split(/^---\n(?=# )/m);
     for (const [i, text] of files.entries()) {
       const file = join(dir, `node-${i}.yaml`);
       await writeFile(file, text);

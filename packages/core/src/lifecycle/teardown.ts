@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import type { CallOptions, Driver, Selector } from '../contracts/driver.js';
+import type { CallOptions, Driver, NodeHandle, Selector } from '../contracts/driver.js';
 import { localClusterHome } from '../config/load.js';
 import { clusterDir } from './context.js';
 import { withClusterLock } from './lock.js';
@@ -28,15 +28,21 @@ export interface TeardownResult {
 
 type Ctx = TeardownOptions & { result: TeardownResult };
 
+/**
+ * Every container of a cluster: its node containers and, with several control planes, the API
+ * servers' load balancer (no state of its own: `up` makes it again).
+ */
+export async function clusterContainers(driver: Driver, cluster: string, options: CallOptions = {}): Promise<NodeHandle[]> {
+  return [...(await driver.listNodes({ cluster, role: 'node' }, options)), ...(await driver.listNodes({ cluster, role: 'load-balancer' }, options))];
+}
+
 const removeNodes: Step<Ctx> = {
   name: 'remove-nodes',
   title: 'Remove node containers',
   async run(ctx, rt) {
-    const nodes = await ctx.driver.listNodes({ cluster: ctx.cluster, role: 'node' }, rt);
-    // the API servers' load balancer (several control planes) holds no state: made again by `up`
-    const balancers = await ctx.driver.listNodes({ cluster: ctx.cluster, role: 'load-balancer' }, rt);
-    await ctx.driver.removeNodes([...nodes, ...balancers], rt);
-    ctx.result.containers = nodes.length + balancers.length;
+    const containers = await clusterContainers(ctx.driver, ctx.cluster, rt);
+    await ctx.driver.removeNodes(containers, rt);
+    ctx.result.containers = containers.length;
   },
 };
 

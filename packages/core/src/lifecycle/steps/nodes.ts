@@ -4,6 +4,7 @@ import { LABELS, type NodeHandle, type NodeSpec, type PortMapping } from '../../
 import type { Step } from '../../engine/steps.js';
 import { ensureImage } from '../../images/factory.js';
 import type { UpContext } from '../context.js';
+import { clusterContainers } from '../teardown.js';
 import { imageCacheDir } from '../images.js';
 import { loadBalancerImage, loadBalancerSpec } from '../load-balancer.js';
 import { API_SERVER_PORT, containerName, ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
@@ -109,9 +110,7 @@ export const createNodes: Step<UpContext> = {
       for (const s of specs) await ctx.driver.volumes.create(varVolumeName(cluster, s.hostname), ownerLabels(cluster, 'volume'), rt);
     }
     rt.onRollback(`node containers of ${cluster}`, async () => {
-      const nodes = await ctx.driver.listNodes({ cluster, role: 'node' });
-      const balancers = await ctx.driver.listNodes({ cluster, role: 'load-balancer' });
-      await ctx.driver.removeNodes([...nodes, ...balancers]);
+      await ctx.driver.removeNodes(await clusterContainers(ctx.driver, cluster));
     });
     const results = await Promise.allSettled([
       ...plans.map((plan, i) => (plan.index === 0 && !lb ? createPublishing(ctx, () => spec(ctx, plan), rt.signal) : ctx.driver.createNode(specs[i]!, rt))),

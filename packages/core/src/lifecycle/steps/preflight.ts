@@ -5,6 +5,7 @@ import { cidrsOverlap, isSupportedKubernetesVersion, SUPPORTED_KUBERNETES } from
 import { kubeletFailsCgroupV1, MIN_KUBERNETES_VERSION } from '../../config/kubernetes-versions.js';
 import { resolveKubernetesRelease } from '../../images/kubernetes-release.js';
 import { renderClusterKubeadm } from '../kubeadm-config.js';
+import { clusterContainers } from '../teardown.js';
 import { LABELS } from '../../contracts/driver.js';
 import { PreflightError } from '../../errors.js';
 import type { Step } from '../../engine/steps.js';
@@ -93,7 +94,7 @@ export const preflight: Step<UpContext> = {
       throw new PreflightError('kube-proxy-mode', `cluster.kubeProxyMode ipvs ${why}.`, { hint: 'Use --kube-proxy-mode iptables (the default) or nftables.' });
     }
 
-    const existing = [...(await driver.listNodes({ cluster: name, role: 'node' }, rt)), ...(await driver.listNodes({ cluster: name, role: 'load-balancer' }, rt))];
+    const existing = await clusterContainers(driver, name, rt);
     if (existing.length > 0) {
       throw new PreflightError('cluster-exists', `Cluster "${name}" already has ${existing.length} node container(s).`, {
         hint: `Run \`local-cluster down --name ${name}\` first, or pick another cluster.name (--name).`,

@@ -276,6 +276,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const config = parsed.data;
   for (const s of settings) sources[s.path] ??= { kind: 'default' };
   checkPairs(config, sources);
+  checkMode(config, sources);
   const baseDir = file ? dirname(file) : cwd;
   normalizeNodes(config, sources, baseDir);
 
@@ -326,6 +327,38 @@ function checkPairs(config: ResolvedConfig, sources: Record<string, ConfigSource
         { setting: s.path, source: sources[s.path], hint: `Set source.${binary}Url (flag --${binary}-url) or remove the checksum.` },
       );
     }
+  }
+}
+
+/**
+ * Services mode has no nodes: settings that shape nodes, their network plugin or what runs on
+ * them conflict with it when the user set them (their defaults are ignored).
+ */
+function checkMode(config: ResolvedConfig, sources: Record<string, ConfigSource>): void {
+  if (config.cluster.mode !== 'services') return;
+  const modeSource = describeSource(sources['cluster.mode']!);
+  const conflicts: { path: string; why: string }[] = [
+    { path: 'cluster.numNodes', why: 'services mode has no worker nodes' },
+    { path: 'cluster.workers', why: 'services mode has no worker nodes' },
+    { path: 'cluster.controlPlanes', why: 'services mode runs one API server' },
+    { path: 'cluster.cniPlugin', why: 'services mode has no nodes to give a network plugin' },
+    { path: 'cluster.addons', why: 'services mode has no nodes to run addons on' },
+    { path: 'cluster.hollowNodes', why: 'hollow nodes need a scheduler and node controllers; use the default mode' },
+    { path: 'cluster.noDedicated', why: 'services mode has no control-plane node' },
+    { path: 'cluster.kubeProxyMode', why: 'services mode runs no kube-proxy' },
+  ];
+  for (const { path, why } of conflicts) {
+    const source = sources[path];
+    if (!source || source.kind === 'default') continue;
+    const setting = settingByPath(path)!;
+    throw new ConfigError(
+      `${path} (from ${describeSource(source)}) conflicts with cluster.mode "services" (from ${modeSource}): ${why}.`,
+      {
+        setting: path,
+        source,
+        hint: `Remove ${setting.flag ? `--${setting.flag} / ` : ''}${path}, or drop --mode services to get a cluster of nodes.`,
+      },
+    );
   }
 }
 

@@ -302,6 +302,12 @@ export const configSchema = z.strictObject({
         placeholder: 'NAME',
         description: 'Cluster name; clusters with different names live side by side.',
       }),
+      mode: setting(z.enum(['nodes', 'services']).default('nodes'), {
+        flag: 'mode',
+        placeholder: 'MODE',
+        description:
+          'What `up` makes: "nodes", a kubeadm cluster of node containers; "services", node e2e\'s services mode: etcd, kube-apiserver and the namespace and service-account controllers in one small container, ready in seconds, with no kubelet, CNI or nodes (tests that need only the API).',
+      }),
       numNodes: setting(z.number().int('must be a whole number (an integer)').min(0).max(50).default(2), {
         flag: 'num-nodes',
         placeholder: 'N',
@@ -313,6 +319,18 @@ export const configSchema = z.strictObject({
         placeholder: 'N',
         description:
           'Number of control-plane nodes (stacked etcd). More than one puts a load balancer (HAProxy) in front of the API servers; 3 survives losing one.',
+      }),
+      hollowNodes: setting(z.number().int('must be a whole number (an integer)').min(0).max(1000).default(0), {
+        flag: 'hollow-nodes',
+        placeholder: 'N',
+        description:
+          'Kubemark hollow nodes to add: real kubelets with a fake container runtime, packed many per container, registered with the control plane and tainted local-cluster.dev/hollow:NoSchedule. Checked against free memory in preflight.',
+      }),
+      fakeNodes: setting(z.number().int('must be a whole number (an integer)').min(0).max(100000).default(0), {
+        flag: 'fake-nodes',
+        placeholder: 'N',
+        description:
+          'KWOK fake nodes to add: Node objects whose status and pods one kwok controller fakes (no kubelet at all), tainted kwok.x-k8s.io/node=fake:NoSchedule; thousands fit on a laptop.',
       }),
       cniPlugin: setting(z.string().min(1).default('bridge'), {
         flag: 'cni-plugin',

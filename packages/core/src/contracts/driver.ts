@@ -28,8 +28,11 @@ export const LABELS = {
   networkPolicy: 'dev.local-cluster.network-policy',
 } as const;
 
-/** `load-balancer`: the API server proxy of a cluster with several control planes (not a Kubernetes node). */
-export type ObjectRole = 'node' | 'load-balancer' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
+/**
+ * `load-balancer`: the API server proxy of a cluster with several control planes (not a Kubernetes node);
+ * `hollow-nodes`: a container of kubemark hollow kubelets; `fake-nodes`: the kwok controller faking nodes.
+ */
+export type ObjectRole = 'node' | 'load-balancer' | 'hollow-nodes' | 'fake-nodes' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
 
 /** Select objects by label. `cluster` undefined means every cluster. */
 export interface Selector {

@@ -28,12 +28,16 @@ export interface TeardownResult {
 
 type Ctx = TeardownOptions & { result: TeardownResult };
 
+/** The roles of a cluster's containers besides its nodes: none has state of its own (`up` makes them again). */
+export const SATELLITE_ROLES = ['load-balancer', 'hollow-nodes', 'fake-nodes'] as const;
+
 /**
- * Every container of a cluster: its node containers and, with several control planes, the API
- * servers' load balancer (no state of its own: `up` makes it again).
+ * Every container of a cluster: its node containers and its satellites: with several control
+ * planes the API servers' load balancer, the hollow-node containers and the kwok controller.
  */
 export async function clusterContainers(driver: Driver, cluster: string, options: CallOptions = {}): Promise<NodeHandle[]> {
-  return [...(await driver.listNodes({ cluster, role: 'node' }, options)), ...(await driver.listNodes({ cluster, role: 'load-balancer' }, options))];
+  const lists = await Promise.all((['node', ...SATELLITE_ROLES] as const).map((role) => driver.listNodes({ cluster, role }, options)));
+  return lists.flat();
 }
 
 const removeNodes: Step<Ctx> = {

@@ -50,8 +50,11 @@ describe('loadConfig defaults', () => {
       },
       cluster: {
         name: 'local',
+        mode: 'nodes',
         numNodes: 2,
         controlPlanes: 1,
+        hollowNodes: 0,
+        fakeNodes: 0,
         cniPlugin: 'bridge',
         noDedicated: false,
         kubeProxyMode: 'iptables',
@@ -113,7 +116,10 @@ describe('loadConfig from a file', () => {
       },
       cluster: {
         name: 'dev-1',
+        mode: 'nodes',
         controlPlanes: 1,
+        hollowNodes: 0,
+        fakeNodes: 0,
         numNodes: 3,
         cniPlugin: 'flannel',
         noDedicated: true,
@@ -610,6 +616,18 @@ describe('cluster shape settings', () => {
     expect(message(fromFile('cluster:\n  componentArgs:\n    etcd: {a: b}\n'))).toMatch(/cluster\.componentArgs.*Unrecognized key: "etcd"/);
     expect(message(fromFile('cluster:\n  kubeadmPatches:\n    - kind: KubeletConfiguration\n'))).toMatch(/cluster\.kubeadmPatches\[0\].*exactly one of "merge"/);
     expect(message(fromFile('cluster:\n  kubeadmPatches:\n    - {kind: Foo, merge: {}}\n'))).toMatch(/cluster\.kubeadmPatches\[0\]\.kind/);
+  });
+
+  it('refuses node settings beside --mode services, naming the setting, both sources and the fix', () => {
+    const services = { mode: 'services' };
+    expect(loadConfig({ env: {}, flags: { ...services, 'fake-nodes': '10' } }).config.cluster).toMatchObject({ mode: 'services', fakeNodes: 10 });
+    expect(message(() => loadConfig({ env: {}, flags: { ...services, 'cni-plugin': 'calico' } }))).toMatch(
+      /cluster\.cniPlugin \(from flag --cni-plugin\) conflicts with cluster\.mode "services" \(from flag --mode\): services mode has no nodes/,
+    );
+    expect(message(() => loadConfig({ env: { LOCAL_CLUSTER_NUM_NODES: '2' }, flags: services }))).toMatch(/cluster\.numNodes \(from environment variable LOCAL_CLUSTER_NUM_NODES\) conflicts/);
+    expect(message(fromFile('cluster:\n  mode: services\n  workers:\n    - count: 1\n'))).toMatch(/cluster\.workers \(from .*c\.yaml\) conflicts with cluster\.mode "services"/);
+    expect((thrownBy(() => loadConfig({ env: {}, flags: { ...services, 'hollow-nodes': '5' } })) as { hint?: string }).hint).toMatch(/Remove --hollow-nodes/);
+    expect(message(() => loadConfig({ env: {}, flags: { mode: 'kwok' } }))).toMatch(/cluster\.mode/);
   });
 
   it('resolves mount host paths relative to the config file', () => {

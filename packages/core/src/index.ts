@@ -26,6 +26,7 @@ export * from './conformance/index.js';
 export * from './lifecycle/kubeconfig.js';
 export { type UpOptions, type UpContext, ADMIN_CONF, kubectlOn, clusterDir, controlPlaneOf, snapshotConfigHash } from './lifecycle/context.js';
 export * from './lifecycle/up.js';
+export { isServicesNode, MODE_LABEL, SERVICES_CONTROLLERS, SERVICES_BINARIES } from './lifecycle/services.js';
 export * from './lifecycle/e2e.js';
 export * from './lifecycle/network-checks.js';
 export * from './lifecycle/rollout.js';

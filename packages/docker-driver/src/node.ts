@@ -132,8 +132,12 @@ export class DockerNode implements NodeHandle {
 
   async hostPort(containerPort: number, options: CallOptions = {}): Promise<number | undefined> {
     const info = await this.inspect('read the published ports', options.signal);
-    const ports = (info.NetworkSettings.Ports ?? {}) as Record<string, { HostIp: string; HostPort: string }[] | null>;
-    const bindings = ports[`${containerPort}/tcp`] ?? ports[`${containerPort}/udp`] ?? [];
+    type Bindings = Record<string, { HostIp: string; HostPort: string }[] | null>;
+    const live = (info.NetworkSettings.Ports ?? {}) as Bindings;
+    // a stopped container publishes nothing: its configured bindings (a fixed port) say where it will
+    const configured = ((info.HostConfig as { PortBindings?: Bindings } | undefined)?.PortBindings ?? {}) as Bindings;
+    const pick = (ports: Bindings) => (ports[`${containerPort}/tcp`] ?? ports[`${containerPort}/udp`] ?? []).filter((b) => b.HostPort !== '' && b.HostPort !== '0');
+    const bindings = pick(live).length ? pick(live) : pick(configured);
     // Prefer the IPv4 binding; the engine lists one per address family.
     const binding = bindings.find((b) => !b.HostIp.includes(':')) ?? bindings[0];
     return binding ? Number(binding.HostPort) : undefined;

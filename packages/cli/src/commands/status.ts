@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { ADMIN_CONF, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
+import { ADMIN_CONF, isServicesNode, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { createDriver } from '../wiring.js';
 import { printTable } from '../table.js';
@@ -81,6 +81,7 @@ export default defineCommand({
       name,
       state: !controlPlane ? (summary.snapshots ? 'down (snapshot kept)' : 'no nodes') : running ? 'running' : 'stopped',
       kubernetesVersion: running ? await serverVersion(kubectl).catch(() => '-') : '-',
+      mode: controlPlane && isServicesNode(controlPlane.labels) ? 'services' : 'nodes',
       cni: controlPlane?.labels[LABELS.cni] ?? '-',
       proxyMode: running ? await kubeProxyMode(kubectl) : '-',
       addons,
@@ -95,7 +96,11 @@ export default defineCommand({
     }
     const out = process.stdout;
     out.write(`Cluster ${name}: ${status.state}\n`);
-    out.write(`  Kubernetes ${status.kubernetesVersion}, CNI ${status.cni}, kube-proxy ${status.proxyMode}\n`);
+    out.write(
+      status.mode === 'services'
+        ? `  Kubernetes ${status.kubernetesVersion}, services mode: etcd, kube-apiserver, kube-controller-manager (no nodes)\n`
+        : `  Kubernetes ${status.kubernetesVersion}, CNI ${status.cni}, kube-proxy ${status.proxyMode}\n`,
+    );
     out.write(`  addons: ${addons.join(', ') || 'none'}\n  API server: ${server}\n  kubeconfig: ${status.kubeconfig}\n  snapshots: ${summary.snapshots}\n\n`);
     printTable(
       ['NODE', 'ROLE', 'CONTAINER', 'IP', 'STATUS', 'VERSION', 'MEMORY'],

@@ -15,6 +15,7 @@ import { extractTar } from '../nodeutil.js';
 import { imageCacheDir } from '../lifecycle/images.js';
 import { requireKubeconfig, runningNodes } from '../lifecycle/load.js';
 import { serverVersion } from '../lifecycle/cluster-facts.js';
+import { isServicesNode } from '../lifecycle/services.js';
 import { e2eBinaries } from './binaries.js';
 import { releaseTestImages } from './images.js';
 import { literalPattern, parseGinkgoReport, parseSpecLine, type SpecResult } from './report.js';
@@ -137,6 +138,11 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const nodes = await runningNodes(driver, cluster, signal);
   const kubeconfig = requireKubeconfig(home, cluster);
   const controlPlane = controlPlaneOf(nodes);
+  if (isServicesNode(controlPlane.labels)) {
+    throw new LocalClusterError(`Cluster "${cluster}" runs in services mode (an API server and controllers, no nodes): the upstream conformance tests need nodes to run their pods on.`, {
+      hint: 'Run `local-cluster e2e --quick` (API, namespaces, CRDs), or bring up a cluster of nodes (without --mode services) for the upstream suite.',
+    });
+  }
   const version = await serverVersion((args) => kubectlOn(controlPlane, args, { signal }));
 
   // the suite and its runner, at the cluster's exact version

@@ -64,6 +64,8 @@ export interface UpContext extends UpOptions {
   startedAt: number;
   /** Images the CNI and addons declare (built by the factory, loaded into nodes). */
   images: NeededImage[];
+  /** Services mode: the image of its one container. */
+  servicesImage?: ImageRequirement;
 }
 
 /**

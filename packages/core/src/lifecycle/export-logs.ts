@@ -5,6 +5,7 @@ import type { Driver, NodeHandle } from '../contracts/driver.js';
 import { LocalClusterError } from '../errors.js';
 import { ADMIN_CONF, controlPlaneOf } from './context.js';
 import { upCommandFor } from './naming.js';
+import { isServicesNode } from './services.js';
 import { extractTar } from '../nodeutil.js';
 
 export interface ExportLogsOptions {
@@ -34,6 +35,9 @@ const NODE_COMMANDS: [string, string[]][] = [
   ['systemd-units.txt', ['systemctl', 'list-units', '--all', '--no-pager']],
 ];
 
+/** A services-mode container: its components' logs (no systemd, kubelet or containerd). */
+const SERVICES_COMMANDS: [string, string[]][] = [['components.log', ['sh', '-c', 'for f in /var/log/local-cluster/*.log; do echo "=== $f"; cat "$f"; done']]];
+
 async function nodeLogs(node: NodeHandle, dir: string, signal: AbortSignal | undefined, files: string[]): Promise<void> {
   const options = signal ? { signal } : {};
   await mkdir(dir, { recursive: true });
@@ -44,10 +48,11 @@ async function nodeLogs(node: NodeHandle, dir: string, signal: AbortSignal | und
   // the container's own output (the entrypoint, systemd) is there even when it is not running
   await write('container.log', await node.logs(options).catch((e: Error) => `(no container log: ${e.message})\n`));
   if ((await node.state(options)) !== 'running') return;
-  for (const [name, argv] of NODE_COMMANDS) {
+  for (const [name, argv] of isServicesNode(node.labels) ? SERVICES_COMMANDS : NODE_COMMANDS) {
     const r = await node.run(argv, options).catch((e: Error) => ({ stdout: '', stderr: e.message, exitCode: 1 }));
     await write(name, r.stdout + (r.stderr ? `\n--- stderr ---\n${r.stderr}` : ''));
   }
+  if (isServicesNode(node.labels)) return;
   // every pod's container logs, as the kubelet keeps them
   for (const path of ['/var/log/pods', '/var/log/containers']) {
     const tar = await node.copyOut(path, options).catch(() => undefined);

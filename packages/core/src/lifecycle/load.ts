@@ -5,6 +5,7 @@ import { LocalClusterError } from '../errors.js';
 import { importIntoNodes, loadImagesIntoNodes } from '../images/factory.js';
 import { clusterDir } from './context.js';
 import { adminKubeconfigFile, upCommandFor } from './naming.js';
+import { isServicesNode } from './services.js';
 
 /** The running nodes of a cluster, or an error naming `up`. */
 export async function runningNodes(driver: Driver, cluster: string, signal?: AbortSignal): Promise<NodeHandle[]> {
@@ -12,6 +13,17 @@ export async function runningNodes(driver: Driver, cluster: string, signal?: Abo
   const states = await Promise.all(nodes.map((n) => n.state(signal ? { signal } : {})));
   if (nodes.length === 0 || states.some((s) => s !== 'running')) {
     throw new LocalClusterError(`Cluster "${cluster}" is not up.`, { hint: `Run \`${upCommandFor(cluster)}\` first.` });
+  }
+  return nodes;
+}
+
+/** The running nodes images can be loaded into: a services-mode cluster has none. */
+async function imageNodes(driver: Driver, cluster: string, signal?: AbortSignal): Promise<NodeHandle[]> {
+  const nodes = await runningNodes(driver, cluster, signal);
+  if (nodes.some((n) => isServicesNode(n.labels))) {
+    throw new LocalClusterError(`Cluster "${cluster}" runs in services mode: it has no nodes and no container runtime to load images into; nothing was loaded.`, {
+      hint: 'Load images into a cluster of nodes (brought up without --mode services).',
+    });
   }
   return nodes;
 }
@@ -48,7 +60,7 @@ export async function loadImages(refs: readonly string[], options: LoadOptions):
       hint: 'Build or load it into the engine first (docker build -t NAME ., docker load -i FILE), then run `local-cluster load image` again.',
     });
   }
-  const nodes = await runningNodes(driver, options.cluster, signal);
+  const nodes = await imageNodes(driver, options.cluster, signal);
   await loadImagesIntoNodes(driver, nodes, refs, options);
 }
 
@@ -57,7 +69,7 @@ export async function loadArchive(file: string, options: Omit<LoadOptions, 'cach
   if (!existsSync(file) || !statSync(file).isFile()) {
     throw new LocalClusterError(`Image archive ${file} does not exist: nothing was loaded.`, { hint: 'Give the path of a tar made by `docker save` or an OCI image archive.' });
   }
-  const nodes = await runningNodes(options.driver, options.cluster, options.signal);
+  const nodes = await imageNodes(options.driver, options.cluster, options.signal);
   const started = performance.now();
   await importIntoNodes(nodes, file, { signal: options.signal, hint: 'The file must be an image archive made by `docker save` or an OCI image layout tar.' });
   options.logger.info(`imported ${file} into ${nodes.length} node(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`);

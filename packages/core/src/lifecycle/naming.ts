@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { LABELS, type NodeRole } from '../contracts/driver.js';
+import { LABELS, type NodeRole, type ObjectRole } from '../contracts/driver.js';
 
 /** Names and labels of a cluster's Docker objects, in one place. */
 export const CONTROL_PLANE_HOSTNAME = 'kube-master';
@@ -39,7 +39,7 @@ export function kubeContextName(cluster: string): string {
   return `local-cluster-${cluster}`;
 }
 
-export function ownerLabels(cluster: string, role: 'node' | 'load-balancer' | 'network' | 'volume' | 'snapshot' | 'image', nodeRole?: NodeRole): Record<string, string> {
+export function ownerLabels(cluster: string, role: Exclude<ObjectRole, 'test'>, nodeRole?: NodeRole): Record<string, string> {
   return {
     [LABELS.managed]: 'true',
     [LABELS.cluster]: cluster,

@@ -23,6 +23,8 @@ import { installAddons, installCni } from './steps/network-plugin.js';
 import { waitReady } from './steps/wait-ready.js';
 import { exportKubeconfig } from './steps/kubeconfig.js';
 import { discardStaleSnapshot, takeSnapshot } from './steps/snapshot.js';
+import { createServices, servicesImageStep, servicesPreflight, waitServices } from './steps/services.js';
+import { isServicesNode } from './services.js';
 
 /** Steps a restore from a snapshot does not need: their results are in the snapshot. */
 function buildOnly(step: Step<UpContext>): Step<UpContext> {
@@ -50,6 +52,9 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   exportKubeconfig,
   takeSnapshot,
 ];
+
+/** `up --mode services`: one container with etcd, the API server and the API-only controllers. No snapshot: it starts in seconds. */
+export const SERVICES_STEPS: readonly Step<UpContext>[] = [servicesPreflight, servicesImageStep, network, createServices, waitServices, exportKubeconfig];
 
 export interface Cluster extends AsyncDisposable {
   readonly name: string;
@@ -81,7 +86,7 @@ async function collectLogs(ctx: UpContext, step: string, error: unknown): Promis
   const text = [String((error as Error)?.message ?? error), output.stdout ?? '', output.stderr ?? ''].join('\n');
   await writeFile(join(dir, `${step}.log`), text);
   for (const [key, transcript] of ctx.transcripts) await writeFile(join(dir, `${key}.log`), transcript);
-  if (ctx.nodes.length > 0) {
+  if (ctx.nodes.length > 0 && ctx.config.cluster.mode !== 'services') {
     // what the pods were doing (a CNI or addon whose pods never got Ready)
     const pods = await kubectlOn(ctx.nodes[0]!, ['get', 'pods', '-A', '-o', 'wide']).catch((e: Error) => e.message);
     const describe = await kubectlOn(ctx.nodes[0]!, ['describe', 'pods', '-A']).catch((e: Error) => e.message);
@@ -89,7 +94,11 @@ async function collectLogs(ctx: UpContext, step: string, error: unknown): Promis
   }
   await Promise.all(
     ctx.nodes.map(async (node) => {
-      for (const unit of ['kubelet', 'containerd']) {
+      if (isServicesNode(node.labels)) {
+        const r = await node.run(['sh', '-c', 'tail -n 300 /var/log/local-cluster/*.log']).catch(() => undefined);
+        if (r) await writeFile(join(dir, `${node.hostname}-components.log`), r.stdout + r.stderr);
+      }
+      for (const unit of isServicesNode(node.labels) ? [] : ['kubelet', 'containerd']) {
         const r = await node.run(['journalctl', '--no-pager', '-u', unit]).catch(() => undefined);
         if (r) await writeFile(join(dir, `${node.hostname}-${unit}.log`), r.stdout + r.stderr);
       }
@@ -118,7 +127,8 @@ async function upLocked(options: UpOptions): Promise<Cluster> {
       retain,
       collectLogs: (step, error) => collectLogs(ctx, step, error),
     });
-  const existing = await existingFromSameConfig(ctx, options.signal);
+  const services = options.config.cluster.mode === 'services';
+  const existing = await (services ? existingServices : existingFromSameConfig)(ctx, options.signal);
   if (existing) {
     ctx.nodes = existing.nodes;
     ctx.loadBalancer = existing.loadBalancer;
@@ -129,9 +139,9 @@ async function upLocked(options: UpOptions): Promise<Cluster> {
     // stopped and wait as a restore does (only heartbeats from now count); nothing is removed
     ctx.restore = true;
     ctx.resumed = true;
-    return clusterHandle(ctx, await run(RESUME_STEPS, true), false);
+    return clusterHandle(ctx, await run(services ? RESUME_SERVICES_STEPS : RESUME_STEPS, true), false);
   }
-  return clusterHandle(ctx, await run(UP_STEPS, Boolean(options.retain)), false);
+  return clusterHandle(ctx, await run(services ? SERVICES_STEPS : UP_STEPS, Boolean(options.retain)), false);
 }
 
 /** Starts node containers that are not running (after an engine restart, node containers come back by their restart policy; this covers the rest). */
@@ -148,6 +158,19 @@ const startStoppedNodes: Step<UpContext> = {
 
 /** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
 const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, exportKubeconfig];
+
+const RESUME_SERVICES_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitServices, exportKubeconfig];
+
+/** The services container when it exists from the same config, and whether its API server answers. */
+async function existingServices(ctx: UpContext, signal?: AbortSignal): Promise<{ nodes: NodeHandle[]; loadBalancer?: NodeHandle; ready: boolean } | undefined> {
+  const opts = signal ? { signal } : {};
+  const found = await ctx.driver.listNodes({ cluster: ctx.config.cluster.name, role: 'node' }, opts);
+  const node = found[0];
+  if (found.length !== 1 || !isServicesNode(node!.labels) || node!.labels[LABELS.configHash] !== ctx.configHash || !existsSync(adminKubeconfigFile(ctx.clusterDir))) return undefined;
+  if ((await node!.state(opts)) !== 'running') return { nodes: [node!], ready: false };
+  const ready = await kubectlOn(node!, ['get', '--raw', '/readyz'], opts).catch(() => '');
+  return { nodes: [node!], ready: ready.trim() === 'ok' };
+}
 
 /**
  * The cluster's nodes when they exist from the same config (their snapshot made from it, its
@@ -174,6 +197,7 @@ async function existingFromSameConfig(ctx: UpContext, signal?: AbortSignal): Pro
 function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean): Cluster {
   const controlPlane = controlPlaneOf(ctx.nodes);
   const name = ctx.config.cluster.name;
+  const what = ctx.config.cluster.mode === 'services' ? 'services mode: etcd, kube-apiserver and the API-only controllers in one container; no nodes' : `${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name})`;
   const cluster: Cluster = {
     name,
     nodes: ctx.nodes,
@@ -191,14 +215,15 @@ function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean
       kubeconfig: ctx.kubeconfigPath,
       context: kubeContextName(name),
       apiServer: apiServerUrl(ctx.apiServer.address, ctx.apiServerHostPort!),
-      cni: ctx.cni.name,
+      mode: ctx.config.cluster.mode,
+      ...(ctx.config.cluster.mode === 'services' ? {} : { cni: ctx.cni.name }),
       restoredFromSnapshot: ctx.restore,
       alreadyUp,
       timings,
     }),
     describe: () =>
       [
-        `Cluster "${name}" is ${alreadyUp ? 'already up (nothing to do)' : `up${ctx.resumed ? ' again (its stopped node containers started, data kept)' : ctx.restore ? ' (restored from its snapshot)' : ''}`}: ${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name}).`,
+        `Cluster "${name}" is ${alreadyUp ? 'already up (nothing to do)' : `up${ctx.resumed ? ' again (its stopped node containers started, data kept)' : ctx.restore ? ' (restored from its snapshot)' : ''}`}: ${what}.`,
         `kubectl context: ${kubeContextName(name)}`,
         `export KUBECONFIG=${ctx.kubeconfigPath}`,
       ].join('\n'),

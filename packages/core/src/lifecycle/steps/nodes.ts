@@ -78,7 +78,7 @@ function candidatePort(): number {
  * right): on this machine a free one is found first; on a remote engine's machine nothing here
  * can tell, so a taken port is retried with another (unless cluster.apiServerPort names it).
  */
-async function createPublishing(ctx: UpContext, makeSpec: () => NodeSpec, signal: AbortSignal): Promise<NodeHandle> {
+export async function createPublishing(ctx: UpContext, makeSpec: () => NodeSpec, signal: AbortSignal): Promise<NodeHandle> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await ctx.driver.createNode(makeSpec(), { signal });
@@ -89,14 +89,21 @@ async function createPublishing(ctx: UpContext, makeSpec: () => NodeSpec, signal
   }
 }
 
+/**
+ * The API server's host port to try first: cluster.apiServerPort, else a free one here, or a
+ * candidate on a remote engine's machine. Fixed at creation: the engine keeps it when it restarts
+ * the container, so the kubeconfig stays right after an engine restart.
+ */
+export async function firstApiPort(ctx: UpContext): Promise<number> {
+  return ctx.config.cluster.apiServerPort ?? (ctx.apiServer.remote ? candidatePort() : await freeLocalPort());
+}
+
 /** Creates the control plane(s), the workers and the load balancer (several control planes) in parallel. */
 export const createNodes: Step<UpContext> = {
   name: 'create-nodes',
   title: 'Create node containers',
   async run(ctx, rt) {
-    // a fixed host port (a free one unless cluster.apiServerPort names it): the engine keeps it
-    // when it restarts the container, so the kubeconfig stays right after an engine restart
-    ctx.apiServerHostPort = ctx.config.cluster.apiServerPort ?? (ctx.apiServer.remote ? candidatePort() : await freeLocalPort());
+    ctx.apiServerHostPort = await firstApiPort(ctx);
     const plans = planNodes(ctx.config);
     const specs = plans.map((node) => spec(ctx, node));
     const cluster = ctx.config.cluster.name;

@@ -6,7 +6,7 @@ import { kubeletFailsCgroupV1, MIN_KUBERNETES_VERSION } from '../../config/kuber
 import { resolveKubernetesRelease } from '../../images/kubernetes-release.js';
 import { renderClusterKubeadm } from '../kubeadm-config.js';
 import { clusterContainers } from '../teardown.js';
-import { LABELS } from '../../contracts/driver.js';
+import { LABELS, type CallOptions } from '../../contracts/driver.js';
 import { PreflightError } from '../../errors.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
@@ -69,6 +69,40 @@ async function checkNodeSettings(config: UpContext['config'], remote: boolean): 
   }
 }
 
+/** No container of this cluster exists (`up` on an existing cluster from the same config is handled before preflight). */
+export async function checkNoContainers(ctx: UpContext, rt: CallOptions): Promise<void> {
+  const name = ctx.config.cluster.name;
+  const existing = await clusterContainers(ctx.driver, name, rt);
+  if (existing.length > 0) {
+    throw new PreflightError('cluster-exists', `Cluster "${name}" already has ${existing.length} container(s).`, {
+      hint: `Run \`local-cluster down --name ${name}\` first, or pick another cluster.name (--name).`,
+    });
+  }
+}
+
+/** cluster.apiServerPort is free where it will be published, and dind.subnet overlaps no other Docker network. */
+export async function checkPortAndSubnet(ctx: UpContext, rt: CallOptions): Promise<void> {
+  const { config, driver } = ctx;
+  const name = config.cluster.name;
+  const port = config.cluster.apiServerPort;
+  // on this machine the port must be free at the address it is published on
+  if (port !== undefined && !ctx.apiServer.remote && !(await portFree(port, ctx.apiServer.listen))) {
+    throw new PreflightError('apiserver-port', `cluster.apiServerPort ${port} is already in use on this host (${ctx.apiServer.listen}).`, {
+      hint: 'Pick a free port (--apiserver-port) or leave it unset for a random one.',
+    });
+  }
+  const ours = networkName(name);
+  for (const network of await driver.listAllNetworks(rt)) {
+    const own = network.name === ours && network.labels[LABELS.cluster] === name;
+    const clash = network.subnets.find((s) => cidrsOverlap(s, config.dind.subnet));
+    if (clash && !(own && network.subnets.includes(config.dind.subnet))) {
+      throw new PreflightError('subnet', `dind.subnet ${config.dind.subnet} overlaps Docker network "${network.name}" (${clash}).`, {
+        hint: 'Choose another range with --dind-subnet (for example 10.193.0.0/16), or give each cluster its own.',
+      });
+    }
+  }
+}
+
 /** Everything that can be known before anything is created is checked here. */
 export const preflight: Step<UpContext> = {
   name: 'preflight',
@@ -94,12 +128,7 @@ export const preflight: Step<UpContext> = {
       throw new PreflightError('kube-proxy-mode', `cluster.kubeProxyMode ipvs ${why}.`, { hint: 'Use --kube-proxy-mode iptables (the default) or nftables.' });
     }
 
-    const existing = await clusterContainers(driver, name, rt);
-    if (existing.length > 0) {
-      throw new PreflightError('cluster-exists', `Cluster "${name}" already has ${existing.length} node container(s).`, {
-        hint: `Run \`local-cluster down --name ${name}\` first, or pick another cluster.name (--name).`,
-      });
-    }
+    await checkNoContainers(ctx, rt);
 
     ctx.restore = await hasUsableSnapshot(ctx, rt);
     if (ctx.restore) rt.logger.info(`restoring cluster "${name}" from its snapshot`);
@@ -121,24 +150,7 @@ export const preflight: Step<UpContext> = {
     // patches that cannot apply fail here, before any image is built (the binaries judge the rest)
     renderClusterKubeadm(config, cni, ctx.apiServer.address);
 
-    const port = config.cluster.apiServerPort;
-    // on this machine the port must be free at the address it is published on
-    if (port !== undefined && !remote && !(await portFree(port, ctx.apiServer.listen))) {
-      throw new PreflightError('apiserver-port', `cluster.apiServerPort ${port} is already in use on this host (${ctx.apiServer.listen}).`, {
-        hint: 'Pick a free port (--apiserver-port) or leave it unset for a random one.',
-      });
-    }
-
-    const ours = networkName(name);
-    for (const network of await driver.listAllNetworks(rt)) {
-      const own = network.name === ours && network.labels[LABELS.cluster] === name;
-      const clash = network.subnets.find((s) => cidrsOverlap(s, config.dind.subnet));
-      if (clash && !(own && network.subnets.includes(config.dind.subnet))) {
-        throw new PreflightError('subnet', `dind.subnet ${config.dind.subnet} overlaps Docker network "${network.name}" (${clash}).`, {
-          hint: 'Choose another range with --dind-subnet (for example 10.193.0.0/16), or give each cluster its own.',
-        });
-      }
-    }
+    await checkPortAndSubnet(ctx, rt);
     if (cidrsOverlap(ctx.podSubnet, config.dind.subnet)) {
       throw new PreflightError('pod-subnet', `The pod subnet ${ctx.podSubnet} of CNI "${cni.name}" overlaps dind.subnet ${config.dind.subnet}.`, {
         hint: 'Choose another dind.subnet (--dind-subnet).',

@@ -27,6 +27,7 @@ export * from './lifecycle/kubeconfig.js';
 export { type UpOptions, type UpContext, ADMIN_CONF, kubectlOn, clusterDir, controlPlaneOf, snapshotConfigHash } from './lifecycle/context.js';
 export * from './lifecycle/up.js';
 export { isServicesNode, MODE_LABEL, SERVICES_CONTROLLERS, SERVICES_BINARIES } from './lifecycle/services.js';
+export { HOLLOW_LABEL, HOLLOW_TAINT, HOLLOW_NODE_BYTES, HOLLOW_PER_CONTAINER, hollowMemoryProblem, kubemarkImage } from './lifecycle/hollow-nodes.js';
 export * from './lifecycle/e2e.js';
 export * from './lifecycle/network-checks.js';
 export * from './lifecycle/rollout.js';

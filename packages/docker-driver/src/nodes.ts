@@ -5,6 +5,7 @@ import {
   throwIfAborted,
   type CallOptions,
   type NodeHandle,
+  type ObjectRole,
   type NodeSpec,
   type Selector,
 } from '@local-cluster/core';
@@ -67,6 +68,9 @@ export async function listNodes(ctx: DockerContext, selector: Selector, options:
   return nodes.filter((n): n is DockerNode => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The roles of containers createNode makes: nodes and a cluster's satellite containers. */
+const CONTAINER_ROLES: readonly ObjectRole[] = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes'];
+
 /** Force-removes node containers with their anonymous volumes; refuses containers not created by local-cluster. */
 export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle[], options: CallOptions = {}): Promise<void> {
   const { signal } = options;
@@ -76,8 +80,8 @@ export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle
       const current = await inspectNode(ctx, handle.id, signal);
       if (!current) return;
       // Containers inherit their image's labels, so managed=true alone proves
-      // little: a node also carries role=node (or load-balancer), which createNode always sets.
-      const role = current.labels[LABELS.role] === 'load-balancer' ? 'load-balancer' : 'node';
+      // little: a node also carries role=node (or a satellite's role), which createNode always sets.
+      const role = CONTAINER_ROLES.find((r) => r === current.labels[LABELS.role]) ?? 'node';
       assertOwned(operation, 'container', current.labels, { role });
       // a frozen cgroup inside the node (its nested runc, interrupted) makes it unkillable: thaw first
       await thawContainerCgroups(current.id).catch(() => 0);

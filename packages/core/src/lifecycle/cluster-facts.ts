@@ -22,9 +22,15 @@ export async function clusterPodSubnet(kubectl: Kubectl): Promise<string | undef
   return /podSubnet:\s*(\S+)/.exec(config)?.[1]?.split(',')[0];
 }
 
-/** Every node's name and InternalIP, in one read. */
+/**
+ * Nodes that run real pods: not kubemark hollow nodes (a fake runtime) nor KWOK fake nodes (no
+ * kubelet at all), whose pods exist only as API objects.
+ */
+export const REAL_NODES_SELECTOR = '!local-cluster.dev/hollow-node,type!=kwok';
+
+/** Every real node's name and InternalIP, in one read (the network checks put a pod on each). */
 export async function nodeAddresses(kubectl: Kubectl): Promise<{ name: string; ip: string }[]> {
-  const lines = (await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
+  const lines = (await kubectl(['get', 'nodes', '-l', REAL_NODES_SELECTOR, '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
   return lines
     .split('\n')
     .map((l) => l.trim().split(/\s+/))

@@ -1,6 +1,7 @@
 import { waitFor } from '../nodeutil.js';
 import type { Kubectl } from './network-checks.js';
 import { manifestOf } from './rollout.js';
+import { REAL_NODES_SELECTOR } from './cluster-facts.js';
 
 /**
  * NetworkPolicy conformance: a server pod and client pods (one allowed by
@@ -51,7 +52,7 @@ export async function runPolicyChecks(kubectl: Kubectl, options: { image: string
   const suffix = Math.random().toString(36).slice(2, 8);
   const ns = `lc-policy-${suffix}`;
   const other = `lc-policy-other-${suffix}`;
-  const nodes = (await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}'])).trim().split(/\s+/).filter(Boolean).sort();
+  const nodes = (await kubectl(['get', 'nodes', '-l', REAL_NODES_SELECTOR, '-o', 'jsonpath={.items[*].metadata.name}'])).trim().split(/\s+/).filter(Boolean).sort();
   // server on the last node, clients on the others where there are others (cross-node traffic)
   const serverNode = nodes[nodes.length - 1]!;
   const clientNode = (i: number) => nodes[i % Math.max(1, nodes.length - 1)]!;

@@ -23,6 +23,8 @@ import { installAddons, installCni } from './steps/network-plugin.js';
 import { waitReady } from './steps/wait-ready.js';
 import { exportKubeconfig } from './steps/kubeconfig.js';
 import { discardStaleSnapshot, takeSnapshot } from './steps/snapshot.js';
+import { addHollowNodes } from './steps/hollow-nodes.js';
+import { clusterContainers } from './teardown.js';
 import { createServices, servicesImageStep, servicesPreflight, waitServices } from './steps/services.js';
 import { isServicesNode } from './services.js';
 
@@ -49,6 +51,7 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   buildOnly(installCni),
   buildOnly(installAddons),
   waitReady,
+  addHollowNodes,
   exportKubeconfig,
   takeSnapshot,
 ];
@@ -150,14 +153,15 @@ const startStoppedNodes: Step<UpContext> = {
   title: 'Start the stopped node containers',
   async run(ctx, rt) {
     const stopped: NodeHandle[] = [];
-    for (const node of [...(ctx.loadBalancer ? [ctx.loadBalancer] : []), ...ctx.nodes]) if ((await node.state(rt)) !== 'running') stopped.push(node);
+    // the nodes, the load balancer and the satellites (hollow nodes, kwok)
+    for (const node of await clusterContainers(ctx.driver, ctx.config.cluster.name, rt)) if ((await node.state(rt)) !== 'running') stopped.push(node);
     rt.logger.info(stopped.length ? `starting ${stopped.map((n) => n.hostname).join(', ')}` : 'every node container is running; waiting for the cluster');
     await Promise.all(stopped.map((n) => n.start(rt)));
   },
 };
 
 /** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
-const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, exportKubeconfig];
+const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig];
 
 const RESUME_SERVICES_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitServices, exportKubeconfig];
 

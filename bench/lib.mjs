@@ -74,3 +74,52 @@ export async function withColdGoCaches(prefix, fn) {
     rmSync(scratch, { recursive: true, force: true, maxRetries: 2 });
   }
 }
+
+/**
+ * API latency as a client sees it: `count` sequential GETs of each path with the kubeconfig's
+ * client certificate (admin), timed from request to the last byte; p50/p99/max in ms per path.
+ */
+export async function apiLatency(kubeconfigPath, paths, count = 50) {
+  const { readFileSync } = await import('node:fs');
+  const { request } = await import('node:https');
+  const yaml = (await import('js-yaml')).default;
+  const kc = yaml.load(readFileSync(kubeconfigPath, 'utf8'));
+  const cluster = kc.clusters[0].cluster;
+  const user = kc.users[0].user;
+  const b64 = (v) => Buffer.from(v, 'base64');
+  const url = new URL(cluster.server);
+  const tls = { ca: b64(cluster['certificate-authority-data']), cert: b64(user['client-certificate-data']), key: b64(user['client-key-data']) };
+  const once = (path) =>
+    new Promise((resolve, reject) => {
+      const started = performance.now();
+      const req = request({ host: url.hostname, port: url.port, path, method: 'GET', ...tls, headers: { accept: 'application/json' } }, (res) => {
+        res.on('data', () => undefined);
+        res.on('end', () => (res.statusCode === 200 ? resolve(performance.now() - started) : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const out = {};
+  for (const path of paths) {
+    const times = [];
+    for (let i = 0; i < count; i++) times.push(await once(path));
+    times.sort((a, b) => a - b);
+    const at = (p) => Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))] * 10) / 10;
+    out[path] = { count, p50: at(0.5), p99: at(0.99), max: at(1) };
+  }
+  return out;
+}
+
+/** CPU cores a container used over `ms` (cgroup v1 cpuacct or v2 cpu.stat), and its memory now. */
+export async function containerLoad(node, ms = 20_000) {
+  const read = async () => {
+    const v1 = await node.run(['cat', '/sys/fs/cgroup/cpuacct/cpuacct.usage']);
+    if (v1.exitCode === 0) return Number(v1.stdout.trim()) / 1e9;
+    const v2 = await node.run(['cat', '/sys/fs/cgroup/cpu.stat']);
+    return Number(/usage_usec (\d+)/.exec(v2.stdout)?.[1] ?? 0) / 1e6;
+  };
+  const before = await read();
+  await new Promise((r) => setTimeout(r, ms));
+  const cores = (await read() - before) / (ms / 1000);
+  return { cores: Math.round(cores * 1000) / 1000, ...(await nodeMemory(node)) };
+}

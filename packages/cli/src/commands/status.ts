@@ -1,7 +1,12 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { ADMIN_CONF, isServicesNode, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
+import { ADMIN_CONF, HOLLOW_LABEL, isServicesNode, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
+
+/** How many of these nodes there are, and how many report Ready. */
+function countReady(nodes: readonly { status: { conditions?: { type: string; status: string }[] } }[]): { total: number; ready: number } {
+  return { total: nodes.length, ready: nodes.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length };
+}
 import { createDriver } from '../wiring.js';
 import { printTable } from '../table.js';
 
@@ -52,7 +57,7 @@ export default defineCommand({
     const running = states.includes('running');
     const kubectl = async (argv: readonly string[]) => (running ? (await controlPlane!.run(['kubectl', `--kubeconfig=${ADMIN_CONF}`, ...argv])).stdout.trim() : '');
     const k8sNodes = running
-      ? ((JSON.parse((await kubectl(['get', 'nodes', '-o', 'json'])) || '{"items":[]}') as { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion: string } } }[] }).items)
+      ? ((JSON.parse((await kubectl(['get', 'nodes', '-o', 'json'])) || '{"items":[]}') as { items: { metadata: { name: string; labels?: Record<string, string> }; status: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion: string } } }[] }).items)
       : [];
     const rows: NodeStatus[] = [];
     for (const node of nodes) {
@@ -88,6 +93,9 @@ export default defineCommand({
       apiServer: server,
       kubeconfig: existsSync(kubeconfig) ? kubeconfig : '-',
       snapshots: summary.snapshots,
+      // kubemark hollow nodes and KWOK fake nodes: Kubernetes nodes without a container of their own
+      hollowNodes: countReady(k8sNodes.filter((n) => n.metadata.labels?.[HOLLOW_LABEL] === 'true')),
+      fakeNodes: countReady(k8sNodes.filter((n) => n.metadata.labels?.type === 'kwok')),
       nodes: rows,
     };
     if (args.json) {
@@ -101,6 +109,7 @@ export default defineCommand({
         ? `  Kubernetes ${status.kubernetesVersion}, services mode: etcd, kube-apiserver, kube-controller-manager (no nodes)\n`
         : `  Kubernetes ${status.kubernetesVersion}, CNI ${status.cni}, kube-proxy ${status.proxyMode}\n`,
     );
+    for (const [what, c] of [['hollow nodes', status.hollowNodes], ['fake nodes (KWOK)', status.fakeNodes]] as const) if (c.total) out.write(`  ${what}: ${c.ready} of ${c.total} Ready\n`);
     out.write(`  addons: ${addons.join(', ') || 'none'}\n  API server: ${server}\n  kubeconfig: ${status.kubeconfig}\n  snapshots: ${summary.snapshots}\n\n`);
     printTable(
       ['NODE', 'ROLE', 'CONTAINER', 'IP', 'STATUS', 'VERSION', 'MEMORY'],

@@ -51,18 +51,13 @@ export function hollowGroups(count: number, perContainer = HOLLOW_PER_CONTAINER)
   return groups;
 }
 
-/** A hollow container's fixed address, from the top of dind.subnet down (nodes and the load balancer take the bottom). */
+/**
+ * A hollow container's fixed address, from the top of dind.subnet down (nodes and the load balancer
+ * take the bottom): at most 40 containers and 58 nodes, so even a /24 has room.
+ */
 export function hollowAddress(config: ResolvedConfig, c: number): string {
   const size = 2 ** (32 - parseCidr(config.dind.subnet)!.prefix);
   return nthAddress(config.dind.subnet, size - 2 - c);
-}
-
-/** Whether dind.subnet has room for the hollow containers above the nodes and the load balancer. */
-export function hollowAddressProblem(config: ResolvedConfig): string | undefined {
-  const containers = hollowGroups(config.cluster.hollowNodes).length;
-  const size = 2 ** (32 - parseCidr(config.dind.subnet)!.prefix);
-  const taken = 2 + planNodes(config).length + 1;
-  return taken + containers > size - 1 ? `dind.subnet ${config.dind.subnet} has ${size} addresses: too few for ${planNodes(config).length} nodes, a load balancer slot and ${containers} hollow-node containers` : undefined;
 }
 
 /** The API server as the hollow kubelets reach it on the cluster network (the load balancer's address with several control planes). */

@@ -14,7 +14,7 @@ import { networkName } from '../naming.js';
 import { hasUsableSnapshot } from './snapshot.js';
 import { planNodes } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
-import { hollowAddressProblem, hollowMemoryProblem } from '../hollow-nodes.js';
+import { hollowMemoryProblem } from '../hollow-nodes.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -148,8 +148,8 @@ export const preflight: Step<UpContext> = {
       );
     }
     await checkNodeSettings(config, remote);
-    // hollow nodes: room in the subnet, and memory on this machine (a remote engine's is its own)
-    const hollowProblem = hollowAddressProblem(config) ?? (remote ? undefined : hollowMemoryProblem(config.cluster.hollowNodes));
+    // hollow nodes: memory on this machine (a remote engine's is its own)
+    const hollowProblem = remote ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);
     if (hollowProblem) {
       throw new PreflightError('hollow-nodes', `${hollowProblem}.`, { hint: 'Lower --hollow-nodes (cluster.hollowNodes), or use --fake-nodes (KWOK: API objects only, thousands fit) for scale beyond what hollow kubelets allow.' });
     }

@@ -39,7 +39,7 @@ export function kubeContextName(cluster: string): string {
   return `local-cluster-${cluster}`;
 }
 
-export function ownerLabels(cluster: string, role: 'node' | 'load-balancer' | 'network' | 'volume' | 'snapshot' | 'image', nodeRole?: NodeRole): Record<string, string> {
+export function ownerLabels(cluster: string, role: 'node' | 'load-balancer' | 'fake-nodes' | 'network' | 'volume' | 'snapshot' | 'image', nodeRole?: NodeRole): Record<string, string> {
   return {
     [LABELS.managed]: 'true',
     [LABELS.cluster]: cluster,

@@ -23,6 +23,7 @@ import { installAddons, installCni } from './steps/network-plugin.js';
 import { waitReady } from './steps/wait-ready.js';
 import { exportKubeconfig } from './steps/kubeconfig.js';
 import { discardStaleSnapshot, takeSnapshot } from './steps/snapshot.js';
+import { fakeNodes } from './steps/fake-nodes.js';
 
 /** Steps a restore from a snapshot does not need: their results are in the snapshot. */
 function buildOnly(step: Step<UpContext>): Step<UpContext> {
@@ -48,6 +49,7 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   buildOnly(installAddons),
   waitReady,
   exportKubeconfig,
+  fakeNodes,
   takeSnapshot,
 ];
 
@@ -147,7 +149,7 @@ const startStoppedNodes: Step<UpContext> = {
 };
 
 /** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
-const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, exportKubeconfig];
+const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, exportKubeconfig, fakeNodes];
 
 /**
  * The cluster's nodes when they exist from the same config (their snapshot made from it, its

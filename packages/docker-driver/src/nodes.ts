@@ -67,6 +67,9 @@ export async function listNodes(ctx: DockerContext, selector: Selector, options:
   return nodes.filter((n): n is DockerNode => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** The roles of the containers createNode makes: nodes and the satellites beside them. */
+const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes'] as const;
+
 /** Force-removes node containers with their anonymous volumes; refuses containers not created by local-cluster. */
 export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle[], options: CallOptions = {}): Promise<void> {
   const { signal } = options;
@@ -76,8 +79,8 @@ export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle
       const current = await inspectNode(ctx, handle.id, signal);
       if (!current) return;
       // Containers inherit their image's labels, so managed=true alone proves
-      // little: a node also carries role=node (or load-balancer), which createNode always sets.
-      const role = current.labels[LABELS.role] === 'load-balancer' ? 'load-balancer' : 'node';
+      // little: a node also carries role=node (or a satellite's role), which createNode always sets.
+      const role = CONTAINER_ROLES.find((r) => r === current.labels[LABELS.role]) ?? 'node';
       assertOwned(operation, 'container', current.labels, { role });
       // a frozen cgroup inside the node (its nested runc, interrupted) makes it unkillable: thaw first
       await thawContainerCgroups(current.id).catch(() => 0);

@@ -3,6 +3,10 @@ import type { ImageRequirement, Logger } from '../contracts/context.js';
 import type { Driver, NodeSpec } from '../contracts/driver.js';
 import { LocalClusterError } from '../errors.js';
 import { ensureImage } from '../images/factory.js';
+import { goModuleDir } from '../images/go.js';
+import { setMaxListeners } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { ApiError, inParallel, KubeApi, tokenKubeconfig, type ApiAccess } from './kube-api.js';
 import { containerName, ownerLabels } from './naming.js';
 
@@ -36,17 +40,41 @@ export const KWOK_POD_CIDRS = ['10.128.0.0/10', '100.64.0.0/10', '172.16.0.0/12'
 const KUBECONFIG_ENV = 'LOCAL_CLUSTER_KWOK_KUBECONFIG';
 const KUBECONFIG_FILE = '/tmp/kubeconfig';
 
-export const kwokImage: ImageRequirement = {
-  ref: KWOK_IMAGE,
-  recipe: {
-    go: [{ module: KWOK_MODULE, version: KWOK_VERSION, package: 'cmd/kwok', binary: 'kwok', ldflags: ['-X', `${KWOK_MODULE}/pkg/consts.Version=${KWOK_VERSION}`] }],
-    shell: true,
-    // the kubeconfig travels in the container's environment, so an engine restart brings it back
-    entrypoint: ['/bin/sh', '-c', `printf '%s\\n' "$${KUBECONFIG_ENV}" > ${KUBECONFIG_FILE} && exec /usr/local/bin/kwok --kubeconfig=${KUBECONFIG_FILE} "$@"`, 'kwok'],
-    user: '65532',
-  },
-  loadIntoNodes: false,
-};
+/**
+ * kwok's stages, read from its module (v0.8.0 has no built-in defaults): nodes get Ready at
+ * once and keep a heartbeat (kwok renews their leases itself), pods get Ready, complete, go.
+ */
+export const KWOK_STAGE_FILES = [
+  'kustomize/stage/node/fast/node-initialize.yaml',
+  'kustomize/stage/node/heartbeat/node-heartbeat.yaml',
+  'kustomize/stage/pod/fast/pod-ready.yaml',
+  'kustomize/stage/pod/fast/pod-complete.yaml',
+  'kustomize/stage/pod/fast/pod-delete.yaml',
+] as const;
+export const KWOK_STAGES_PATH = '/etc/kwok/stages.yaml';
+
+/** kwok's image: the binary built with CGO off, its stages, a shell to write the kubeconfig at start. */
+export function kwokImage(stages: string): ImageRequirement {
+  return {
+    ref: KWOK_IMAGE,
+    recipe: {
+      go: [{ module: KWOK_MODULE, version: KWOK_VERSION, package: 'cmd/kwok', binary: 'kwok', ldflags: ['-X', `${KWOK_MODULE}/pkg/consts.Version=${KWOK_VERSION}`] }],
+      files: [{ path: KWOK_STAGES_PATH, content: stages, mode: 0o644 }],
+      shell: true,
+      // the kubeconfig travels in the container's environment, so an engine restart brings it back
+      entrypoint: ['/bin/sh', '-c', `printf '%s\\n' "$${KUBECONFIG_ENV}" > ${KUBECONFIG_FILE} && exec /usr/local/bin/kwok --kubeconfig=${KUBECONFIG_FILE} "$@"`, 'kwok'],
+      user: '65532',
+    },
+    loadIntoNodes: false,
+  };
+}
+
+/** kwok's stage files from its module (the machine's Go module cache, through its GOPROXY), as one multi-document YAML. */
+export async function kwokStages(moduleDir?: string): Promise<string> {
+  const dir = moduleDir ?? (await goModuleDir(KWOK_MODULE, KWOK_VERSION));
+  const docs = await Promise.all(KWOK_STAGE_FILES.map((f) => readFile(join(dir, f), 'utf8')));
+  return docs.map((d) => d.trim()).join('\n---\n') + '\n';
+}
 
 /** The i-th fake node's name (0-based). */
 export function fakeNodeName(i: number): string {
@@ -119,9 +147,12 @@ export function kwokArgs(podCidr: string, nodeIp: string): string[] {
   return [
     `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
     `--node-lease-duration-seconds=${KWOK_LEASE_SECONDS}`,
+    `--config=${KWOK_STAGES_PATH}`,
     `--cidr=${podCidr}`,
     `--node-ip=${nodeIp}`,
     `--server-address=0.0.0.0:${KWOK_SERVER_PORT}`,
+    // INFO logs every lease renewal and status patch: gigabytes of container log with thousands of nodes
+    '--v=WARN',
   ];
 }
 
@@ -230,7 +261,9 @@ export async function ensureFakeNodes(options: FakeNodesOptions): Promise<{ crea
   const { driver, config, logger, signal } = options;
   const count = config.cluster.fakeNodes;
   const since = Date.now() - 1000;
-  await ensureImage({ image: kwokImage, neededBy: `cluster.fakeNodes ${count}` }, { driver, cacheDir: options.cacheDir, logger, signal });
+  // many requests in flight each listen on the signal
+  setMaxListeners(200, signal);
+  await ensureImage({ image: kwokImage(await kwokStages()), neededBy: `cluster.fakeNodes ${count}` }, { driver, cacheDir: options.cacheDir, logger, signal });
   if (!options.admin.ca) throw new Error('the admin access has no CA (kwok needs it to trust the API server)');
   const api = new KubeApi(options.admin);
   try {

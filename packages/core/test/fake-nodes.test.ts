@@ -89,6 +89,7 @@ describe('fake nodes (kwok)', () => {
     const leases = { items: [lease('a', '2026-01-01T00:00:05Z'), lease('b', '2025-12-31T23:00:00Z'), lease('c', '2026-01-01T00:00:05Z'), lease('d', '2026-01-01T00:00:05Z')] };
     expect(countReady(nodes, leases, since, true)).toBe(1);
     expect(countReady(nodes, leases, since, false)).toBe(2);
+    expect(countReady(nodes, leases, since, false, new Set(['b', 'c']))).toBe(0);
   });
 
   it('raises the controller manager request rate only with fake nodes', () => {

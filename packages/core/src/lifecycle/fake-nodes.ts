@@ -202,10 +202,11 @@ interface LeaseList {
 }
 
 /** How many fake nodes are Ready: condition Ready, lease renewed since `since` (a restored etcd holds old ones), and (if asked) no not-ready taint. */
-export function countReady(nodes: NodeList, leases: LeaseList, since: number, untainted: boolean): number {
+export function countReady(nodes: NodeList, leases: LeaseList, since: number, untainted: boolean, names?: ReadonlySet<string>): number {
   const renewed = new Set(leases.items.filter((l) => l.spec?.renewTime && Date.parse(l.spec.renewTime) >= since).map((l) => l.metadata.name));
   return nodes.items.filter(
     (n) =>
+      (!names || names.has(n.metadata.name)) &&
       renewed.has(n.metadata.name) &&
       n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
       !(untainted && n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable')),
@@ -232,12 +233,13 @@ export async function createFakeNodes(api: KubeApi, count: number, signal?: Abor
 export async function waitFakeNodesReady(api: KubeApi, count: number, options: { since: number; untainted: boolean; logger: Logger; signal: AbortSignal; timeoutMs: number }): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let last = -1;
+  const names = new Set(Array.from({ length: count }, (_, i) => fakeNodeName(i)));
   for (;;) {
     const [nodes, leases] = await Promise.all([
       api.call<NodeList>('GET', `/api/v1/nodes?${SELECTOR}&resourceVersion=0`, { signal: options.signal }),
       api.call<LeaseList>('GET', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases?resourceVersion=0', { signal: options.signal }),
     ]);
-    const ready = countReady(nodes.body, leases.body, options.since, options.untainted);
+    const ready = countReady(nodes.body, leases.body, options.since, options.untainted, names);
     if (ready !== last) options.logger.info(`${ready} of ${count} fake nodes Ready`);
     last = ready;
     if (ready >= count) return;

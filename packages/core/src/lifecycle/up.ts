@@ -145,6 +145,8 @@ const startStoppedNodes: Step<UpContext> = {
     for (const node of [...(ctx.loadBalancer ? [ctx.loadBalancer] : []), ...ctx.nodes]) if ((await node.state(rt)) !== 'running') stopped.push(node);
     rt.logger.info(stopped.length ? `starting ${stopped.map((n) => n.hostname).join(', ')}` : 'every node container is running; waiting for the cluster');
     await Promise.all(stopped.map((n) => n.start(rt)));
+    // a stopped container lists no published ports: read the API server's now that it runs
+    if (stopped.length) ctx.apiServerHostPort = await (ctx.loadBalancer ?? controlPlaneOf(ctx.nodes)).hostPort(API_SERVER_PORT, rt);
   },
 };
 

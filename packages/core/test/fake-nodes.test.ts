@@ -41,7 +41,7 @@ describe('fake nodes (kwok)', () => {
   });
 
   it('gives kwok the ClusterRole rules it needs without its CRDs, bound to its ServiceAccount', () => {
-    const [[saPath, sa], [rolePath, role], [, binding]] = kwokRbac() as [string, any][]; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const [[saPath, sa], [rolePath, role], [, binding]] = kwokRbac() as [[string, any], [string, any], [string, any]]; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(saPath).toBe('/api/v1/namespaces/kube-system/serviceaccounts/kwok-controller');
     expect(sa.kind).toBe('ServiceAccount');
     expect(rolePath).toBe('/apis/rbac.authorization.k8s.io/v1/clusterroles/kwok-controller');

@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { ADMIN_CONF, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
+import { ADMIN_CONF, FAKE_NODE_LABEL, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { createDriver } from '../wiring.js';
 import { printTable } from '../table.js';
@@ -44,7 +44,7 @@ export default defineCommand({
     const summary = (await driver.listClusters()).find((c) => c.name === name);
     if (!summary) throw new LocalClusterError(`There is no cluster "${name}" on this engine.`, { hint: `\`local-cluster list\` shows the clusters; \`${upCommandFor(name)}\` makes this one.` });
     const nodes = await driver.listNodes({ cluster: name, role: 'node' });
-    const balancers = await driver.listNodes({ cluster: name, role: 'load-balancer' });
+    const balancers = [...(await driver.listNodes({ cluster: name, role: 'load-balancer' })), ...(await driver.listNodes({ cluster: name, role: 'fake-nodes' }))];
     // with several control planes, any running one answers
     const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
     const states = await Promise.all(controlPlanes.map((n) => n.state()));
@@ -52,7 +52,7 @@ export default defineCommand({
     const running = states.includes('running');
     const kubectl = async (argv: readonly string[]) => (running ? (await controlPlane!.run(['kubectl', `--kubeconfig=${ADMIN_CONF}`, ...argv])).stdout.trim() : '');
     const k8sNodes = running
-      ? ((JSON.parse((await kubectl(['get', 'nodes', '-o', 'json'])) || '{"items":[]}') as { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion: string } } }[] }).items)
+      ? ((JSON.parse((await kubectl(['get', 'nodes', '-o', 'json'])) || '{"items":[]}') as { items: { metadata: { name: string; labels?: Record<string, string> }; status: { conditions?: { type: string; status: string }[]; nodeInfo?: { kubeletVersion: string } } }[] }).items)
       : [];
     const rows: NodeStatus[] = [];
     for (const node of nodes) {
@@ -71,8 +71,11 @@ export default defineCommand({
     }
     for (const lb of balancers) {
       const state = await lb.state();
-      rows.push({ name: lb.hostname, role: 'load-balancer', container: state, ip: state === 'running' ? await lb.ip().catch(() => '-') : '-', ready: '-', version: '-', memory: '-' });
+      rows.push({ name: lb.hostname, role: lb.labels[LABELS.role] ?? '-', container: state, ip: state === 'running' ? await lb.ip().catch(() => '-') : '-', ready: '-', version: '-', memory: '-' });
     }
+    // KWOK fake nodes (cluster.fakeNodes): counted, not listed
+    const fake = k8sNodes.filter((n) => n.metadata.labels?.[FAKE_NODE_LABEL.key] === FAKE_NODE_LABEL.value);
+    const fakeNodes = { count: fake.length, ready: fake.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length };
     const addons: string[] = [];
     for (const [addon, argv] of ADDON_MARKS) if (await kubectl(argv)) addons.push(addon);
     const kubeconfig = adminKubeconfigFile(clusterDir(localClusterHome(), name));
@@ -88,6 +91,7 @@ export default defineCommand({
       kubeconfig: existsSync(kubeconfig) ? kubeconfig : '-',
       snapshots: summary.snapshots,
       nodes: rows,
+      fakeNodes,
     };
     if (args.json) {
       process.stdout.write(JSON.stringify(status, null, 2) + '\n');
@@ -96,7 +100,9 @@ export default defineCommand({
     const out = process.stdout;
     out.write(`Cluster ${name}: ${status.state}\n`);
     out.write(`  Kubernetes ${status.kubernetesVersion}, CNI ${status.cni}, kube-proxy ${status.proxyMode}\n`);
-    out.write(`  addons: ${addons.join(', ') || 'none'}\n  API server: ${server}\n  kubeconfig: ${status.kubeconfig}\n  snapshots: ${summary.snapshots}\n\n`);
+    out.write(`  addons: ${addons.join(', ') || 'none'}\n  API server: ${server}\n  kubeconfig: ${status.kubeconfig}\n  snapshots: ${summary.snapshots}\n`);
+    if (fakeNodes.count) out.write(`  fake nodes (kwok): ${fakeNodes.ready} of ${fakeNodes.count} Ready\n`);
+    out.write('\n');
     printTable(
       ['NODE', 'ROLE', 'CONTAINER', 'IP', 'STATUS', 'VERSION', 'MEMORY'],
       rows.map((r) => [r.name, r.role, r.container, r.ip, r.ready, r.version, r.memory]),

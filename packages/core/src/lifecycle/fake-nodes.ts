@@ -190,7 +190,7 @@ export interface FakeNodesOptions {
   signal: AbortSignal;
   /** Wait until the node controller has lifted the not-ready taint too (it runs in a kubeadm cluster). Default true. */
   waitUntainted?: boolean;
-  /** Give up waiting after this long. Default: 2 min + 60 ms a node. */
+  /** Give up waiting after this long. Default: 2 min + 150 ms a node (the node controller lifts the taints at about 10 nodes a second on a busy 2-core machine). */
   timeoutMs?: number;
 }
 
@@ -283,7 +283,7 @@ export async function ensureFakeNodes(options: FakeNodesOptions): Promise<{ crea
     const started = Date.now();
     const created = await createFakeNodes(api, count, signal, (n) => logger.info(`${n} fake nodes created`));
     logger.info(`kwok runs (pod addresses from ${podCidr}); ${created ? `created ${created} fake node(s) in ${((Date.now() - started) / 1000).toFixed(1)} s` : `all ${count} fake nodes were in etcd already`}`);
-    await waitFakeNodesReady(api, count, { since, untainted: options.waitUntainted ?? true, logger, signal, timeoutMs: options.timeoutMs ?? 120_000 + 60 * count });
+    await waitFakeNodesReady(api, count, { since, untainted: options.waitUntainted ?? true, logger, signal, timeoutMs: options.timeoutMs ?? 120_000 + 150 * count });
     return { created, podCidr };
   } catch (error) {
     if (error instanceof ApiError) throw new LocalClusterError(`Fake nodes (cluster.fakeNodes): the API server refused a request: ${error.message}`, { hint: 'Check the control plane (kubectl get --raw /readyz).' });

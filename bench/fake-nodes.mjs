@@ -7,19 +7,20 @@
 // replicas on the fake nodes and the time until all are Running. Stops growing at the first count
 // that does not get Ready in time or whose API stops answering.
 // Writes bench/results/fake-nodes-<date>.json and prints it on stdout (progress on stderr).
-//   node bench/fake-nodes.mjs [--counts 1000,2000,5000] [--pods 10000] [--keep]
+// --existing measures the running kw-bench cluster (its fake nodes already up) instead of making one.
+//   node bench/fake-nodes.mjs [--counts 1000,2000,5000] [--pods 10000] [--keep] [--existing]
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { promisify } from 'node:util';
 import { parseArgs } from 'node:util';
-import { apiAccessFromKubeconfig, clean, createFakeNodes, KubeApi, loadConfig, up, waitFakeNodesReady } from '@local-cluster/core';
+import { adminKubeconfigFile, apiAccessFromKubeconfig, clean, clusterDir, localClusterHome, createFakeNodes, KubeApi, loadConfig, up, waitFakeNodesReady } from '@local-cluster/core';
 import { bridge } from '@local-cluster/cni-bridge';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { nodeImage } from '@local-cluster/images';
 import { recorder, stderrLogger, timed } from './lib.mjs';
 
-const { values } = parseArgs({ options: { counts: { type: 'string', default: '1000,2000,5000' }, pods: { type: 'string', default: '10000' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { counts: { type: 'string', default: '1000,2000,5000' }, pods: { type: 'string', default: '10000' }, keep: { type: 'boolean', default: false }, existing: { type: 'boolean', default: false } } });
 const counts = values.counts.split(',').map(Number);
 if (counts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error('--counts must list positive whole numbers, e.g. 1000,2000,5000');
 const PODS = Number(values.pods);
@@ -69,7 +70,10 @@ async function measure(api, cluster, count, readyMs) {
   const list = await latency(() => api.call('GET', '/api/v1/nodes'), 20);
   const get = await latency((i) => api.call('GET', `/api/v1/nodes/kwok-node-${(i * 97) % count}`), 50);
   const controlPlane = cluster.nodes.find((n) => n.role === 'control-plane');
-  const row = { fakeNodes: count, readyMs, apiAnswering: readyz.status === 200, kwok: await kwokStats(), controlPlaneRssMB: await controlPlaneMemory(controlPlane), listNodes: list, getNode: get, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
+  // still Ready at the end of the measurement (kwok keeps up the heartbeats, or not)
+  const nodes = await api.call('GET', '/api/v1/nodes?labelSelector=type%3Dkwok&resourceVersion=0');
+  const readyAtEnd = nodes.body.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  const row = { fakeNodes: count, readyAtEnd, readyMs, apiAnswering: readyz.status === 200, kwok: await kwokStats(), controlPlaneRssMB: await controlPlaneMemory(controlPlane), listNodes: list, getNode: get, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number) };
   process.stderr.write(`${JSON.stringify(row)}\n`);
   return row;
 }
@@ -119,9 +123,15 @@ function save(partial) {
 }
 
 const loaded = loadConfig({ overrides: { cluster: { name: NAME, numNodes: 1, fakeNodes: counts[0] }, dind: { subnet: SUBNET } }, env: {} });
-await clean({ driver, cluster: NAME, userKubeconfig: false });
 const rec = recorder(`up (${counts[0]} fake nodes)`);
-const [cluster, upMs] = await timed(() => up({ config: loaded.config, driver, cni: bridge(), nodeImage: nodeImage(loaded.config), userKubeconfig: false, onEvent: rec.onEvent }));
+let cluster;
+let upMs;
+if (values.existing) {
+  cluster = { kubeconfigPath: adminKubeconfigFile(clusterDir(localClusterHome(), NAME)), nodes: await driver.listNodes({ cluster: NAME, role: 'node' }) };
+} else {
+  await clean({ driver, cluster: NAME, userKubeconfig: false });
+  [cluster, upMs] = await timed(() => up({ config: loaded.config, driver, cni: bridge(), nodeImage: nodeImage(loaded.config), userKubeconfig: false, onEvent: rec.onEvent }));
+}
 const api = new KubeApi(apiAccessFromKubeconfig(readFileSync(cluster.kubeconfigPath, 'utf8')));
 const rows = [await measure(api, cluster, counts[0], rec.steps.find((s) => s.step === 'fake-nodes')?.ms)];
 let largest = rows[0].apiAnswering ? counts[0] : 0;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_KUBERNETES_VERSION, loadConfig, SATELLITE_ROLES, up, type Cluster, type ConfigInput, type ProgressEvent } from '@local-cluster/core';
+import { clusterContainers, DEFAULT_KUBERNETES_VERSION, loadConfig, up, type Cluster, type ConfigInput, type ProgressEvent } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { bridge } from '@local-cluster/cni-bridge';
 import { nodeImage } from '@local-cluster/images';
@@ -21,8 +21,8 @@ export const driver = dockerDriver();
 /** Every Docker object still labelled as this cluster's. */
 export async function leftovers(cluster: string): Promise<string[]> {
   return [
-    ...(await driver.listNodes({ cluster })).map((n) => `container ${n.name}`),
-    ...(await Promise.all(SATELLITE_ROLES.map((role) => driver.listNodes({ cluster, role })))).flat().map((n) => `container ${n.name}`),
+    // nodes, the load balancer, hollow-node and kwok containers
+    ...(await clusterContainers(driver, cluster)).map((n) => `container ${n.name}`),
     ...(await driver.listNetworks({ cluster })).map((n) => `network ${n.name}`),
     ...(await driver.volumes.list({ cluster })).map((v) => `volume ${v.name}`),
     ...(await driver.images.list({ cluster })).map((i) => `image ${i.tags.join(',') || i.id}`),

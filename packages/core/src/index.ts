@@ -43,3 +43,5 @@ export * from './lifecycle/subnet.js';
 export * from './lifecycle/export-logs.js';
 export * from './lifecycle/lock.js';
 export * from './lifecycle/cluster-facts.js';
+export * from './lifecycle/fake-nodes.js';
+export * from './lifecycle/kube-api.js';

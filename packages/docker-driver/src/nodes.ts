@@ -5,7 +5,6 @@ import {
   throwIfAborted,
   type CallOptions,
   type NodeHandle,
-  type ObjectRole,
   type NodeSpec,
   type Selector,
 } from '@local-cluster/core';
@@ -68,8 +67,8 @@ export async function listNodes(ctx: DockerContext, selector: Selector, options:
   return nodes.filter((n): n is DockerNode => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The roles of containers createNode makes: nodes and a cluster's satellite containers. */
-const CONTAINER_ROLES: readonly ObjectRole[] = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes'];
+/** The roles of the containers createNode makes: nodes and the satellites beside them. */
+const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes'] as const;
 
 /** Force-removes node containers with their anonymous volumes; refuses containers not created by local-cluster. */
 export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle[], options: CallOptions = {}): Promise<void> {

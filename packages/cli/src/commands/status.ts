@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { ADMIN_CONF, HOLLOW_LABEL, isServicesNode, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
+import { ADMIN_CONF, FAKE_NODE_LABEL, HOLLOW_LABEL, isServicesNode, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 
 /** How many of these nodes there are, and how many report Ready. */
@@ -49,7 +49,7 @@ export default defineCommand({
     const summary = (await driver.listClusters()).find((c) => c.name === name);
     if (!summary) throw new LocalClusterError(`There is no cluster "${name}" on this engine.`, { hint: `\`local-cluster list\` shows the clusters; \`${upCommandFor(name)}\` makes this one.` });
     const nodes = await driver.listNodes({ cluster: name, role: 'node' });
-    const balancers = await driver.listNodes({ cluster: name, role: 'load-balancer' });
+    const balancers = (await Promise.all((['load-balancer', 'hollow-nodes', 'fake-nodes'] as const).map((role) => driver.listNodes({ cluster: name, role })))).flat();
     // with several control planes, any running one answers
     const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
     const states = await Promise.all(controlPlanes.map((n) => n.state()));
@@ -76,7 +76,7 @@ export default defineCommand({
     }
     for (const lb of balancers) {
       const state = await lb.state();
-      rows.push({ name: lb.hostname, role: 'load-balancer', container: state, ip: state === 'running' ? await lb.ip().catch(() => '-') : '-', ready: '-', version: '-', memory: '-' });
+      rows.push({ name: lb.hostname, role: lb.labels[LABELS.role] ?? '-', container: state, ip: state === 'running' ? await lb.ip().catch(() => '-') : '-', ready: '-', version: '-', memory: '-' });
     }
     const addons: string[] = [];
     for (const [addon, argv] of ADDON_MARKS) if (await kubectl(argv)) addons.push(addon);
@@ -95,7 +95,7 @@ export default defineCommand({
       snapshots: summary.snapshots,
       // kubemark hollow nodes and KWOK fake nodes: Kubernetes nodes without a container of their own
       hollowNodes: countReady(k8sNodes.filter((n) => n.metadata.labels?.[HOLLOW_LABEL] === 'true')),
-      fakeNodes: countReady(k8sNodes.filter((n) => n.metadata.labels?.type === 'kwok')),
+      fakeNodes: countReady(k8sNodes.filter((n) => n.metadata.labels?.[FAKE_NODE_LABEL.key] === FAKE_NODE_LABEL.value)),
       nodes: rows,
     };
     if (args.json) {

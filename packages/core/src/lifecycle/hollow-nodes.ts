@@ -53,11 +53,12 @@ export function hollowGroups(count: number, perContainer = HOLLOW_PER_CONTAINER)
 
 /**
  * A hollow container's fixed address, from the top of dind.subnet down (nodes and the load balancer
- * take the bottom): at most 40 containers and 58 nodes, so even a /24 has room.
+ * take the bottom, kwok the last usable one): at most 40 containers and 58 nodes, so even a /24 has room.
  */
 export function hollowAddress(config: ResolvedConfig, c: number): string {
   const size = 2 ** (32 - parseCidr(config.dind.subnet)!.prefix);
-  return nthAddress(config.dind.subnet, size - 2 - c);
+  // the last usable address is the kwok controller's (fake-nodes.ts)
+  return nthAddress(config.dind.subnet, size - 3 - c);
 }
 
 /** The API server as the hollow kubelets reach it on the cluster network (the load balancer's address with several control planes). */

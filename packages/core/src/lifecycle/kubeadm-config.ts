@@ -212,6 +212,9 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
           'bind-address': '0.0.0.0',
           'leader-elect': leaderElect,
           ...(podSubnet ? { 'allocate-node-cidrs': 'true' } : {}),
+          // fake nodes: the node controller lifts the not-ready taint of each (a request a node);
+          // at the default 20 requests/s, 1000 nodes took minutes (kwokctl lifts the limit too)
+          ...(config.cluster.fakeNodes > 0 ? { 'kube-api-qps': '200', 'kube-api-burst': '400' } : {}),
           ...patches.controllerManagerArgs,
           ...componentFlags(config, 'controllerManager'),
         }),

@@ -27,6 +27,7 @@ import { addHollowNodes } from './steps/hollow-nodes.js';
 import { clusterContainers } from './teardown.js';
 import { createServices, servicesImageStep, servicesPreflight, waitServices } from './steps/services.js';
 import { isServicesNode } from './services.js';
+import { fakeNodes } from './steps/fake-nodes.js';
 
 /** Steps a restore from a snapshot does not need: their results are in the snapshot. */
 function buildOnly(step: Step<UpContext>): Step<UpContext> {
@@ -53,6 +54,7 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   waitReady,
   addHollowNodes,
   exportKubeconfig,
+  fakeNodes,
   takeSnapshot,
 ];
 
@@ -157,11 +159,13 @@ const startStoppedNodes: Step<UpContext> = {
     for (const node of await clusterContainers(ctx.driver, ctx.config.cluster.name, rt)) if ((await node.state(rt)) !== 'running') stopped.push(node);
     rt.logger.info(stopped.length ? `starting ${stopped.map((n) => n.hostname).join(', ')}` : 'every node container is running; waiting for the cluster');
     await Promise.all(stopped.map((n) => n.start(rt)));
+    // a stopped container lists no published ports: read the API server's now that it runs
+    if (stopped.length) ctx.apiServerHostPort = await (ctx.loadBalancer ?? controlPlaneOf(ctx.nodes)).hostPort(API_SERVER_PORT, rt);
   },
 };
 
 /** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
-const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig];
+const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig, fakeNodes];
 
 const RESUME_SERVICES_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitServices, exportKubeconfig];
 

@@ -62,8 +62,8 @@ describe('hollow nodes', () => {
   });
 
   it('addresses containers from the top of the subnet', () => {
-    expect(hollowAddress(config({}, { subnet: '10.60.0.0/16' }), 0)).toBe('10.60.255.254');
-    expect(hollowAddress(config({}, { subnet: '10.60.0.0/24' }), 1)).toBe('10.60.0.253');
+    expect(hollowAddress(config({}, { subnet: '10.60.0.0/16' }), 0)).toBe('10.60.255.253');
+    expect(hollowAddress(config({}, { subnet: '10.60.0.0/24' }), 1)).toBe('10.60.0.252');
   });
 
   it('estimates memory and says how many fit', () => {

@@ -1,0 +1,35 @@
+import { readFile } from 'node:fs/promises';
+import type { Step } from '../../engine/steps.js';
+import type { UpContext } from '../context.js';
+import { ensureFakeNodes } from '../fake-nodes.js';
+import { imageCacheDir } from '../images.js';
+import { apiAccessFromKubeconfig } from '../kube-api.js';
+import { SERVICE_SUBNET } from '../kubeadm-config.js';
+import { API_SERVER_PORT, networkName } from '../naming.js';
+import { hasLoadBalancer, loadBalancerAddress, nodeAddress, planNodes } from '../node-plan.js';
+
+/** The API server's URL on the cluster network: the load balancer's (several control planes) or the first control plane's. */
+export function networkApiServerUrl(ctx: Pick<UpContext, 'config'>): string {
+  const address = hasLoadBalancer(ctx.config) ? loadBalancerAddress(ctx.config) : nodeAddress(ctx.config, planNodes(ctx.config)[0]!);
+  return `https://${address}:${API_SERVER_PORT}`;
+}
+
+/** cluster.fakeNodes: kwok's container (made again on every `up`: fresh, restored or resumed) and its Ready fake nodes. */
+export const fakeNodes: Step<UpContext> = {
+  name: 'fake-nodes',
+  title: 'Start kwok and its fake nodes',
+  skip: (ctx) => ctx.config.cluster.fakeNodes === 0,
+  async run(ctx, rt) {
+    await ensureFakeNodes({
+      driver: ctx.driver,
+      config: ctx.config,
+      network: ctx.networkName ?? networkName(ctx.config.cluster.name),
+      apiServerUrl: networkApiServerUrl(ctx),
+      admin: apiAccessFromKubeconfig(await readFile(ctx.kubeconfigPath!, 'utf8')),
+      clusterRanges: [ctx.config.dind.subnet, ctx.podSubnet, SERVICE_SUBNET],
+      cacheDir: imageCacheDir(ctx.home),
+      logger: rt.logger,
+      signal: rt.signal,
+    });
+  },
+};

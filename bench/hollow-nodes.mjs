@@ -6,7 +6,7 @@
 //   node bench/hollow-nodes.mjs [--counts 25,50,100]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,7 +30,19 @@ const kubectl = (...args) => cli(['kubectl', '--cluster', NAME, ...args]).out;
 const sum = (rows, key) => rows.reduce((a, r) => a + r[key], 0);
 
 const rows = [];
+const failures = [];
 for (const count of values.counts.split(',').map(Number)) {
+  try {
+    rows.push(await measure(count));
+  } catch (e) {
+    // the first count the machine does not hold ends the run; the rows before it stand
+    failures.push({ hollowNodes: count, error: String(e.message ?? e).slice(0, 2000), loadAverage: loadavg().map((l) => Math.round(l * 100) / 100) });
+    process.stderr.write(`${count} hollow nodes: ${e.message}\n`);
+    break;
+  }
+}
+
+async function measure(count) {
   await clean({ driver, cluster: NAME, userKubeconfig: false });
   process.stderr.write(`${count} hollow nodes: up ...\n`);
   const up = cli(['up', '--name', NAME, '--num-nodes', '0', '--addons', '', '--hollow-nodes', String(count), '--dind-subnet', values.subnet, '--json']);
@@ -63,12 +75,13 @@ for (const count of values.counts.split(',').map(Number)) {
     deployment: { replicas, allRunningMs: podsRunningMs },
     perHollowNodeWith4Pods: { memoryMiB: mib(sum(busy, 'workingSetBytes') / count), cores: Math.round((sum(busy, 'cores') / count) * 10000) / 10000 },
     apiLatencyWithPodsMs: latencyBusy,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   };
-  rows.push(row);
   process.stderr.write(`${JSON.stringify(row)}\n`);
+  return row;
 }
 await clean({ driver, cluster: NAME, userKubeconfig: false });
-const result = { date: new Date().toISOString(), machine: '2 cores, 24 GiB, cgroup v1', cluster: '1 real node (control plane, bridge, no addons) + N hollow nodes', rows };
+const result = { date: new Date().toISOString(), machine: '2 cores, 24 GiB, cgroup v1', cluster: '1 real node (control plane, bridge, no addons) + N hollow nodes', rows, failures, largestReady: Math.max(0, ...rows.map((r) => r.hollowNodes)) };
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL(`./results/hollow-nodes-${result.date.slice(0, 10)}.json`, import.meta.url), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean } from '@local-cluster/core';
-import { cli, driver, kubectlFor, leftovers, run } from './helpers.js';
+import { cli, driver, kubectlFor, leftovers, readyNodes, run } from './helpers.js';
 
 // Services mode (node e2e's): etcd, kube-apiserver and the API-only controllers in one
 // unprivileged container; a kubeconfig that works from the host; the quick checks that apply
@@ -85,6 +85,26 @@ describe('services mode', () => {
 
     const cleaned = await cli(['clean', '--name', NAME]);
     expect(cleaned.code).toBe(0);
+    expect(await leftovers(NAME)).toEqual([]);
+  });
+
+  it('takes KWOK fake nodes: --fake-nodes 300 gives 300 Ready Node objects beside the one container, back after down + up', async () => {
+    const args = [...ARGS, '--fake-nodes', '300'];
+    const r = await cli(['up', ...args]);
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    expect(r.stdout).toMatch(/300 KWOK fake nodes/);
+    const ready = async () => {
+      const nodes = await kubectl('get', 'nodes', '-o', 'json');
+      return readyNodes(nodes.stdout).filter((n) => n.startsWith('kwok-node-')).length;
+    };
+    expect(await ready()).toBe(300);
+    expect((await driver.listNodes({ cluster: NAME, role: 'fake-nodes' })).length).toBe(1);
+    expect((await cli(['down', '--name', NAME])).code).toBe(0);
+    expect(await driver.listNodes({ cluster: NAME })).toEqual([]);
+    const back = await cli(['up', ...args]);
+    expect(back.code, back.stderr.slice(-3000)).toBe(0);
+    expect(await ready()).toBe(300);
+    expect((await cli(['clean', '--name', NAME])).code).toBe(0);
     expect(await leftovers(NAME)).toEqual([]);
   });
 });

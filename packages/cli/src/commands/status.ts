@@ -106,7 +106,7 @@ export default defineCommand({
     out.write(`Cluster ${name}: ${status.state}\n`);
     out.write(
       status.mode === 'services'
-        ? `  Kubernetes ${status.kubernetesVersion}, services mode: etcd, kube-apiserver, kube-controller-manager (no nodes)\n`
+        ? `  Kubernetes ${status.kubernetesVersion}, services mode: etcd, kube-apiserver, kube-controller-manager (no real nodes)\n`
         : `  Kubernetes ${status.kubernetesVersion}, CNI ${status.cni}, kube-proxy ${status.proxyMode}\n`,
     );
     for (const [what, c] of [['hollow nodes', status.hollowNodes], ['fake nodes (KWOK)', status.fakeNodes]] as const) if (c.total) out.write(`  ${what}: ${c.ready} of ${c.total} Ready\n`);

@@ -59,7 +59,7 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
 ];
 
 /** `up --mode services`: one container with etcd, the API server and the API-only controllers. No snapshot: it starts in seconds. */
-export const SERVICES_STEPS: readonly Step<UpContext>[] = [servicesPreflight, servicesImageStep, network, createServices, waitServices, exportKubeconfig];
+export const SERVICES_STEPS: readonly Step<UpContext>[] = [servicesPreflight, servicesImageStep, network, createServices, waitServices, exportKubeconfig, fakeNodes];
 
 export interface Cluster extends AsyncDisposable {
   readonly name: string;
@@ -167,7 +167,7 @@ const startStoppedNodes: Step<UpContext> = {
 /** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
 const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig, fakeNodes];
 
-const RESUME_SERVICES_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitServices, exportKubeconfig];
+const RESUME_SERVICES_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitServices, exportKubeconfig, fakeNodes];
 
 /** The services container when it exists from the same config, and whether its API server answers. */
 async function existingServices(ctx: UpContext, signal?: AbortSignal): Promise<{ nodes: NodeHandle[]; loadBalancer?: NodeHandle; ready: boolean } | undefined> {
@@ -205,7 +205,10 @@ async function existingFromSameConfig(ctx: UpContext, signal?: AbortSignal): Pro
 function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean): Cluster {
   const controlPlane = controlPlaneOf(ctx.nodes);
   const name = ctx.config.cluster.name;
-  const what = ctx.config.cluster.mode === 'services' ? 'services mode: etcd, kube-apiserver and the API-only controllers in one container; no nodes' : `${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name})`;
+  const fake = ctx.config.cluster.fakeNodes;
+  const what =
+    ctx.config.cluster.mode === 'services'
+      ? `services mode: etcd, kube-apiserver and the API-only controllers in one container; ${fake ? `${fake} KWOK fake nodes (no scheduler: pods stay Pending)` : 'no nodes'}` : `${ctx.nodes.map((n) => n.hostname).join(', ')} (CNI ${ctx.cni.name})`;
   const cluster: Cluster = {
     name,
     nodes: ctx.nodes,

@@ -14,7 +14,7 @@ export function networkApiServerUrl(ctx: Pick<UpContext, 'config'>): string {
   return `https://${address}:${API_SERVER_PORT}`;
 }
 
-/** cluster.fakeNodes: kwok's container (made again on every `up`: fresh, restored or resumed) and its Ready fake nodes. */
+/** cluster.fakeNodes: kwok's container (made again on every `up`: fresh, restored or resumed) and its Ready fake nodes; in services mode too (Node objects for API-level scale tests; no scheduler places pods there). */
 export const fakeNodes: Step<UpContext> = {
   name: 'fake-nodes',
   title: 'Start kwok and its fake nodes',
@@ -28,6 +28,8 @@ export const fakeNodes: Step<UpContext> = {
       admin: apiAccessFromKubeconfig(await readFile(ctx.kubeconfigPath!, 'utf8')),
       clusterRanges: [ctx.config.dind.subnet, ctx.podSubnet, SERVICE_SUBNET],
       cacheDir: imageCacheDir(ctx.home),
+      // services mode runs no node lifecycle controller: nothing lifts the not-ready taint kwok's nodes start with
+      waitUntainted: ctx.config.cluster.mode !== 'services',
       logger: rt.logger,
       signal: rt.signal,
     });

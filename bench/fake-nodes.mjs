@@ -58,8 +58,9 @@ async function kwokStats() {
 
 /** VmRSS (MB) of the control-plane processes, read inside the control-plane node. */
 async function controlPlaneMemory(controlPlane) {
+  // pgrep -x matches the process name, which the kernel cuts at 15 characters
   const names = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler'];
-  const script = names.map((p) => `echo ${p} $(grep VmRSS /proc/$(pgrep -xo ${p})/status | awk '{print $2}')`).join('; ');
+  const script = names.map((p) => `echo ${p} $(grep VmRSS /proc/$(pgrep -xo ${p.slice(0, 15)})/status | awk '{print $2}')`).join('; ');
   const r = await controlPlane.run(['sh', '-c', script]);
   return Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split(' ')).map(([p, kb]) => [p, Math.round(Number(kb) / 1024)]));
 }

@@ -99,7 +99,9 @@ export class KubeApi {
       })();
       throw new ApiError(`${method} ${path}: ${res.statusCode} ${message.slice(0, 300)}`, res.statusCode);
     }
-    return { status: res.statusCode, body: (text ? JSON.parse(text) : undefined) as T };
+    // /readyz, /healthz and logs answer text/plain
+    const json = String(res.headers['content-type'] ?? 'application/json').includes('json');
+    return { status: res.statusCode, body: (text ? (json ? JSON.parse(text) : text) : undefined) as T };
   }
 
   /** Server-side apply of one object (JSON is YAML) under the field manager `local-cluster`. */

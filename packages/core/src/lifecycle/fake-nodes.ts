@@ -42,11 +42,14 @@ const KUBECONFIG_FILE = '/tmp/kubeconfig';
 
 /**
  * kwok's stages, read from its module (v0.8.0 has no built-in defaults): nodes get Ready at
- * once and keep a heartbeat (kwok renews their leases itself), pods get Ready, complete, go.
+ * once; kwok renews their leases itself (the liveness signal the node lifecycle controller
+ * reads), so their status is rewritten every 10-20 minutes as a kubelet's is, not every 20-45 s
+ * (the plain heartbeat stage: about 150 status writes a second with 5000 nodes, more than this
+ * machine's API server kept up with); pods get Ready, complete, go.
  */
 export const KWOK_STAGE_FILES = [
   'kustomize/stage/node/fast/node-initialize.yaml',
-  'kustomize/stage/node/heartbeat/node-heartbeat.yaml',
+  'kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml',
   'kustomize/stage/pod/fast/pod-ready.yaml',
   'kustomize/stage/pod/fast/pod-complete.yaml',
   'kustomize/stage/pod/fast/pod-delete.yaml',

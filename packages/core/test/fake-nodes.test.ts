@@ -59,7 +59,7 @@ describe('fake nodes (kwok)', () => {
     expect(spec.labels[LABELS.role]).toBe('fake-nodes');
     expect(spec.labels[LABELS.cluster]).toBe('kw-x');
     expect(Object.values(spec.env!)).toEqual(['KUBECONFIG']);
-    expect(spec.cmd).toEqual(kwokArgs('10.128.0.0/10', '10.246.255.254'));
+    expect(spec.cmd).toEqual(kwokArgs('10.128.0.0/10', '10.246.255.254', config.cluster.fakeNodes));
     expect(spec.cmd).toContain('--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake');
     expect(spec.cmd).toContain('--cidr=10.128.0.0/10');
     expect(spec.cmd).toContain('--node-lease-duration-seconds=40');
@@ -95,7 +95,17 @@ describe('fake nodes (kwok)', () => {
   it('raises the controller manager request rate only with fake nodes', () => {
     const cni = { name: 'bridge', defaultPodSubnet: '10.244.0.0/16' } as unknown as CniPlugin;
     expect(renderClusterKubeadm(configSchema.parse({ cluster: { fakeNodes: 5 } }), cni)).toMatch(/kube-api-qps/);
-    expect(renderClusterKubeadm(configSchema.parse({}), cni)).not.toMatch(/kube-api-qps/);
+    expect(renderClusterKubeadm(configSchema.parse({}), cni)).not.toMatch(/kube-api-qps|node-monitor-grace-period/);
+  });
+
+  it('lengthens kwok leases and the node-monitor grace period with the node count (fewer lease writes a second)', () => {
+    const cni = { name: 'bridge', defaultPodSubnet: '10.244.0.0/16' } as unknown as CniPlugin;
+    const lease = (n: number) => kwokArgs('10.128.0.0/10', '10.0.255.254', n).find((a) => a.startsWith('--node-lease-duration-seconds='));
+    expect([1, 1000, 1001, 5000].map(lease)).toEqual(['40', '40', '80', '200'].map((s) => `--node-lease-duration-seconds=${s}`));
+    const grace = (n: number) => /node-monitor-grace-period\s*\n?\s*value:\s*(\S+)|node-monitor-grace-period[=:]\s*"?(\w+)/.exec(renderClusterKubeadm(configSchema.parse({ cluster: { fakeNodes: n } }), cni));
+    const g = (n: number) => { const m = grace(n); return m?.[1] ?? m?.[2]; };
+    expect(g(10)).toBe('50s');
+    expect(g(5000)).toBe('210s');
   });
 
   it('refuses --fake-nodes -1, abc and a count over the limit naming the flag', () => {

@@ -30,8 +30,20 @@ export const FAKE_NODE_LABEL = { key: 'type', value: 'kwok' } as const;
 export const KWOK_SERVICE_ACCOUNT = { namespace: 'kube-system', name: 'kwok-controller' } as const;
 /** kwok's health and metrics server inside its container. */
 export const KWOK_SERVER_PORT = 10247;
-/** How long kwok's nodes' leases last; kwok renews them. */
-export const KWOK_LEASE_SECONDS = 40;
+/**
+ * How long kwok's nodes' leases last (kwok renews each after a quarter of it): a kubelet's 40 s up
+ * to 1000 fake nodes, then 40 s more a thousand, so 5000 nodes ask about 100 lease writes a
+ * second instead of 500 (the API server of a 2-core machine fell behind at 2000-5000). The
+ * controller manager's node-monitor grace period follows (`nodeMonitorGraceSeconds`).
+ */
+export function kwokLeaseSeconds(fakeNodes: number): number {
+  return 40 * Math.max(1, Math.ceil(fakeNodes / 1000));
+}
+
+/** The controller manager's --node-monitor-grace-period with fake nodes: a lease and 10 s (kubelets: 40 s leases, 50 s grace). */
+export function nodeMonitorGraceSeconds(fakeNodes: number): number {
+  return kwokLeaseSeconds(fakeNodes) + 10;
+}
 /** What one fake node offers the scheduler. */
 export const FAKE_NODE_CAPACITY = { cpu: '32', memory: '256Gi', pods: '110' } as const;
 /** The ranges kwok's pod addresses may come from (the first that overlaps none of the cluster's). */
@@ -146,10 +158,10 @@ export function fakeNodesAddress(config: ResolvedConfig): string {
 }
 
 /** kwok's flags: the nodes it manages, its leases, its pod address pool. */
-export function kwokArgs(podCidr: string, nodeIp: string): string[] {
+export function kwokArgs(podCidr: string, nodeIp: string, fakeNodes: number): string[] {
   return [
     `--manage-nodes-with-annotation-selector=${FAKE_NODE_ANNOTATION}=fake`,
-    `--node-lease-duration-seconds=${KWOK_LEASE_SECONDS}`,
+    `--node-lease-duration-seconds=${kwokLeaseSeconds(fakeNodes)}`,
     `--config=${KWOK_STAGES_PATH}`,
     `--cidr=${podCidr}`,
     `--node-ip=${nodeIp}`,
@@ -171,7 +183,7 @@ export function fakeNodesSpec(config: ResolvedConfig, network: string, kubeconfi
     ip,
     labels: ownerLabels(cluster, 'fake-nodes'),
     env: { [KUBECONFIG_ENV]: kubeconfig },
-    cmd: kwokArgs(podCidr, ip),
+    cmd: kwokArgs(podCidr, ip, config.cluster.fakeNodes),
     privileged: false,
   };
 }

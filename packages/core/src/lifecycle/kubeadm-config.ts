@@ -4,6 +4,7 @@ import type { Component, ResolvedConfig } from '../config/schema.js';
 import type { CniPlugin, KubeadmPatches } from '../contracts/cni.js';
 import { ConfigError } from '../errors.js';
 import { kubeletFailsCgroupV1 } from '../config/kubernetes-versions.js';
+import { nodeMonitorGraceSeconds } from './fake-nodes.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, LOAD_BALANCER_HOSTNAME } from './naming.js';
 import { controlPlanesSchedulable, hasLoadBalancer, loadBalancerAddress, nodeAddress, parseTaint, planNodes, plannedNode } from './node-plan.js';
 
@@ -214,7 +215,9 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
           ...(podSubnet ? { 'allocate-node-cidrs': 'true' } : {}),
           // fake nodes: the node controller lifts the not-ready taint of each (a request a node);
           // at the default 20 requests/s, 1000 nodes took minutes (kwokctl lifts the limit too)
-          ...(config.cluster.fakeNodes > 0 ? { 'kube-api-qps': '200', 'kube-api-burst': '400' } : {}),
+          ...(config.cluster.fakeNodes > 0
+            ? { 'kube-api-qps': '200', 'kube-api-burst': '400', 'node-monitor-grace-period': `${nodeMonitorGraceSeconds(config.cluster.fakeNodes)}s` }
+            : {}),
           ...patches.controllerManagerArgs,
           ...componentFlags(config, 'controllerManager'),
         }),

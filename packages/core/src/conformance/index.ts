@@ -3,3 +3,4 @@ export * from './images.js';
 export * from './manifest.js';
 export * from './report.js';
 export * from './run.js';
+export * from './suite.js';

@@ -4,3 +4,4 @@ export * from './manifest.js';
 export * from './report.js';
 export * from './run.js';
 export * from './suite.js';
+export * from './node-e2e.js';

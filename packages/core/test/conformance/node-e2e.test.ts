@@ -134,12 +134,16 @@ describe('node e2e run arguments', () => {
     expect(spec.network).toBeUndefined();
   });
 
-  it('leaves out the registry pulls, and nothing else of the Container Runtime tests', () => {
+  it('leaves out the tests whose pulls must succeed, not those that expect a pull to fail', () => {
     const match = (name: string) => NODE_E2E_SKIPS.some((s) => new RegExp(s.pattern).test(name));
     const prefix = '[sig-node] Container Runtime blackbox test when running a container with a new image';
     expect(match(`${prefix} should be able to pull image [NodeConformance]`)).toBe(true);
     expect(match(`${prefix} should not be able to pull image from invalid registry [NodeConformance]`)).toBe(false);
     expect(match(`${prefix} should not be able to pull from private registry without secret [NodeConformance]`)).toBe(false);
+    const lifecycle = '[sig-node] [NodeConformance] Containers Lifecycle when A pod is running only regular containers when the regular container has its image updated';
+    expect(match(`${lifecycle} should successfully restart when the image is updated, restartPolicy=Always`)).toBe(true);
+    expect(match(`${lifecycle} during initialization Should not start a regular container, restartPolicy=Never`)).toBe(false);
+    expect(match('[sig-node] [NodeConformance] Containers Lifecycle when ... when an init container fails to start because of a bad image should not start an init container')).toBe(false);
     for (const s of NODE_E2E_SKIPS) expect(s.why).not.toBe('');
   });
 });

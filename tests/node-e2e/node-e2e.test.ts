@@ -9,7 +9,7 @@ import { bringUp, cli, driver, leftovers } from '../e2e/helpers.js';
 // module proxy) in kubelet mode: its own API server and a kubelet of the cluster's node
 // image, in a container of their own, with the tests' images built offline.
 const NAME = `ne-test-${process.pid}`;
-const SUBNET = process.env.LOCAL_CLUSTER_NODE_E2E_SUBNET ?? '10.244.0.0/16';
+const SUBNET = process.env.LOCAL_CLUSTER_NODE_E2E_SUBNET ?? '10.245.0.0/16';
 
 /** Five quick [NodeConformance] tests; one expects a pull from an invalid registry to fail. */
 const FOCUSED = [

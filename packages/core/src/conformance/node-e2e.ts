@@ -66,14 +66,30 @@ export const NODE_E2E_SKIPS: readonly { pattern: string; why: string }[] = [
 ];
 
 /**
- * containerd's registry configuration for every registry (`_default`, containerd >= 1.6.10):
- * pulls go to a closed port on the container itself, so they fail at once and nothing leaves
- * the machine. The tests that expect a pull to fail (an invalid registry, a private one
- * without a secret, a bad init-container image) run and pass for the right reason.
+ * containerd's registry configuration (hosts.toml) for each registry the suite names: pulls
+ * go to a closed port on the container itself, so they fail at once and nothing leaves the
+ * machine (not even a DNS lookup). The tests that expect a pull to fail (an invalid registry,
+ * a private one without a secret, a bad init-container image) run and pass for the right
+ * reason. Debian's containerd 1.6 has no catch-all (`_default` is 1.7's), so every registry
+ * of the suite's image table gets one, and the common public ones.
  */
 export const NODE_E2E_REGISTRY_HOSTS = `# local-cluster e2e-node: no registry is reachable; pulls fail here at once, on this container
 server = "http://127.0.0.1:9"
+
+# containerd 1.6 ignores a lone server line: the mirror is what redirects the pulls
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
 `;
+
+/** The registry hosts of image references (`registry.k8s.io/pause:3.10.1` -> registry.k8s.io), with the common public registries and containerd's `_default`. */
+export function registryHostsOf(refs: readonly string[]): string[] {
+  const hosts = new Set(['_default', 'docker.io', 'registry-1.docker.io', 'gcr.io', 'registry.k8s.io', 'k8s.gcr.io', 'quay.io', 'ghcr.io']);
+  for (const ref of refs) {
+    const first = ref.split('/')[0]!;
+    if (ref.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')) hosts.add(first);
+  }
+  return [...hosts].sort();
+}
 
 export interface NodeE2eOptions extends TestFilterOptions {
   driver: Driver;
@@ -330,9 +346,10 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
   try {
     await booted(node, { signal });
     // the suite starts its own kubelet (systemd-run): the image's kubeadm unit must not run
-    await node.exec(['systemctl', 'mask', '--now', 'kubelet.service'], { signal });
+    await node.exec(['systemctl', 'disable', '--now', 'kubelet.service'], { signal });
     await writeNodeFile(node, `${NODE_CONTRACT.cniConfDir}/10-node-e2e.conflist`, nodeE2eCniConfig(), { signal });
-    await writeNodeFile(node, '/etc/containerd/certs.d/_default/hosts.toml', NODE_E2E_REGISTRY_HOSTS, { signal });
+    const hosts = registryHostsOf([...needed.map((n) => n.image.ref), ...unbuildable.map((i) => i.ref)]);
+    await node.exec(['sh', '-c', 'content=$(cat); for h in "$@"; do mkdir -p "/etc/containerd/certs.d/$h" && printf \'%s\\n\' "$content" >"/etc/containerd/certs.d/$h/hosts.toml" || exit 1; done', 'sh', ...hosts], { signal, stdin: NODE_E2E_REGISTRY_HOSTS });
     await writeNodeFile(node, `${NODE_E2E_DIR}/kubelet-config.yaml`, nodeE2eKubeletConfig(version), { signal });
     await node.copyIn(NODE_E2E_DIR, tarOf([suite, ginkgo]), { signal });
     await syncImagesIntoNodes(driver, [node], needed.map((n) => n.image.ref), { cacheDir, logger, signal });

@@ -5,6 +5,8 @@ import { parseImageManifest } from '../../src/conformance/manifest.js';
 import {
   NODE_E2E_LABEL_FILTER,
   NODE_E2E_POD_CIDR,
+  NODE_E2E_REGISTRY_HOSTS,
+  registryHostsOf,
   NODE_E2E_SKIPS,
   nodeE2eCniConfig,
   nodeE2eGinkgoArgs,
@@ -145,6 +147,15 @@ describe('node e2e run arguments', () => {
     expect(match(`${lifecycle} during initialization Should not start a regular container, restartPolicy=Never`)).toBe(false);
     expect(match('[sig-node] [NodeConformance] Containers Lifecycle when ... when an init container fails to start because of a bad image should not start an init container')).toBe(false);
     for (const s of NODE_E2E_SKIPS) expect(s.why).not.toBe('');
+  });
+});
+
+describe('pulls stay on the machine', () => {
+  it("sends every registry of the suite's images, and the public ones, to a closed local port (a mirror: containerd 1.6 ignores a lone server line)", () => {
+    const hosts = registryHostsOf(['registry.k8s.io/pause:3.10.1', 'invalid.registry.k8s.io/invalid/alpine:3.1', 'gcr.io/authenticated-image-pulling/alpine:3.7', 'busybox:1', 'library/x:2', 'localhost:5000/y:1']);
+    expect(hosts).toEqual(['_default', 'docker.io', 'gcr.io', 'ghcr.io', 'invalid.registry.k8s.io', 'k8s.gcr.io', 'localhost:5000', 'quay.io', 'registry-1.docker.io', 'registry.k8s.io']);
+    expect(NODE_E2E_REGISTRY_HOSTS).toContain('server = "http://127.0.0.1:9"');
+    expect(NODE_E2E_REGISTRY_HOSTS).toContain('[host."http://127.0.0.1:9"]\n  capabilities = ["pull", "resolve"]');
   });
 });
 

@@ -11,6 +11,7 @@
  * removes it) and removed after the run, also on Ctrl-C.
  */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { localClusterHome } from '../config/load.js';
@@ -199,10 +200,10 @@ export function nodeE2eCniConfig(): string {
   )}\n`;
 }
 
-/** The container the suite runs in: a node of the cluster's node image, on the engine's default network. */
-export function nodeE2eSpec(cluster: string, image: string): NodeSpec {
+/** The container the suite runs in: a node of the cluster's node image, on the engine's default network; `id` tells runs apart. */
+export function nodeE2eSpec(cluster: string, image: string, id: string): NodeSpec {
   return {
-    name: containerName(cluster, NODE_E2E_HOSTNAME),
+    name: containerName(cluster, `${NODE_E2E_HOSTNAME}-${id}`),
     hostname: NODE_E2E_HOSTNAME,
     image,
     labels: ownerLabels(cluster, 'node-e2e'),
@@ -336,10 +337,13 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
   const { needed, unbuildable } = await releaseTestImages(version, NODE_E2E_IDS, 'the node e2e tests (local-cluster e2e-node)');
   for (const image of needed) await ensureImage(image, { driver, cacheDir, logger, signal });
 
-  // a fresh container of the node image; one an earlier, killed run left goes first
-  const spec = nodeE2eSpec(cluster, nodeImage);
-  const stale = (await driver.listNodes({ cluster, role: 'node-e2e' }, { signal })).filter((n) => n.name === spec.name);
-  if (stale.length) await driver.removeNodes(stale, { signal });
+  // a fresh container of the node image (runs side by side have one each); stopped ones an
+  // earlier, killed run left go first
+  const spec = nodeE2eSpec(cluster, nodeImage, randomBytes(3).toString('hex'));
+  const earlier = await driver.listNodes({ cluster, role: 'node-e2e' }, { signal });
+  const stopped = (await Promise.all(earlier.map(async (n) => ((await n.state({ signal })) === 'running' ? [] : [n])))).flat();
+  if (stopped.length) await driver.removeNodes(stopped, { signal });
+  if (earlier.length > stopped.length) logger.info(`another e2e-node run of cluster "${cluster}" is going on (${earlier.filter((n) => !stopped.includes(n)).map((n) => n.name).join(', ')}): this one gets a container of its own`);
   logger.info(`starting ${spec.name} from ${nodeImage}`);
   const node = await driver.createNode(spec, { signal });
   let keep = false;

@@ -129,8 +129,8 @@ describe('node e2e run arguments', () => {
   });
 
   it("runs in a node container of the cluster's image labelled node-e2e (so clean removes it), as a worker", () => {
-    const spec = nodeE2eSpec('ne-x', 'local-cluster/node:v1.34.4-abc');
-    expect(spec).toMatchObject({ name: 'local-cluster-ne-x-node-e2e', hostname: 'node-e2e', image: 'local-cluster/node:v1.34.4-abc', privileged: true });
+    const spec = nodeE2eSpec('ne-x', 'local-cluster/node:v1.34.4-abc', '0a1b2c');
+    expect(spec).toMatchObject({ name: 'local-cluster-ne-x-node-e2e-0a1b2c', hostname: 'node-e2e', image: 'local-cluster/node:v1.34.4-abc', privileged: true });
     expect(spec.labels).toMatchObject({ [LABELS.cluster]: 'ne-x', [LABELS.role]: 'node-e2e', [LABELS.managed]: 'true' });
     expect(spec.env).toEqual({ LOCAL_CLUSTER_NODE_ROLE: 'worker' });
     expect(spec.network).toBeUndefined();

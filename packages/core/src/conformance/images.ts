@@ -67,6 +67,33 @@ done </proc/self/environ
 exec -a "\$0" /usr/bin/busybox "\$@"
 `;
 
+/**
+ * `nmeter` of the busybox stand-in: Debian's busybox builds have no nmeter applet, and the
+ * node e2e container-lifecycle tests stamp their log lines with
+ * `date -u +%FT$(nmeter -d0 '%3t' | head -n1)Z`. Only the time field (`%[N]t`: HH:MM:SS with
+ * N decimals) is implemented, printed every -d milliseconds (0: at once, again and again)
+ * until the reader goes away.
+ */
+const NMETER = `#!/usr/bin/bash
+# stand-in for busybox nmeter (Debian's busybox has none): only the %[N]t (time) field
+delay=1000
+while getopts d: opt; do [[ $opt == d ]] && delay=$OPTARG; done
+shift $((OPTIND - 1))
+format=\${1:-%t}
+while :; do
+  t=$EPOCHREALTIME
+  out=$format
+  while [[ $out =~ %([0-9]?)t ]]; do
+    n=\${BASH_REMATCH[1]:-0}
+    stamp=$(printf '%(%H:%M:%S)T' "\${t%.*}")
+    (( n > 0 )) && stamp+=".\${t#*.}" && stamp=\${stamp:0:$((9 + n))}
+    out=\${out/"\${BASH_REMATCH[0]}"/$stamp}
+  done
+  printf '%s\\n' "$out" || exit 0
+  (( delay > 0 )) && sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+done
+`;
+
 /** A recipe for each suite image name this module knows how to build. */
 function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): ImageRecipe | undefined {
   switch (image.name) {
@@ -77,7 +104,15 @@ function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): Im
       // the Update Demo tests read data.json through the API server's pod proxy
       return agnhost(release, image, shipped, [{ path: '/data.json', content: `{\n  "image": "${image.name}.jpg"\n}\n` }], ['test-webserver']);
     case 'busybox':
-      return { debianPackages: ['bash'], shell: true, files: [{ path: '/usr/bin/sh', mode: 0o755, content: BUSYBOX_SH }], cmd: ['sh'] };
+      return {
+        debianPackages: ['bash'],
+        shell: true,
+        files: [
+          { path: '/usr/bin/sh', mode: 0o755, content: BUSYBOX_SH },
+          { path: '/usr/bin/nmeter', mode: 0o755, content: NMETER },
+        ],
+        cmd: ['sh'],
+      };
     case 'httpd':
       return { ...webServer('/usr/local/apache2/htdocs', '<html><body><h1>It works!</h1></body></html>\n', '/usr/local/bin/httpd-foreground'), workdir: '/usr/local/apache2' };
     case 'nginx':

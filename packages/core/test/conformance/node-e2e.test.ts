@@ -1,3 +1,6 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeE2eBinaries } from '../../src/conformance/binaries.js';
 import { conformanceImages, NODE_E2E_IDS } from '../../src/conformance/images.js';
@@ -19,7 +22,7 @@ import { specProgress, testFilters, type SpecEvent } from '../../src/conformance
 import { LABELS, type Driver, type NodeHandle } from '../../src/contracts/driver.js';
 import { goBinaryProblems, recipeProblems } from '../../src/images/recipe.js';
 import { MODE_LABEL } from '../../src/lifecycle/services.js';
-import { rejectionOf } from '../helpers.js';
+import { rejectionOf, tempDir } from '../helpers.js';
 
 describe('node e2e binaries', () => {
   it('builds e2e_node.test as a test binary of k8s.io/kubernetes (staging modules at the release) and the ginkgo its go.mod pins', () => {
@@ -63,6 +66,13 @@ describe('node e2e images', () => {
       expect(n.neededBy).toBe('node e2e');
     }
     expect(needed[2]!.image.recipe).toMatchObject({ debianPackages: ['util-linux'], shell: true });
+    // Debian's busybox has no nmeter; the container-lifecycle tests stamp their log lines with it
+    const nmeter = needed[1]!.image.recipe!.files!.find((f) => f.path === '/usr/bin/nmeter')!;
+    expect(nmeter.mode).toBe(0o755);
+    const script = join(tempDir(), 'nmeter');
+    writeFileSync(script, nmeter.content!);
+    const stamp = execFileSync('bash', ['-c', `bash ${script} -d0 '%3t' | head -n1`], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, timeout: 10_000 }).trim();
+    expect(stamp).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
     expect(needed[3]!.image.recipe).toMatchObject({ user: '1234', shell: true });
   });
 });

@@ -51,11 +51,20 @@ export const NODE_E2E_HOSTNAME = 'node-e2e';
 /** The pod range of the suite's kubelet (its default podCIDR, test/e2e_node/jenkins/default-kubelet-config.yaml). */
 export const NODE_E2E_POD_CIDR = '10.100.0.0/24';
 
+/** A test the default run leaves out, and why; with `unless`, only on machines where that command fails in the container. */
+export interface LeftOutRule {
+  /** A regular expression on full test names. */
+  pattern: string;
+  why: string;
+  /** A probe run in the container before the tests: the rule applies only when it fails. */
+  unless?: string[];
+}
+
 /**
  * Tests the default run leaves out, each with the reason: what this machine cannot give
- * them (no registry, no image recipe). They are listed in the report as skipped by us.
+ * them. They are listed in the report as left out, never counted as passed or failed.
  */
-export const NODE_E2E_SKIPS: readonly { pattern: string; why: string }[] = [
+export const NODE_E2E_SKIPS: readonly LeftOutRule[] = [
   {
     pattern: 'Container Runtime blackbox test when running a container with a new image should be able to pull image',
     why: 'pulls agnhost with imagePullPolicy Always and expects the pull to succeed: no registry is reachable here',
@@ -64,7 +73,21 @@ export const NODE_E2E_SKIPS: readonly { pattern: string; why: string }[] = [
     pattern: 'Containers Lifecycle when A pod is running only regular containers when the regular container has its image updated should successfully restart',
     why: 'its containers pull agnhost and busybox with imagePullPolicy Always and expect the pulls to succeed: no registry is reachable here',
   },
+  {
+    pattern: 'PrivilegedPod \\[NodeConformance\\] should enable privileged commands',
+    why: "creates a dummy network interface (ip link add dummy1 type dummy), and this machine's kernel has none (CONFIG_DUMMY)",
+    unless: ['sh', '-c', 'ip link add lc-probe0 type dummy && ip link del lc-probe0'],
+  },
 ];
+
+/** The selected tests the rules leave out (rules with a probe only when `failedProbes` holds them). */
+export function leftOutTests(names: readonly string[], rules: readonly LeftOutRule[], failedProbes: ReadonlySet<LeftOutRule> = new Set()): { name: string; why: string }[] {
+  const applying = rules.filter((r) => !r.unless || failedProbes.has(r));
+  return names.flatMap((name) => {
+    const rule = applying.find((r) => new RegExp(r.pattern).test(name));
+    return rule ? [{ name, why: rule.why }] : [];
+  });
+}
 
 /**
  * containerd's registry configuration (hosts.toml) for each registry the suite names: pulls
@@ -304,14 +327,12 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
       hint: 'The focus is a substring of full test names such as "[sig-node] Pods should get a host IP [NodeConformance] [Conformance]"; `local-cluster e2e-node --list` lists them.',
     });
   }
-  const leftOut = selectedAll.specs.flatMap((s) => {
-    const skip = defaultSkips.find((d) => new RegExp(d.pattern).test(s.name));
-    return skip ? [{ name: s.name, why: skip.why }] : [];
-  });
-  const runFilters = leftOut.length ? testFilters(options, filters.labelFilter, defaultSkips.map((d) => d.pattern)) : filters;
-  const toRun = selectedAll.specs.filter((s) => !leftOut.some((l) => l.name === s.name));
+  const rules = options.noDefaultSkips ? [] : NODE_E2E_SKIPS;
+  const names = selectedAll.specs.map((s) => s.name);
+  let leftOut = leftOutTests(names, rules);
+  let toRun = names.filter((n) => !leftOut.some((l) => l.name === n));
   const parallelism = options.parallelism ?? defaultParallelism();
-  const base = {
+  const base = () => ({
     cluster,
     kubernetesVersion: version,
     nodeImage,
@@ -323,15 +344,13 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
     leftOut,
     reportDir,
     log,
-  };
-  const empty = { passed: 0, failed: 0, skipped: 0, durationMs: 0, failures: [], skips: [], specs: [], unbuildableImages: [] };
-  if (options.list) return { ...base, ...empty, tests: toRun.map((s) => s.name).sort() };
-  if (toRun.length === 0) {
-    throw new LocalClusterError(`Every test ${what} is one this machine cannot run: ${leftOut.map((l) => `"${l.name}" (${l.why})`).join('; ')}.`, {
+  });
+  const nothingLeft = () =>
+    new LocalClusterError(`Every test ${what} is one this machine cannot run: ${leftOut.map((l) => `"${l.name}" (${l.why})`).join('; ')}.`, {
       hint: 'Choose other tests, or pass --no-default-skips to run them anyway.',
     });
-  }
-  logger.info(`${toRun.length} test(s) of Kubernetes ${version}'s node e2e suite ${what}${leftOut.length ? ` (${leftOut.length} left out: see the report)` : ''}; ${parallelism} in parallel; report in ${reportDir}`);
+  if (options.list) return { ...base(), passed: 0, failed: 0, skipped: 0, durationMs: 0, failures: [], skips: [], specs: [], unbuildableImages: [], tests: [...toRun].sort() };
+  if (toRun.length === 0) throw nothingLeft();
 
   // the images the tests run, built offline (before the container exists: a build can take minutes)
   const { needed, unbuildable } = await releaseTestImages(version, NODE_E2E_IDS, 'the node e2e tests (local-cluster e2e-node)');
@@ -358,6 +377,18 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
     await node.copyIn(NODE_E2E_DIR, tarOf([suite, ginkgo]), { signal });
     await syncImagesIntoNodes(driver, [node], needed.map((n) => n.image.ref), { cacheDir, logger, signal });
 
+    // what this machine cannot give some tests (kernel features), asked of the container
+    const failedProbes = new Set<LeftOutRule>();
+    for (const rule of rules) {
+      if (rule.unless && toRun.some((n) => new RegExp(rule.pattern).test(n)) && (await node.run(rule.unless, { signal })).exitCode !== 0) failedProbes.add(rule);
+    }
+    leftOut = leftOutTests(names, rules, failedProbes);
+    toRun = names.filter((n) => !leftOut.some((l) => l.name === n));
+    if (toRun.length === 0) throw nothingLeft();
+    const applied = rules.filter((r) => !r.unless || failedProbes.has(r)).map((r) => r.pattern);
+    const runFilters = leftOut.length ? testFilters(options, filters.labelFilter, applied) : filters;
+    logger.info(`${toRun.length} test(s) of Kubernetes ${version}'s node e2e suite ${what}${leftOut.length ? ` (${leftOut.length} left out: see the report)` : ''}; ${parallelism} in parallel; report in ${reportDir}`);
+
     const argv = [`${NODE_E2E_DIR}/ginkgo`, ...nodeE2eGinkgoArgs(runFilters, parallelism, timeoutMinutes)];
     const out = createWriteStream(log);
     out.write(`+ ${argv.map(shellWord).join(' ')}\n`);
@@ -365,11 +396,7 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
     // detached from the exec: output to a file, read as it grows; the exit code to another
     const script = `mkdir -p ${REPORT_IN_NODE} && cd ${REPORT_IN_NODE} && rm -f ${EXIT_IN_NODE} && (${argv.map(shellWord).join(' ')} >${LOG_IN_NODE} 2>&1; echo $? >${EXIT_IN_NODE}.tmp; mv ${EXIT_IN_NODE}.tmp ${EXIT_IN_NODE})`;
     await node.exec(['sh', '-c', `setsid sh -c ${shellWord(script)} </dev/null >/dev/null 2>&1 &`], { signal });
-    const progress = specProgress(
-      toRun.map((s) => s.name),
-      toRun.length,
-      options.onSpec,
-    );
+    const progress = specProgress(toRun, toRun.length, options.onSpec);
     let offset = 0;
     let code: number | undefined;
     const deadline = Date.now() + (timeoutMinutes + 10) * 60_000;
@@ -406,7 +433,7 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
     const outcome = await suiteOutcome(join(reportDir, basename(REPORT_IN_NODE)), code, log, { ...(options.junitDir ? { dir: options.junitDir } : {}), name: 'junit_node_e2e.xml' });
     keep = Boolean(options.keep);
     return {
-      ...base,
+      ...base(),
       ...outcome,
       durationMs: performance.now() - started,
       unbuildableImages: unbuildable.map((i) => i.ref),

@@ -11,6 +11,7 @@ import {
   NODE_E2E_REGISTRY_HOSTS,
   registryHostsOf,
   NODE_E2E_SKIPS,
+  leftOutTests,
   nodeE2eCniConfig,
   nodeE2eGinkgoArgs,
   nodeE2eKubeletConfig,
@@ -157,6 +158,16 @@ describe('node e2e run arguments', () => {
     expect(match(`${lifecycle} during initialization Should not start a regular container, restartPolicy=Never`)).toBe(false);
     expect(match('[sig-node] [NodeConformance] Containers Lifecycle when ... when an init container fails to start because of a bad image should not start an init container')).toBe(false);
     for (const s of NODE_E2E_SKIPS) expect(s.why).not.toBe('');
+  });
+
+  it('leaves out a test that needs a kernel feature only where the probe in the container fails', () => {
+    const privileged = '[sig-node] PrivilegedPod [NodeConformance] should enable privileged commands [LinuxOnly]';
+    const names = [privileged, '[sig-node] Pods should get a host IP [NodeConformance] [Conformance]'];
+    const rule = NODE_E2E_SKIPS.find((r) => r.unless)!;
+    expect(rule.unless!.join(' ')).toContain('type dummy');
+    expect(leftOutTests(names, NODE_E2E_SKIPS)).toEqual([]);
+    expect(leftOutTests(names, NODE_E2E_SKIPS, new Set([rule]))).toEqual([{ name: privileged, why: rule.why }]);
+    expect(leftOutTests(names, [])).toEqual([]);
   });
 });
 

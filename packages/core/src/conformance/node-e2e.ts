@@ -316,7 +316,6 @@ export async function runNodeE2e(options: NodeE2eOptions): Promise<NodeE2eReport
   const suite = binaries['e2e_node.test']!;
   const ginkgo = binaries.ginkgo!;
 
-  const defaultSkips = options.noDefaultSkips ? [] : NODE_E2E_SKIPS;
   const filters = testFilters(options, options.labelFilter ?? NODE_E2E_LABEL_FILTER);
   const reportDir = await newReportDir(home, cluster, 'e2e-node');
   const log = join(reportDir, 'e2e-node.log');

@@ -165,6 +165,12 @@ describe('node e2e run arguments', () => {
     const names = [privileged, '[sig-node] Pods should get a host IP [NodeConformance] [Conformance]'];
     const rule = NODE_E2E_SKIPS.find((r) => r.unless)!;
     expect(rule.unless!.join(' ')).toContain('type dummy');
+    const probed = NODE_E2E_SKIPS.filter((r) => r.unless);
+    expect(probed).toHaveLength(3);
+    const match = (name: string) => probed.filter((r) => new RegExp(r.pattern).test(name)).length;
+    expect(match('[sig-node] ContainerMetrics [LinuxOnly] [NodeConformance] when querying /metrics/cadvisor should report container metrics')).toBe(1);
+    expect(match('[sig-node] Summary API [NodeConformance] when querying /stats/summary should report resource usage through the stats api')).toBe(1);
+    expect(match(privileged)).toBe(1);
     expect(leftOutTests(names, NODE_E2E_SKIPS)).toEqual([]);
     expect(leftOutTests(names, NODE_E2E_SKIPS, new Set([rule]))).toEqual([{ name: privileged, why: rule.why }]);
     expect(leftOutTests(names, [])).toEqual([]);

@@ -10,6 +10,7 @@ import loadCommand from './commands/load.js';
 import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
 import { e2eCmd, e2eSerialCmd } from './commands/e2e.js';
+import { e2eNodeCmd } from './commands/e2e-node.js';
 import netcheckCommand from './commands/netcheck.js';
 import statusCommand from './commands/status.js';
 import exportCommand from './commands/export.js';
@@ -32,6 +33,7 @@ export const rootCommand = defineCommand({
     reup: reupCmd,
     e2e: e2eCmd,
     'e2e-serial': e2eSerialCmd,
+    'e2e-node': e2eNodeCmd,
     netcheck: netcheckCommand,
     list: listCommand,
     status: statusCommand,

@@ -45,7 +45,7 @@ describe('help and version', () => {
   it('--help lists every command of the proposal', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const cmd of ['up', 'down', 'clean', 'reup', 'e2e', 'e2e-serial', 'list', 'images', 'config', 'load', 'kubeconfig']) expect(r.stdout).toContain(cmd);
+    for (const cmd of ['up', 'down', 'clean', 'reup', 'e2e', 'e2e-serial', 'e2e-node', 'list', 'images', 'config', 'load', 'kubeconfig']) expect(r.stdout).toContain(cmd);
   });
 
   it('up --help shows one flag per setting with its env var and default', async () => {
@@ -206,6 +206,26 @@ describe('the container engine', () => {
     const e2e = await cli(['e2e', '--name', 'nosuch']);
     expect(e2e.code).toBe(1);
     expect(e2e.stderr).toContain('Cluster "nosuch" is not up.');
+    const e2eNode = await cli(['e2e-node', '--name', 'nosuch']);
+    expect(e2eNode.code).toBe(1);
+    expect(e2eNode.stderr).toContain('Cluster "nosuch" is not up.');
+    expect(e2eNode.stderr).toContain('local-cluster up --name nosuch');
+  });
+
+  it('e2e-node names a bad flag value or an unknown flag before touching anything', async () => {
+    const timeout = await cli(['e2e-node', '--name', 'nosuch', '--timeout', '5m']);
+    expect(timeout.code).toBe(1);
+    expect(timeout.stderr).toContain('--timeout 5m is not a number of minutes from 1 to 1440.');
+    const unknown = await cli(['e2e-node', '--name', 'nosuch', '--prepull-images']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('Unknown flag --prepull-images.');
+    const parallel = await cli(['e2e-node', '--name', 'nosuch', '--e2e-parallel', 'many']);
+    expect(parallel.code).toBe(1);
+    expect(parallel.stderr).toContain('e2e-parallel');
+    const help = await cli(['e2e-node', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('NodeConformance && !Serial && !Flaky && !Slow');
+    expect(help.stdout).toContain('--no-default-skips');
   });
 
   it('list talks to the real engine', async () => {

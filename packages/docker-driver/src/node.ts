@@ -39,6 +39,7 @@ export class DockerNode implements NodeHandle {
   readonly cluster: string;
   readonly role: NodeRole | undefined;
   readonly labels: Readonly<Record<string, string>>;
+  readonly image: string;
   /** The state when this handle was made (for listings; state() asks again). */
   readonly observedState: NodeState;
   /** The network the node was created on, where its address is read. */
@@ -54,6 +55,7 @@ export class DockerNode implements NodeHandle {
     this.labels = Object.freeze({ ...(info.Config.Labels ?? {}) });
     this.cluster = this.labels[LABELS.cluster] ?? '';
     this.role = parseNodeRole(this.labels[LABELS.nodeRole]);
+    this.image = info.Config.Image;
     this.network = info.HostConfig.NetworkMode;
     this.observedState = toNodeState(info.State.Status);
   }

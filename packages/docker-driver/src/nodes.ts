@@ -68,7 +68,7 @@ export async function listNodes(ctx: DockerContext, selector: Selector, options:
 }
 
 /** The roles of the containers createNode makes: nodes and the satellites beside them. */
-const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes'] as const;
+const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e'] as const;
 
 /** Force-removes node containers with their anonymous volumes; refuses containers not created by local-cluster. */
 export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle[], options: CallOptions = {}): Promise<void> {

@@ -49,7 +49,7 @@ export default defineCommand({
     const summary = (await driver.listClusters()).find((c) => c.name === name);
     if (!summary) throw new LocalClusterError(`There is no cluster "${name}" on this engine.`, { hint: `\`local-cluster list\` shows the clusters; \`${upCommandFor(name)}\` makes this one.` });
     const nodes = await driver.listNodes({ cluster: name, role: 'node' });
-    const balancers = (await Promise.all((['load-balancer', 'hollow-nodes', 'fake-nodes'] as const).map((role) => driver.listNodes({ cluster: name, role })))).flat();
+    const balancers = (await Promise.all((['load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e'] as const).map((role) => driver.listNodes({ cluster: name, role })))).flat();
     // with several control planes, any running one answers
     const controlPlanes = nodes.filter((n) => n.role === 'control-plane');
     const states = await Promise.all(controlPlanes.map((n) => n.state()));

@@ -67,6 +67,33 @@ done </proc/self/environ
 exec -a "\$0" /usr/bin/busybox "\$@"
 `;
 
+/**
+ * `nmeter` of the busybox stand-in: Debian's busybox builds have no nmeter applet, and the
+ * node e2e container-lifecycle tests stamp their log lines with
+ * `date -u +%FT$(nmeter -d0 '%3t' | head -n1)Z`. Only the time field (`%[N]t`: HH:MM:SS with
+ * N decimals) is implemented, printed every -d milliseconds (0: at once, again and again)
+ * until the reader goes away.
+ */
+const NMETER = `#!/usr/bin/bash
+# stand-in for busybox nmeter (Debian's busybox has none): only the %[N]t (time) field
+delay=1000
+while getopts d: opt; do [[ $opt == d ]] && delay=$OPTARG; done
+shift $((OPTIND - 1))
+format=\${1:-%t}
+while :; do
+  t=$EPOCHREALTIME
+  out=$format
+  while [[ $out =~ %([0-9]?)t ]]; do
+    n=\${BASH_REMATCH[1]:-0}
+    stamp=$(printf '%(%H:%M:%S)T' "\${t%.*}")
+    (( n > 0 )) && stamp+=".\${t#*.}" && stamp=\${stamp:0:$((9 + n))}
+    out=\${out/"\${BASH_REMATCH[0]}"/$stamp}
+  done
+  printf '%s\\n' "$out" || exit 0
+  (( delay > 0 )) && sleep "$(printf '%d.%03d' $((delay / 1000)) $((delay % 1000)))"
+done
+`;
+
 /** A recipe for each suite image name this module knows how to build. */
 function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): ImageRecipe | undefined {
   switch (image.name) {
@@ -77,11 +104,25 @@ function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): Im
       // the Update Demo tests read data.json through the API server's pod proxy
       return agnhost(release, image, shipped, [{ path: '/data.json', content: `{\n  "image": "${image.name}.jpg"\n}\n` }], ['test-webserver']);
     case 'busybox':
-      return { debianPackages: ['bash'], shell: true, files: [{ path: '/usr/bin/sh', mode: 0o755, content: BUSYBOX_SH }], cmd: ['sh'] };
+      return {
+        debianPackages: ['bash'],
+        shell: true,
+        files: [
+          { path: '/usr/bin/sh', mode: 0o755, content: BUSYBOX_SH },
+          { path: '/usr/bin/nmeter', mode: 0o755, content: NMETER },
+        ],
+        cmd: ['sh'],
+      };
     case 'httpd':
       return { ...webServer('/usr/local/apache2/htdocs', '<html><body><h1>It works!</h1></body></html>\n', '/usr/local/bin/httpd-foreground'), workdir: '/usr/local/apache2' };
     case 'nginx':
       return webServer('/usr/share/nginx/html', '<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n', '/usr/sbin/nginx');
+    case 'nonroot':
+      // upstream: debian-base with USER 1234
+      return { shell: true, user: '1234', cmd: ['sh'] };
+    case 'ipc-utils':
+      // upstream: alpine with util-linux (ipcmk, ipcs, ipcrm)
+      return { debianPackages: ['util-linux'], shell: true, cmd: ['sh'] };
     case 'jessie-dnsutils':
       return { debianPackages: ['bind9-dnsutils', 'libc-bin'], shell: true, cmd: ['sh'] };
     case 'nonewprivs':
@@ -107,7 +148,15 @@ function recipeFor(image: SuiteImage, release: string, shipped: ImageFile[]): Im
  * purpose: e.g. AgnhostPrivate and InvalidRegistryImage exist to test failing
  * pulls, and Pause is in every node already (kubeadm's, preloaded).
  */
-const CONFORMANCE_IDS = new Set(['Agnhost', 'BusyBox', 'Httpd', 'HttpdNew', 'Nginx', 'NginxNew', 'JessieDnsutils', 'Kitten', 'Nautilus', 'Nonewprivs', 'APIServer', 'Etcd']);
+export const CONFORMANCE_IDS: ReadonlySet<string> = new Set(['Agnhost', 'BusyBox', 'Httpd', 'HttpdNew', 'Nginx', 'NginxNew', 'JessieDnsutils', 'Kitten', 'Nautilus', 'Nonewprivs', 'APIServer', 'Etcd']);
+
+/**
+ * The manifest's image IDs the node e2e suite's tests run that a recipe can build: the
+ * e2e/common tests' pre-pulled images (test/e2e/common/util.go PrePulledImages) and the
+ * node suite's own (test/e2e_node/image_list.go) but for the NFS server, the node
+ * performance workloads (NPB, TensorFlow) and Perl, which have none.
+ */
+export const NODE_E2E_IDS: ReadonlySet<string> = new Set(['Agnhost', 'BusyBox', 'Httpd', 'HttpdNew', 'Nginx', 'NginxNew', 'Nonewprivs', 'NonRoot', 'IpcUtils']);
 
 /**
  * The images the conformance tests use, with recipes. `unbuildable` are the
@@ -119,17 +168,20 @@ export function conformanceImages(
   release: string,
   /** Files the release ships for the agnhost image (porter's /localhost.crt and /localhost.key), read from its module. */
   shipped: ImageFile[] = [],
+  /** Which of the manifest's images to build (default: the conformance tests' ones). */
+  ids: ReadonlySet<string> = CONFORMANCE_IDS,
+  neededBy = NEEDED_BY,
 ): { needed: NeededImage[]; unbuildable: SuiteImage[] } {
   const needed: NeededImage[] = [];
   const unbuildable: SuiteImage[] = [];
   for (const image of suite) {
-    const recipe = CONFORMANCE_IDS.has(image.id) ? recipeFor(image, release, shipped) : undefined;
+    const recipe = ids.has(image.id) ? recipeFor(image, release, shipped) : undefined;
     if (!recipe) {
       unbuildable.push(image);
       continue;
     }
     const requirement: ImageRequirement = { ref: image.ref, recipe, loadIntoNodes: true };
-    needed.push({ image: requirement, neededBy: NEEDED_BY });
+    needed.push({ image: requirement, neededBy });
   }
   return { needed, unbuildable };
 }
@@ -139,10 +191,14 @@ export function conformanceImages(
  * suite's image table and the files agnhost ships): what `e2e` builds, and
  * where `netcheck` takes agnhost from (one recipe, one cached image).
  */
-export async function releaseTestImages(version: string): Promise<{ needed: NeededImage[]; unbuildable: SuiteImage[] }> {
+export async function releaseTestImages(
+  version: string,
+  ids: ReadonlySet<string> = CONFORMANCE_IDS,
+  neededBy = NEEDED_BY,
+): Promise<{ needed: NeededImage[]; unbuildable: SuiteImage[] }> {
   const source = await goModuleDir('k8s.io/kubernetes', version);
   const shipped = await Promise.all(
     ['localhost.crt', 'localhost.key'].map(async (file) => ({ path: `/${file}`, content: await readFile(join(source, 'test/images/agnhost/porter', file), 'utf8') })),
   );
-  return conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version, shipped);
+  return conformanceImages(parseImageManifest(await readFile(join(source, 'test/utils/image/manifest.go'), 'utf8')), version, shipped, ids, neededBy);
 }

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,8 +9,8 @@ import { localClusterHome } from '../config/load.js';
 import type { Logger } from '../contracts/context.js';
 import type { CallOptions, Driver, NodeHandle } from '../contracts/driver.js';
 import { AbortedError, LocalClusterError } from '../errors.js';
-import { ensureGoBinaries, ensureImage, goModuleDir, syncImagesIntoNodes } from '../images/index.js';
-import { clusterDir, controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
+import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
+import { controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
 import { extractTar } from '../nodeutil.js';
 import { imageCacheDir } from '../lifecycle/images.js';
 import { requireKubeconfig, runningNodes } from '../lifecycle/load.js';
@@ -18,7 +18,8 @@ import { serverVersion } from '../lifecycle/cluster-facts.js';
 import { isServicesNode } from '../lifecycle/services.js';
 import { e2eBinaries } from './binaries.js';
 import { releaseTestImages } from './images.js';
-import { literalPattern, parseGinkgoReport, parseSpecLine, type SpecResult } from './report.js';
+import type { SpecResult } from './report.js';
+import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent } from './suite.js';
 
 const exec = promisify(execFile);
 
@@ -49,7 +50,7 @@ export interface ConformanceOptions {
   logger: Logger;
   signal: AbortSignal;
   /** Called as each test finishes. */
-  onSpec?: (event: { done: number; total: number; name: string; state: SpecResult['state']; seconds: number }) => void;
+  onSpec?: (event: SpecEvent) => void;
 }
 
 export interface ConformanceReport {
@@ -103,24 +104,6 @@ export async function hostKubectl(node: NodeHandle, dir: string, options: CallOp
   return path;
 }
 
-/**
- * The test's name from the line ginkgo -v prints after a spec's state: it marks the
- * failing node (`[It]`) and appends the labels (`[sig-network, Conformance]`).
- */
-export function printedSpecName(line: string, known: readonly string[]): string {
-  return knownSpecName(line, known) ?? cleanSpecLine(line).replace(/ \[[^\]]*\]$/, '');
-}
-
-function cleanSpecLine(line: string): string {
-  return line.trim().replace(/ \[(It|BeforeEach|AfterEach|JustBeforeEach|JustAfterEach|DeferCleanup[^\]]*)\] /, ' ');
-}
-
-/** The selected test a line names, if it names one. */
-export function knownSpecName(line: string, known: readonly string[]): string | undefined {
-  const clean = cleanSpecLine(line);
-  return known.find((name) => clean === name || clean.startsWith(`${name} [`));
-}
-
 /** Namespaces the e2e framework made (it labels them e2e-framework=<test base name>). */
 async function e2eNamespaces(kubectl: string, kubeconfig: string): Promise<string[]> {
   const r = await exec(kubectl, ['--kubeconfig', kubeconfig, 'get', 'namespaces', '-l', 'e2e-framework', '-o', 'name'], { maxBuffer: 8 << 20 }).catch(() => ({ stdout: '' }));
@@ -147,37 +130,18 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
 
   // the suite and its runner, at the cluster's exact version
   const cacheDir = imageCacheDir(home);
-  const source = await goModuleDir('k8s.io/kubernetes', version);
-  const goMod = await readFile(join(source, 'go.mod'), 'utf8');
-  const binaries = await ensureGoBinaries(`e2e.test-${version}`, e2eBinaries(version, goMod), { cacheDir, logger, signal, neededBy: 'local-cluster e2e' });
+  const binaries = await ensureSuiteBinaries('e2e.test', version, e2eBinaries, { cacheDir, logger, signal, neededBy: 'local-cluster e2e' });
   const e2eTest = binaries['e2e.test']!;
   const ginkgo = binaries.ginkgo!;
   const kubectl = await hostKubectl(controlPlane, join(home, 'cache', 'e2e', version), { signal });
 
-  const labelFilter = options.labelFilter ?? (options.serial ? 'Conformance && Serial' : 'Conformance && !Serial');
-  // the regex forms win over the substrings; reports show what the user gave for the one applied
-  const focusGiven = options.focusRegex ?? options.focus;
-  const skipGiven = options.skipRegex ?? options.skip;
-  const focus = options.focusRegex ?? (options.focus ? literalPattern(options.focus) : undefined);
-  const skip = options.skipRegex ?? (options.skip ? literalPattern(options.skip) : undefined);
-  const filters = [`--label-filter=${labelFilter}`, ...(focus ? [`--focus=${focus}`] : []), ...(skip ? [`--skip=${skip}`] : [])];
-
-  const reportDir = join(clusterDir(home, cluster), 'e2e', new Date().toISOString().replace(/[:.]/g, '-'));
-  await mkdir(reportDir, { recursive: true });
+  const filters = testFilters(options, options.labelFilter ?? (options.serial ? 'Conformance && Serial' : 'Conformance && !Serial'));
+  const { labelFilter, focusGiven, skipGiven } = filters;
+  const reportDir = await newReportDir(home, cluster, 'e2e');
   const log = join(reportDir, 'e2e.log');
 
   // which tests the filters select, before anything runs
-  const dry = join(reportDir, 'selected.json');
-  await exec(e2eTest, ['--ginkgo.dry-run', '--ginkgo.no-color', '--ginkgo.silence-skips', ...filters.map((f) => f.replace(/^--/, '--ginkgo.')), `--ginkgo.json-report=${dry}`, '--provider=skeleton', `--kubeconfig=${kubeconfig}`], {
-    maxBuffer: 64 << 20,
-    signal,
-  }).catch((error: Error & { stderr?: string }) => {
-    if (signal.aborted) throw new AbortedError('e2e run');
-    throw new LocalClusterError(`The test filters were refused by e2e.test: ${(error.stderr ?? error.message).trim().split('\n').slice(-3).join(' ')}`, {
-      hint: 'Check --focus-regex/--skip-regex (regular expressions) and --label-filter (a ginkgo label expression).',
-    });
-  });
-  const selected = parseGinkgoReport(await readFile(dry, 'utf8'));
+  const selected = await selectTests(e2eTest, filters, ['--provider=skeleton', `--kubeconfig=${kubeconfig}`], reportDir, { signal, what: 'e2e run' });
   const what = [focusGiven ? `matching "${focusGiven}"` : '', `with labels "${labelFilter}"`].filter(Boolean).join(' ');
   if (selected.selected === 0) {
     throw new LocalClusterError(`No test of Kubernetes ${version}'s e2e suite is ${what}${skipGiven ? ` once "${skipGiven}" is skipped` : ''}.`, {
@@ -214,7 +178,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     '--no-color',
     '-v',
     `--procs=${parallelism}`,
-    ...filters,
+    ...filters.flags,
     `--timeout=${options.timeoutMinutes ?? 240}m`,
     `--output-dir=${reportDir}`,
     '--json-report=report.json',
@@ -232,27 +196,14 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   out.write(`+ ${ginkgo} ${argv.join(' ')}\n`);
   const started = performance.now();
   const child = spawn(ginkgo, argv, { cwd: reportDir, env: { ...process.env, KUBECONFIG: kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const names = selected.specs.map((spec) => spec.name);
-  let done = 0;
-  let pending: { state: SpecResult['state']; seconds: number } | undefined;
-  const lines = createInterface({ input: child.stdout });
-  // a serial run prints a test's name when it starts and `-----` after its state line; a
-  // parallel run prints the name right after the state line
-  let current: string | undefined;
-  lines.on('line', (line) => {
+  const progress = specProgress(
+    selected.specs.map((spec) => spec.name),
+    selected.selected,
+    options.onSpec,
+  );
+  createInterface({ input: child.stdout }).on('line', (line) => {
     out.write(`${line}\n`);
-    if (pending) {
-      if (!line.trim()) return;
-      const name = knownSpecName(line, names) ?? (/^-+$/.test(line.trim()) && current ? current : printedSpecName(line, names));
-      if (pending.state !== 'skipped' || done < selected.selected) {
-        done += 1;
-        options.onSpec?.({ done, total: selected.selected, name, ...pending });
-      }
-      pending = undefined;
-      return;
-    }
-    current = knownSpecName(line, names) ?? current;
-    pending = parseSpecLine(line);
+    progress(line);
   });
   child.stderr.on('data', (chunk: Buffer) => out.write(chunk));
   let interrupted = false;
@@ -283,30 +234,6 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     }
     throw new AbortedError('e2e run');
   }
-  const reportFile = join(reportDir, 'report.json');
-  if (!existsSync(reportFile)) {
-    throw new LocalClusterError(`ginkgo exited with code ${code} and wrote no report.`, { hint: `See its output in ${log}.` });
-  }
-  const results = parseGinkgoReport(await readFile(reportFile, 'utf8'));
-  let junit = join(reportDir, 'junit.xml');
-  if (options.junitDir) {
-    await mkdir(options.junitDir, { recursive: true });
-    const target = join(options.junitDir, `junit_${options.serial ? 'serial' : 'e2e'}.xml`);
-    await copyFile(junit, target);
-    junit = target;
-  }
-  const failures = results.specs.filter((s) => !['passed', 'skipped', 'pending'].includes(s.state));
-  // a run that failed before any test (e.g. BeforeSuite) still fails
-  const failed = Math.max(results.failed, code !== 0 && failures.length === 0 ? 1 : 0);
-  return {
-    ...base,
-    passed: results.passed,
-    failed,
-    skipped: results.skipped,
-    durationMs: performance.now() - started,
-    failures: failed && !failures.length ? [{ name: 'ginkgo', state: 'failed', durationMs: 0, message: `ginkgo exited with code ${code}; see ${log}` }] : failures,
-    skips: results.specs.filter((s) => s.state === 'skipped'),
-    specs: results.specs,
-    junit,
-  };
+  const outcome = await suiteOutcome(reportDir, code, log, { ...(options.junitDir ? { dir: options.junitDir } : {}), name: `junit_${options.serial ? 'serial' : 'e2e'}.xml` });
+  return { ...base, ...outcome, durationMs: performance.now() - started };
 }

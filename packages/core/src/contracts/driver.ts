@@ -30,9 +30,10 @@ export const LABELS = {
 
 /**
  * `load-balancer`: the API server proxy of a cluster with several control planes (not a Kubernetes node);
- * `hollow-nodes`: a container of kubemark hollow kubelets; `fake-nodes`: the kwok controller faking nodes.
+ * `hollow-nodes`: a container of kubemark hollow kubelets; `fake-nodes`: the kwok controller faking nodes;
+ * `node-e2e`: the node-image container `e2e-node` runs the node e2e suite in (its own kubelet, removed after the run).
  */
-export type ObjectRole = 'node' | 'load-balancer' | 'hollow-nodes' | 'fake-nodes' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
+export type ObjectRole = 'node' | 'load-balancer' | 'hollow-nodes' | 'fake-nodes' | 'node-e2e' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
 
 /** Select objects by label. `cluster` undefined means every cluster. */
 export interface Selector {
@@ -137,6 +138,8 @@ export interface NodeHandle {
   readonly cluster: string;
   readonly role: NodeRole | undefined;
   readonly labels: Readonly<Record<string, string>>;
+  /** The image the container was created from (a node image, or a node's snapshot), if the driver knows it. */
+  readonly image?: string;
   /** The container's IPv4 address on the cluster network. */
   ip(options?: CallOptions): Promise<string>;
   state(options?: CallOptions): Promise<'running' | 'exited' | 'created' | 'paused' | 'unknown'>;

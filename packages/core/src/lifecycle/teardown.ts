@@ -29,11 +29,12 @@ export interface TeardownResult {
 type Ctx = TeardownOptions & { result: TeardownResult };
 
 /** The roles of a cluster's containers besides its nodes: none has state of its own (`up` makes them again). */
-export const SATELLITE_ROLES = ['load-balancer', 'hollow-nodes', 'fake-nodes'] as const;
+export const SATELLITE_ROLES = ['load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e'] as const;
 
 /**
  * Every container of a cluster: its node containers and its satellites: with several control
- * planes the API servers' load balancer, the hollow-node containers and the kwok controller.
+ * planes the API servers' load balancer, the hollow-node containers, the kwok controller and a
+ * running `e2e-node`'s container.
  */
 export async function clusterContainers(driver: Driver, cluster: string, options: CallOptions = {}): Promise<NodeHandle[]> {
   const lists = await Promise.all((['node', ...SATELLITE_ROLES] as const).map((role) => driver.listNodes({ cluster, role }, options)));

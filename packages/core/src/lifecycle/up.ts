@@ -156,7 +156,10 @@ const startStoppedNodes: Step<UpContext> = {
   async run(ctx, rt) {
     const stopped: NodeHandle[] = [];
     // the nodes, the load balancer and the satellites (hollow nodes, kwok)
-    for (const node of await clusterContainers(ctx.driver, ctx.config.cluster.name, rt)) if ((await node.state(rt)) !== 'running') stopped.push(node);
+    // (not an `e2e-node` container an interrupted run left: nothing needs it)
+    for (const node of await clusterContainers(ctx.driver, ctx.config.cluster.name, rt)) {
+      if (node.labels[LABELS.role] !== 'node-e2e' && (await node.state(rt)) !== 'running') stopped.push(node);
+    }
     rt.logger.info(stopped.length ? `starting ${stopped.map((n) => n.hostname).join(', ')}` : 'every node container is running; waiting for the cluster');
     await Promise.all(stopped.map((n) => n.start(rt)));
     // a stopped container lists no published ports: read the API server's now that it runs

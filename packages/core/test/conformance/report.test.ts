@@ -76,7 +76,7 @@ describe('ginkgo -v spec lines', () => {
 
 describe('the test name on ginkgo -v lines', () => {
   it('drops the failing-node marker and the label list', async () => {
-    const { printedSpecName } = await import('../../src/conformance/run.js');
+    const { printedSpecName } = await import('../../src/conformance/suite.js');
     const known = ['[sig-network] HostPort validates that there is no conflict [LinuxOnly] [Conformance]'];
     expect(printedSpecName('[sig-network] HostPort [It] validates that there is no conflict [LinuxOnly] [Conformance] [sig-network, Conformance]', known)).toBe(known[0]);
     expect(printedSpecName('[sig-x] Unknown test [Conformance] [sig-x, Conformance]', known)).toBe('[sig-x] Unknown test [Conformance]');
@@ -85,7 +85,7 @@ describe('the test name on ginkgo -v lines', () => {
 
 describe('known test names on ginkgo lines', () => {
   it('matches a line to a selected test, or nothing', async () => {
-    const { knownSpecName } = await import('../../src/conformance/run.js');
+    const { knownSpecName } = await import('../../src/conformance/suite.js');
     const known = ['[sig-api-machinery] Namespaces [Serial] should patch a Namespace [Conformance]'];
     expect(knownSpecName('[sig-api-machinery] Namespaces [Serial] should patch a Namespace [Conformance] [sig-api-machinery, Serial, Conformance]', known)).toBe(known[0]);
     expect(knownSpecName('------------------------------', known)).toBeUndefined();

@@ -6,7 +6,8 @@ import { CLUSTER_RANGES_HOOK, clusterRangesHook } from '../cluster-ranges.js';
 import { SERVICE_SUBNET } from '../kubeadm-config.js';
 import type { UpContext } from '../context.js';
 
-async function booted(node: NodeHandle, rt: StepRuntime): Promise<void> {
+/** Waits until systemd runs on a node container and its baked-in images are in containerd. */
+export async function booted(node: NodeHandle, rt: Pick<StepRuntime, 'signal'>): Promise<void> {
   await waitFor(
     `systemd on ${node.hostname}`,
     async () => {

@@ -95,7 +95,8 @@ async function deploymentRunning(api, count, replicas) {
     },
   });
   const started = performance.now();
-  const deadline = Date.now() + 8 * 60_000;
+  // the scheduler placed about 20 pods a second at 5000 nodes on 2 cores
+  const deadline = Date.now() + Math.max(8 * 60_000, replicas * 100);
   let running = 0;
   for (;;) {
     const { body } = await api.call('GET', `/api/v1/namespaces/default/pods?labelSelector=app%3D${name}&resourceVersion=0`);

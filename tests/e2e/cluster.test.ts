@@ -137,7 +137,7 @@ describe('a default cluster with the bridge CNI', () => {
     const k = kubectlFor(A);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
     const e2e = await cli(['e2e', '--quick', '--name', A]);
-    expect(e2e.stdout, e2e.stdout).toMatch(/\b4 passed, 0 failed/);
+    expect(e2e.stdout, e2e.stdout).toMatch(/\b6 passed, 0 failed/);
 
     // `up` on a cluster that is up from the same config says so, exits 0 and changes nothing
     const ids = (await driver.listNodes({ cluster: A })).map((n) => n.id).sort();

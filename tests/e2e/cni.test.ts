@@ -69,7 +69,7 @@ describe('flannel, its images built offline by the image factory', () => {
 
   it('`e2e` passes: pod to pod across nodes, ClusterIP by address and DNS name, NodePort on every node', async () => {
     const r = await cli(['e2e', '--quick', '--name', FLANNEL]);
-    expect(r.stdout, r.stdout + r.stderr).toMatch(/\b4 passed, 0 failed, 1 skipped/);
+    expect(r.stdout, r.stdout + r.stderr).toMatch(/\b6 passed, 0 failed, 1 skipped/);
     // flannel does not enforce NetworkPolicy: that check does not apply, and says why
     expect(r.stdout).toContain('SKIP NetworkPolicy');
     expect(r.stdout).toContain('CNI plugin "flannel" does not enforce NetworkPolicy');
@@ -115,7 +115,7 @@ describe('a third-party CNI package, loaded by its npm name', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('CNI ptp-example');
     const e2e = await cli(['e2e', '--quick'], env);
-    expect(e2e.stdout, e2e.stdout + e2e.stderr).toMatch(/\b4 passed, 0 failed/);
+    expect(e2e.stdout, e2e.stdout + e2e.stderr).toMatch(/\b6 passed, 0 failed/);
     expect((await cli(['clean'], env)).code).toBe(0);
     expect(await leftovers(PTP)).toEqual([]);
   });

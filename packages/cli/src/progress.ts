@@ -42,3 +42,18 @@ export function progressRenderer(mode: ProgressMode, verbose: number, out: NodeJ
     }
   };
 }
+
+/** One line per finished test of an upstream suite (`e2e`, `e2e-node`): a JSON event, or with -v a PASS/SKIP/FAIL line. */
+export function specPrinter(
+  mode: ProgressMode,
+  verbose: number,
+  out: NodeJS.WritableStream = process.stderr,
+): (e: { done: number; total: number; name: string; state: string; seconds: number }) => void {
+  return (e) => {
+    if (mode === 'json') out.write(JSON.stringify({ type: 'test-end', ...e }) + '\n');
+    else if (verbose >= 1) {
+      const word = e.state === 'passed' ? 'PASS' : e.state === 'skipped' ? 'SKIP' : 'FAIL';
+      out.write(`[${e.done}/${e.total}] ${word} ${e.name} (${e.seconds.toFixed(1)}s)\n`);
+    }
+  };
+}

@@ -1,7 +1,7 @@
 import { defineCommand } from 'citty';
 import { ConfigError, makeLogger, NODE_E2E_LABEL_FILTER, runNodeE2e, type NodeE2eReport } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
-import { progressMode, progressRenderer } from '../progress.js';
+import { progressMode, progressRenderer, specPrinter } from '../progress.js';
 import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 
@@ -105,13 +105,7 @@ export const e2eNodeCmd = defineCommand({
         ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
         logger: makeLogger(render, () => 'e2e-node'),
         signal,
-        onSpec: (e) => {
-          if (mode === 'json') process.stderr.write(JSON.stringify({ type: 'test-end', ...e }) + '\n');
-          else if (loaded.config.verbose >= 1) {
-            const word = e.state === 'passed' ? 'PASS' : e.state === 'skipped' ? 'SKIP' : 'FAIL';
-            process.stderr.write(`[${e.done}/${e.total}] ${word} ${e.name} (${e.seconds.toFixed(1)}s)\n`);
-          }
-        },
+        onSpec: specPrinter(mode, loaded.config.verbose),
       });
       if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else printNodeE2e(report);

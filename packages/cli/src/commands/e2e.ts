@@ -2,7 +2,7 @@ import { defineCommand } from 'citty';
 import { makeLogger, runConformance, runE2e, type ConformanceReport, type E2eReport } from '@local-cluster/core';
 import { TOOLBOX_IMAGE } from '@local-cluster/images';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
-import { progressMode, progressRenderer } from '../progress.js';
+import { progressMode, progressRenderer, specPrinter } from '../progress.js';
 import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 import { printTable } from '../table.js';
@@ -117,13 +117,7 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
           ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
           logger: makeLogger(render, () => name),
           signal,
-          onSpec: (e) => {
-            if (mode === 'json') process.stderr.write(JSON.stringify({ type: 'test-end', ...e }) + '\n');
-            else if (loaded.config.verbose >= 1) {
-              const word = e.state === 'passed' ? 'PASS' : e.state === 'skipped' ? 'SKIP' : 'FAIL';
-              process.stderr.write(`[${e.done}/${e.total}] ${word} ${e.name} (${e.seconds.toFixed(1)}s)\n`);
-            }
-          },
+          onSpec: specPrinter(mode, loaded.config.verbose),
         });
         if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else printConformance(report);

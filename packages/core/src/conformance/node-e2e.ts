@@ -30,9 +30,8 @@ import { booted } from '../lifecycle/steps/boot.js';
 import { extractTar, writeNodeFile } from '../nodeutil.js';
 import { nodeE2eBinaries } from './binaries.js';
 import { NODE_E2E_IDS, releaseTestImages } from './images.js';
-import type { SpecResult } from './report.js';
 import { defaultParallelism } from './run.js';
-import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent, type TestFilterOptions, type TestFilters } from './suite.js';
+import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent, type SuiteReport, type TestFilterOptions, type TestFilters } from './suite.js';
 
 /**
  * The default selection: the [NodeConformance] tests without [Serial], [Flaky] and [Slow],
@@ -154,34 +153,13 @@ export interface NodeE2eOptions extends TestFilterOptions {
   onSpec?: (event: SpecEvent) => void;
 }
 
-export interface NodeE2eReport {
-  cluster: string;
-  kubernetesVersion: string;
+export interface NodeE2eReport extends SuiteReport {
   /** The image of the container the suite ran in. */
   nodeImage: string;
-  labelFilter: string;
-  focus?: string;
-  skip?: string;
-  parallelism: number;
-  /** Tests the filters selected (after the default skips). */
-  selected: number;
-  passed: number;
-  failed: number;
-  skipped: number;
-  durationMs: number;
-  failures: SpecResult[];
-  /** Tests that skipped themselves, each with its reason. */
-  skips: SpecResult[];
-  /** Tests the filters chose that this run left out (NODE_E2E_SKIPS), each with the reason. */
+  /** Tests the filters chose that this run left out (NODE_E2E_SKIPS), each with the reason; `selected` counts the rest. */
   leftOut: { name: string; why: string }[];
-  specs: SpecResult[];
   /** Images of the suite no recipe builds: tests that use them fail (none of the default selection should). */
   unbuildableImages: string[];
-  /** Names of the selected tests (list mode only). */
-  tests?: string[];
-  reportDir: string;
-  junit?: string;
-  log: string;
   /** The container, when kept. */
   container?: string;
 }

@@ -18,8 +18,7 @@ import { serverVersion } from '../lifecycle/cluster-facts.js';
 import { isServicesNode } from '../lifecycle/services.js';
 import { e2eBinaries } from './binaries.js';
 import { releaseTestImages } from './images.js';
-import type { SpecResult } from './report.js';
-import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent } from './suite.js';
+import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent, type SuiteReport } from './suite.js';
 
 const exec = promisify(execFile);
 
@@ -53,31 +52,7 @@ export interface ConformanceOptions {
   onSpec?: (event: SpecEvent) => void;
 }
 
-export interface ConformanceReport {
-  cluster: string;
-  kubernetesVersion: string;
-  labelFilter: string;
-  focus?: string;
-  skip?: string;
-  parallelism: number;
-  /** Tests the filters selected. */
-  selected: number;
-  passed: number;
-  failed: number;
-  skipped: number;
-  durationMs: number;
-  failures: SpecResult[];
-  /** Tests that skipped themselves, each with its reason. */
-  skips: SpecResult[];
-  /** Every test that ran, with its outcome. */
-  specs: SpecResult[];
-  /** Names of the selected tests (list mode only). */
-  tests?: string[];
-  /** Where the run's log, JSON and JUnit reports are. */
-  reportDir: string;
-  junit?: string;
-  log: string;
-}
+export type ConformanceReport = SuiteReport;
 
 /** Default parallelism: two test processes per core (tests mostly wait on the cluster), 2 to 8. */
 export function defaultParallelism(cores = availableParallelism()): number {

@@ -178,3 +178,30 @@ export async function suiteOutcome(
     junit: junitPath,
   };
 }
+
+/** What a run of either suite (`e2e`, `e2e-node`) reports. */
+export interface SuiteReport {
+  cluster: string;
+  kubernetesVersion: string;
+  labelFilter: string;
+  focus?: string;
+  skip?: string;
+  parallelism: number;
+  /** Tests the filters selected. */
+  selected: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  durationMs: number;
+  failures: SpecResult[];
+  /** Tests that skipped themselves, each with its reason. */
+  skips: SpecResult[];
+  /** Every test that ran, with its outcome. */
+  specs: SpecResult[];
+  /** Names of the selected tests (list mode only). */
+  tests?: string[];
+  /** Where the run's log, JSON and JUnit reports are. */
+  reportDir: string;
+  junit?: string;
+  log: string;
+}

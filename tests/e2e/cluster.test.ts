@@ -148,7 +148,7 @@ describe('a default cluster with the bridge CNI', () => {
     // from another config it is refused, naming down
     const other = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '1']);
     expect(other.code).not.toBe(0);
-    expect(other.stderr).toContain(`Cluster "${A}" already has 3 node container(s)`);
+    expect(other.stderr).toContain(`Cluster "${A}" already has 3 container(s)`);
 
     expect((await cli(['clean', '--name', A])).code).toBe(0);
     expect(await leftovers(A)).toEqual([]);

@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { configSchema, haproxyConfig, loadBalancerAddress, loadBalancerSpec, nodeAddress, planNodes, renderClusterKubeadm, type CniPlugin } from '../src/index.js';
+import { configSchema, DISCOVERY_FILE, discoveryKubeconfig, haproxyConfig, loadBalancerAddress, loadBalancerSpec, nodeAddress, planNodes, renderClusterKubeadm, type CniPlugin } from '../src/index.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -41,7 +41,8 @@ describe('several control planes', () => {
     expect(cluster!.controllerManager.extraArgs).toContainEqual({ name: 'leader-elect', value: 'false' });
     const [join] = docs.get('kube-node-1')!;
     expect(join!.controlPlane).toBeUndefined();
-    expect(join!.discovery.bootstrapToken.apiServerEndpoint).toBe('kube-master:6443');
+    expect(join!.discovery.file.kubeConfigPath).toBe(DISCOVERY_FILE);
+    expect(discoveryKubeconfig(configSchema.parse({ cluster: { numNodes: 1 } }), 'PEM')).toContain('server: https://kube-master:6443');
   });
 
   it('puts every node behind the load balancer, shares certificates by key, and elects leaders', () => {
@@ -57,9 +58,10 @@ describe('several control planes', () => {
       const [join] = docs.get(cp)!;
       expect(join!.controlPlane.localAPIEndpoint.advertiseAddress).toBe(cp === 'kube-master-2' ? '10.240.0.3' : '10.240.0.4');
       expect(join!.controlPlane.certificateKey).toBe(init!.certificateKey);
-      expect(join!.discovery.bootstrapToken.apiServerEndpoint).toBe('kube-lb:6443');
+      expect(join!.discovery.file.kubeConfigPath).toBe(DISCOVERY_FILE);
       expect(join!.nodeRegistration.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
     }
+    expect(discoveryKubeconfig(configSchema.parse(ha), 'PEM')).toContain('server: https://kube-lb:6443');
     const [worker] = docs.get('kube-node-1')!;
     expect(worker!.controlPlane).toBeUndefined();
     expect(worker!.nodeRegistration.taints).toEqual([]);

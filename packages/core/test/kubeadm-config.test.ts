@@ -1,6 +1,6 @@
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { configSchema, KUBEADM_PATCHES_DIR, kubeadmPatchFiles, newBootstrapToken, renderInitConfig, renderJoinConfig } from '../src/index.js';
+import { configSchema, DISCOVERY_FILE, discoveryKubeconfig, KUBEADM_PATCHES_DIR, kubeadmPatchFiles, newBootstrapToken, renderInitConfig, renderJoinConfig } from '../src/index.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -49,11 +49,16 @@ describe('kubeadm config', () => {
     expect(render({}, true)[0]!.nodeRegistration.taints).toEqual([]);
   });
 
-  it('joins workers by token to the control plane by name', () => {
+  it('joins workers by a discovery file (the control plane by name, the cluster CA pinned) and bootstraps TLS with the token', () => {
     const config = configSchema.parse({});
     const join = yaml.load(renderJoinConfig({ config, hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
-    expect(join.discovery.bootstrapToken).toMatchObject({ apiServerEndpoint: 'kube-master:6443', token: 'abcdef.0123456789abcdef' });
+    expect(join.discovery).toEqual({ file: { kubeConfigPath: DISCOVERY_FILE }, tlsBootstrapToken: 'abcdef.0123456789abcdef' });
     expect(join.nodeRegistration.name).toBe('kube-node-1');
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const kubeconfig = yaml.load(discoveryKubeconfig(config, pem)) as Doc;
+    expect(kubeconfig.clusters[0].cluster.server).toBe('https://kube-master:6443');
+    expect(atob(kubeconfig.clusters[0].cluster['certificate-authority-data'])).toBe(pem);
+    expect(kubeconfig.users).toEqual([]);
   });
 
   it('gives feature gates to every component, runtime-config to the API server, and component flags where they belong', () => {

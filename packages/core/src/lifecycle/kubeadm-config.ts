@@ -263,13 +263,12 @@ export function joinDocument(input: JoinRenderInput): Doc {
           patches: { directory: KUBEADM_PATCHES_DIR },
         }
       : {}),
+    // discovery by file (the cluster's CA and endpoint, written by `up` from the first control
+    // plane): pinned to the CA, and no wait for the controller manager to sign cluster-info, which
+    // token discovery needs (5 s of every cold `up`); the token still does the TLS bootstrap
     discovery: {
-      bootstrapToken: {
-        apiServerEndpoint: controlPlaneEndpoint(input.config),
-        token: input.bootstrapToken,
-        // the CA is on a private network we created; nodes trust it like kind's do
-        unsafeSkipCAVerification: true,
-      },
+      file: { kubeConfigPath: DISCOVERY_FILE },
+      tlsBootstrapToken: input.bootstrapToken,
     },
     nodeRegistration: {
       name: input.hostname,
@@ -280,6 +279,22 @@ export function joinDocument(input: JoinRenderInput): Doc {
       taints: [...(controlPlane && !controlPlanesSchedulable(input.config) ? [CONTROL_PLANE_TAINT] : []), ...taintsOf(input.config, input.hostname)],
     },
   };
+}
+
+/** Where a joining node finds the cluster's CA and endpoint (JoinConfiguration discovery.file). */
+export const DISCOVERY_FILE = '/etc/local-cluster/discovery.conf';
+
+/** The discovery kubeconfig: the control-plane endpoint and the cluster CA (PEM), nothing secret. */
+export function discoveryKubeconfig(config: ResolvedConfig, caPem: string): string {
+  return yaml.dump({
+    apiVersion: 'v1',
+    kind: 'Config',
+    // the shape of kubeadm's own cluster-info kubeconfig: one unnamed cluster, no context, no user
+    clusters: [{ name: '', cluster: { server: `https://${controlPlaneEndpoint(config)}`, 'certificate-authority-data': btoa(caPem) } }],
+    contexts: [],
+    'current-context': '',
+    users: [],
+  });
 }
 
 /** The kubeadm config for `kubeadm join` on a worker, with cluster.kubeadmPatches applied. */

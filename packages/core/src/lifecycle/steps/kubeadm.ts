@@ -2,9 +2,9 @@ import { NODE_CONTRACT } from '../../contracts/node.js';
 import type { ExecResult, NodeHandle } from '../../contracts/driver.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
 import { isExecError } from '../../errors.js';
-import { waitFor, writeNodeFile } from '../../nodeutil.js';
+import { readNodeFile, waitFor, writeNodeFile } from '../../nodeutil.js';
 import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
-import { KUBEADM_PATCHES_DIR, kubeadmPatchFiles, renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
+import { DISCOVERY_FILE, KUBEADM_PATCHES_DIR, discoveryKubeconfig, kubeadmPatchFiles, renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
 import { controlPlanesSchedulable, hasLoadBalancer, planNodes } from '../node-plan.js';
 
 const CONFIG_PATH = '/etc/local-cluster/kubeadm.yaml';
@@ -52,20 +52,42 @@ export const kubeadmInit: Step<UpContext> = {
 };
 
 /**
- * Token discovery polls every 5 s for the signature the controller manager adds to
- * cluster-info a few seconds after init; joining once it is there takes ~1 s.
+ * Runs the joins while approving the joining kubelets' client certificate requests, those made
+ * with this run's bootstrap token only. The controller manager approves them too, but it starts
+ * its controllers one after another and reaches the approver some 4-5 s after init returns
+ * (the signer, seconds earlier): the joins waited for it.
  */
-async function waitForTokenSignature(ctx: UpContext, rt: StepRuntime): Promise<void> {
+async function approvingBootstrapCsrs<T>(ctx: UpContext, rt: StepRuntime, joins: () => Promise<T>): Promise<T> {
   const controlPlane = controlPlaneOf(ctx.nodes);
-  const tokenId = ctx.bootstrapToken.split('.')[0]!;
-  await waitFor(
-    'the bootstrap token signature in cluster-info',
-    async () => {
-      const data = await kubectlOn(controlPlane, ['-n', 'kube-public', 'get', 'configmap', 'cluster-info', '-o', 'jsonpath={.data}'], { signal: rt.signal });
-      return data.includes(`jws-kubeconfig-${tokenId}`) ? true : undefined;
-    },
-    { timeoutMs: 120_000, intervalMs: 500, signal: rt.signal },
-  );
+  const requester = `system:bootstrap:${ctx.bootstrapToken.split('.')[0]}`;
+  const stop = new AbortController();
+  const signal = AbortSignal.any([rt.signal, stop.signal]);
+  const approver = (async () => {
+    while (!signal.aborted) {
+      try {
+        const list = JSON.parse(await kubectlOn(controlPlane, ['get', 'csr', '-o', 'json'], { signal })) as {
+          items: { metadata: { name: string }; spec: { username?: string; signerName?: string }; status?: { conditions?: unknown[] } }[];
+        };
+        const pending = list.items
+          .filter((c) => c.spec.username === requester && c.spec.signerName === 'kubernetes.io/kube-apiserver-client-kubelet' && !c.status?.conditions?.length)
+          .map((c) => c.metadata.name);
+        if (pending.length > 0) {
+          await kubectlOn(controlPlane, ['certificate', 'approve', ...pending], { signal });
+          rt.logger.debug(`approved ${pending.join(', ')}`);
+        }
+      } catch (e) {
+        // best effort: the controller manager approves them anyway
+        if (!signal.aborted) rt.logger.debug(`approving bootstrap CSRs: ${(e as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  })();
+  try {
+    return await joins();
+  } finally {
+    stop.abort();
+    await approver;
+  }
 }
 
 /** The patches kubeadm applies to the static pods and CoreDNS it generates (see kubeadmPatchFiles). */
@@ -77,9 +99,46 @@ async function writeKubeadmPatches(node: NodeHandle, rt: StepRuntime): Promise<v
 async function join(ctx: UpContext, node: NodeHandle, rt: StepRuntime): Promise<void> {
   const config = renderJoinConfig({ config: ctx.config, hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, certificateKey: ctx.certificateKey });
   await writeNodeFile(node, CONFIG_PATH, config, rt);
+  await writeNodeFile(node, DISCOVERY_FILE, discoveryKubeconfig(ctx.config, await readNodeFile(controlPlaneOf(ctx.nodes), '/etc/kubernetes/pki/ca.crt', rt)), rt);
   if (node.role === 'control-plane') await writeKubeadmPatches(node, rt);
   const argv = [NODE_CONTRACT.kubeadm, 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
+  const started = Date.now();
   await execKept(ctx, `kubeadm-join-${node.hostname}`, node, argv, rt);
+  rt.logger.debug(`kubeadm join on ${node.hostname} took ${Date.now() - started} ms`);
+  if (node.role !== 'control-plane') await holdKubeletForApi(node, rt);
+}
+
+const WAIT_API_SCRIPT = '/etc/local-cluster/kubelet-wait-api';
+const WAIT_API_DROPIN = '/etc/systemd/system/kubelet.service.d/20-local-cluster-wait-api.conf';
+/** How long a worker's kubelet waits for the API server before it starts anyway. */
+export const KUBELET_API_WAIT_S = 60;
+
+/**
+ * A worker's kubelet starts once the API server it talks to answers /readyz (at most
+ * KUBELET_API_WAIT_S). Started before, as after a restore from the snapshot or an engine restart
+ * where workers boot faster than the control plane, its pod and service lists each back off on
+ * their own; when pods come first it refuses their containers ("services have not yet been read
+ * at least once, cannot construct envvars") and retries 10-20 s later: kube-proxy, then CoreDNS
+ * behind it, were late by that much. Written after the join, so it is in the snapshot; kubeadm's
+ * join itself starts the kubelet with the API server up.
+ */
+async function holdKubeletForApi(node: NodeHandle, rt: StepRuntime): Promise<void> {
+  const script = [
+    '#!/bin/sh',
+    '# Written by local-cluster: holds the kubelet (ExecStartPre) until its API server is ready.',
+    'conf=/etc/kubernetes/kubelet.conf',
+    '[ -s "$conf" ] || exit 0',
+    `deadline=$(( $(date +%s) + ${KUBELET_API_WAIT_S} ))`,
+    'while [ "$(date +%s)" -lt "$deadline" ]; do',
+    '  kubectl --kubeconfig "$conf" --request-timeout=2s get --raw /readyz >/dev/null 2>&1 && exit 0',
+    '  sleep 0.3',
+    'done',
+    `echo "the API server was not ready in ${KUBELET_API_WAIT_S} s: starting the kubelet anyway" >&2`,
+    '',
+  ].join('\n');
+  await writeNodeFile(node, WAIT_API_SCRIPT, script, { ...rt, mode: '0755' });
+  await writeNodeFile(node, WAIT_API_DROPIN, `[Service]\nExecStartPre=${WAIT_API_SCRIPT}\nTimeoutStartSec=${KUBELET_API_WAIT_S + 30}\n`, rt);
+  await node.exec(['systemctl', 'daemon-reload'], rt);
 }
 
 const otherControlPlanes = (ctx: UpContext) => ctx.nodes.filter((n) => n.role === 'control-plane' && n.id !== controlPlaneOf(ctx.nodes).id);
@@ -93,9 +152,10 @@ export const joinControlPlanes: Step<UpContext> = {
   title: 'Join control planes',
   skip: (ctx) => otherControlPlanes(ctx).length === 0,
   async run(ctx, rt) {
-    await waitForTokenSignature(ctx, rt);
     const others = otherControlPlanes(ctx);
-    for (const node of others) await join(ctx, node, rt);
+    await approvingBootstrapCsrs(ctx, rt, async () => {
+      for (const node of others) await join(ctx, node, rt);
+    });
     rt.logger.info(`${others.length} more control plane(s) joined; etcd has ${others.length + 1} members`);
   },
 };
@@ -105,9 +165,8 @@ export const joinWorkers: Step<UpContext> = {
   title: 'Join workers',
   skip: (ctx) => ctx.nodes.every((n) => n.role === 'control-plane'),
   async run(ctx, rt) {
-    await waitForTokenSignature(ctx, rt);
     const workers = ctx.nodes.filter((n) => n.role !== 'control-plane');
-    await Promise.all(workers.map((node) => join(ctx, node, rt)));
+    await approvingBootstrapCsrs(ctx, rt, () => Promise.all(workers.map((node) => join(ctx, node, rt))));
     rt.logger.info(`${workers.length} worker(s) joined`);
   },
 };

@@ -1,4 +1,4 @@
-import type { NodeSpec } from '@local-cluster/core';
+import { NODE_CAPABILITIES, type NodeSpec } from '@local-cluster/core';
 import type Dockerode from 'dockerode';
 import type { SecurityMode } from './info.js';
 
@@ -17,19 +17,20 @@ export type CreateOptions = Dockerode.ContainerCreateOptions & { HostConfig: Hos
 const UNCONFINED = ['seccomp=unconfined', 'apparmor=unconfined'];
 
 /** What a Kubernetes node (systemd, kubelet, containerd) needs, per security mode. */
-export function nodeSecurityConfig(mode: SecurityMode): HostConfig {
+export function nodeSecurityConfig(mode: SecurityMode, extraCapabilities: readonly string[] = []): HostConfig {
   const common: HostConfig = { CgroupnsMode: 'private' };
   if (mode === 'privileged') return { ...common, Privileged: true, SecurityOpt: [...UNCONFINED] };
-  // Without --privileged: every capability the engine's bounding set allows (the
-  // VMs this falls back on lack CAP_SYS_RESOURCE), no masked or read-only /proc
-  // and /sys paths (what the CLI's `systempaths=unconfined` means: empty lists,
-  // where absent ones mean the defaults), every device node allowed, and
-  // /dev/kmsg for the kubelet.
+  // Without --privileged: the node's capability set (core's NODE_CAPABILITIES and what its CNI
+  // plugin adds) and no other, no masked or read-only /proc and /sys paths (what the CLI's
+  // `systempaths=unconfined` means: empty lists, where absent ones mean the defaults), every
+  // device node allowed (privileged pods, kube-proxy's among them, get every device, and a
+  // cgroup v1 child cannot allow more than its parent), /dev/kmsg for the kubelet, and no
+  // SELinux label (what --privileged implies; accepted and ignored without SELinux).
   return {
     ...common,
-    CapAdd: ['ALL'],
-    CapDrop: ['SYS_RESOURCE'],
-    SecurityOpt: [...UNCONFINED],
+    CapDrop: ['ALL'],
+    CapAdd: [...new Set([...NODE_CAPABILITIES, ...extraCapabilities])],
+    SecurityOpt: [...UNCONFINED, 'label=disable'],
     MaskedPaths: [],
     ReadonlyPaths: [],
     DeviceCgroupRules: ['a *:* rwm'],
@@ -73,7 +74,7 @@ export function containerCreateOptions(
   };
   const anonymousVolumes: Record<string, object> = {};
   if (security !== undefined) {
-    Object.assign(hostConfig, nodeSecurityConfig(security));
+    Object.assign(hostConfig, nodeSecurityConfig(security, spec.capabilities));
     // systemd wants /run and /tmp on tmpfs; /var must not be overlayfs, since
     // containerd's overlay snapshotter cannot nest on it.
     const tmpfs: Record<string, string> = {};

@@ -22,10 +22,13 @@ export function privilegedAccepted(startError: string | undefined): boolean {
   return /no such file or directory|executable file not found/i.test(startError);
 }
 
-export function chooseSecurityMode(option: SecurityModeOption, privilegedSupported: boolean): SecurityMode {
-  if (option === 'always') return 'privileged';
-  if (option === 'never') return 'capabilities';
-  return privilegedSupported ? 'privileged' : 'capabilities';
+/**
+ * "auto" and "never": the node capability set, whether or not the engine would run nodes
+ * privileged (only what nodes need, where the host allows: any engine this runs on); "always":
+ * --privileged, for hosts or plugins the set is not enough for.
+ */
+export function chooseSecurityMode(option: SecurityModeOption, _privilegedSupported: boolean): SecurityMode {
+  return option === 'always' ? 'privileged' : 'capabilities';
 }
 
 /** Two zero blocks: an empty tar archive, enough for an image to create a container from. */

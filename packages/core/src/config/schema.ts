@@ -227,7 +227,7 @@ export const configSchema = z.strictObject({
         flag: 'privileged',
         placeholder: 'MODE',
         description:
-          'Node security mode: "auto" uses --privileged when the engine allows it and a capability set otherwise; "always" or "never" force one.',
+          'Node security: "auto" (or "never") runs nodes with only the capabilities they need (the node capability set, plus what the CNI plugin asks for); "always" runs them --privileged, where the engine allows it.',
       }),
     })
     .prefault({}),

@@ -35,6 +35,12 @@ export interface CniPlugin {
   readonly name: string;
   readonly defaultPodSubnet: string;
   readonly supports?: Partial<CniSupports>;
+  /**
+   * Capabilities its pods need on every node beyond NODE_CAPABILITIES (e.g. BPF, PERFMON for an
+   * eBPF dataplane), as Docker names them: SYS_RESOURCE, not CAP_SYS_RESOURCE. Nodes run with
+   * no other capabilities unless the engine runs them privileged (dind.privileged "always").
+   */
+  readonly nodeCapabilities?: readonly string[];
   /** Images every node needs, preloaded before the CNI is installed. */
   images?(config: ResolvedConfig): ImageRequirement[];
   /** kubeadm / kube-proxy / kubelet patches applied before init. */

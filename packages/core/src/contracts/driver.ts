@@ -108,6 +108,8 @@ export interface NodeSpec {
   ports?: PortMapping[];
   /** Run as a Kubernetes node (systemd, cgroups, privileges); false for plain test containers. */
   privileged?: boolean;
+  /** Capabilities beyond NODE_CAPABILITIES a node needs (its CNI plugin's nodeCapabilities). */
+  capabilities?: readonly string[];
   /** Command override (argv). */
   cmd?: string[];
   entrypoint?: string[];

@@ -23,3 +23,25 @@ export const NODE_CONTRACT = {
   /** A busybox image every node has (sh, httpd, wget, nslookup, nc), for checks; pods use it with imagePullPolicy Never. */
   toolboxImage: 'docker.io/local-cluster/toolbox:1',
 } as const;
+
+/**
+ * The capabilities a node container gets when it does not run privileged (the default): what
+ * systemd, containerd, runc nesting pod containers, the kubelet, kube-proxy and the built-in CNIs
+ * use. Left out, so that no pod can reach them either (a pod's capabilities are bounded by its
+ * node's): SYS_MODULE (host kernel modules), SYS_RAWIO (I/O ports, raw devices), SYS_TIME (the
+ * host's clock), SYS_BOOT, SYS_PACCT, SYS_TTY_CONFIG, LINUX_IMMUTABLE, MAC_ADMIN, MAC_OVERRIDE,
+ * WAKE_ALARM, BLOCK_SUSPEND, AUDIT_CONTROL, NET_BROADCAST, LEASE, BPF, PERFMON, CHECKPOINT_RESTORE,
+ * and SYS_RESOURCE (which the VMs this runs on do not grant). A CNI plugin that needs more names
+ * them in its nodeCapabilities. SYSLOG stays: the kubelet's OOM watcher reads /dev/kmsg, which
+ * hosts with kernel.dmesg_restrict=1 allow only with it.
+ */
+export const NODE_CAPABILITIES = [
+  'AUDIT_READ', 'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'IPC_LOCK', 'IPC_OWNER', 'KILL', 'MKNOD',
+  'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN', 'SYS_CHROOT', 'SYS_NICE', 'SYS_PTRACE', 'SYSLOG',
+] as const;
+
+/** A capability name as Docker takes it (no CAP_ prefix, upper case), or undefined if it is not one. */
+export function capabilityName(name: string): string | undefined {
+  const bare = name.trim().toUpperCase().replace(/^CAP_/, '');
+  return /^[A-Z][A-Z_]*$/.test(bare) ? bare : undefined;
+}

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ADDON_API_VERSION, type Addon } from '../contracts/addon.js';
 import { CNI_API_VERSION, type CniPlugin } from '../contracts/cni.js';
+import { capabilityName } from '../contracts/node.js';
 import { parseCidr } from '../config/schema.js';
 import { PluginError } from '../errors.js';
 
@@ -18,6 +19,9 @@ const cniShape = z.object({
   defaultPodSubnet: z.string().refine((v) => parseCidr(v) !== undefined, 'must be an IPv4 CIDR'),
   supports: z
     .object({ multiNode: z.boolean().optional(), ipFamilies: z.array(z.enum(['ipv4', 'ipv6'])).optional(), networkPolicy: z.boolean().optional() })
+    .optional(),
+  nodeCapabilities: z
+    .array(z.string().refine((v) => capabilityName(v) !== undefined, 'must be a capability name such as NET_ADMIN or CAP_BPF'))
     .optional(),
   images: hook.optional(),
   configure: hook.optional(),

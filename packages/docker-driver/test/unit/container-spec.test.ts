@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeSpec } from '@local-cluster/core';
+import { NODE_CAPABILITIES } from '@local-cluster/core';
 import { containerCreateOptions, nodeSecurityConfig } from '../../src/container-spec.js';
 
 const spec: NodeSpec = {
@@ -80,18 +81,26 @@ describe('nodeSecurityConfig', () => {
     });
   });
 
-  it('falls back to every capability but SYS_RESOURCE, unmasked /proc and /sys, all devices and /dev/kmsg', () => {
+  it('otherwise gives the node capability set and no other, unmasked /proc and /sys, all devices and /dev/kmsg', () => {
     const config = nodeSecurityConfig('capabilities');
     expect(config.Privileged).toBeUndefined();
+    expect(config.CapAdd).toEqual([...NODE_CAPABILITIES]);
+    for (const dangerous of ['SYS_MODULE', 'SYS_TIME', 'SYS_RAWIO', 'SYS_BOOT', 'MAC_ADMIN', 'ALL']) expect(config.CapAdd).not.toContain(dangerous);
     expect(config).toMatchObject({
       CgroupnsMode: 'private',
-      CapAdd: ['ALL'],
-      CapDrop: ['SYS_RESOURCE'],
-      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined'],
+      CapDrop: ['ALL'],
+      SecurityOpt: ['seccomp=unconfined', 'apparmor=unconfined', 'label=disable'],
       MaskedPaths: [],
       ReadonlyPaths: [],
       DeviceCgroupRules: ['a *:* rwm'],
       Devices: [{ PathOnHost: '/dev/kmsg', PathInContainer: '/dev/kmsg', CgroupPermissions: 'rwm' }],
     });
+  });
+
+  it("adds what the node's CNI plugin asks for, once", () => {
+    const spec = { name: 'n', hostname: 'n', image: 'i', labels: {}, privileged: true, capabilities: ['BPF', 'PERFMON', 'NET_ADMIN'] };
+    const { HostConfig } = containerCreateOptions(spec, {}, 'capabilities');
+    expect(HostConfig.CapAdd).toEqual([...NODE_CAPABILITIES, 'BPF', 'PERFMON']);
+    expect(containerCreateOptions(spec, {}, 'privileged').HostConfig.CapAdd).toBeUndefined();
   });
 });

@@ -21,8 +21,8 @@ describe('privilegedAccepted', () => {
 });
 
 describe('chooseSecurityMode', () => {
-  it('follows the probe in auto mode and the option otherwise', () => {
-    expect(chooseSecurityMode('auto', true)).toBe('privileged');
+  it('gives nodes the capability set unless told "always", whatever the engine allows', () => {
+    expect(chooseSecurityMode('auto', true)).toBe('capabilities');
     expect(chooseSecurityMode('auto', false)).toBe('capabilities');
     expect(chooseSecurityMode('always', false)).toBe('privileged');
     expect(chooseSecurityMode('never', true)).toBe('capabilities');

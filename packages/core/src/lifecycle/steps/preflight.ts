@@ -8,6 +8,7 @@ import { renderClusterKubeadm } from '../kubeadm-config.js';
 import { clusterContainers } from '../teardown.js';
 import { LABELS, type CallOptions } from '../../contracts/driver.js';
 import { PreflightError } from '../../errors.js';
+import { capabilityName, NODE_CAPABILITIES } from '../../contracts/node.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
@@ -112,9 +113,19 @@ export const preflight: Step<UpContext> = {
     const { config, driver, cni } = ctx;
     const name = config.cluster.name;
     ctx.info = await driver.info(rt);
+    const extra = (cni.nodeCapabilities ?? []).map((c) => capabilityName(c) ?? c);
     rt.logger.info(
-      `engine ${ctx.info.engineVersion} at ${ctx.info.endpoint}; nodes run ${ctx.info.securityMode === 'privileged' ? 'privileged' : 'with the capability set (the engine refuses --privileged)'}`,
+      `engine ${ctx.info.engineVersion} at ${ctx.info.endpoint}; nodes run ${
+        ctx.info.securityMode === 'privileged'
+          ? 'privileged (dind.privileged "always")'
+          : `with the node capability set (${NODE_CAPABILITIES.length} capabilities${extra.length ? `, and ${extra.join(', ')} for CNI plugin "${cni.name}"` : ''})`
+      }`,
     );
+    if (ctx.info.securityMode === 'privileged' && !ctx.info.privilegedSupported) {
+      throw new PreflightError('privileged', `dind.privileged is "always" (--privileged always), but the engine at ${ctx.info.endpoint} refuses privileged containers.`, {
+        hint: 'Use --privileged auto (the node capability set), or an engine that allows --privileged.',
+      });
+    }
 
     const version = config.source.kubernetesVersion;
     if (!isSupportedKubernetesVersion(version)) {

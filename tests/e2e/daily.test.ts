@@ -119,6 +119,21 @@ describe('everyday commands', () => {
     }
   });
 
+  it('`--privileged always` fails in preflight naming the setting where the engine refuses privileged containers (these machines), and makes nothing; elsewhere it runs the node privileged', async () => {
+    const name = `daily-priv-${process.pid}`;
+    const r = await cli(['up', '--name', name, '--num-nodes', '0', '--addons', '', '--privileged', 'always']);
+    if (!(await driver.info()).privilegedSupported) {
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('dind.privileged is "always"');
+      expect(r.stderr).toContain('--privileged auto');
+    } else {
+      expect(r.code, r.stderr).toBe(0);
+      expect((await docker('inspect', '--format', '{{.HostConfig.Privileged}}', `local-cluster-${name}-kube-master`)).stdout.trim()).toBe('true');
+      expect((await cli(['clean', '--name', name])).code).toBe(0);
+    }
+    expect(await leftovers(name)).toEqual([]);
+  });
+
   it('the look-alike network, and every other network the engine had before, is still there after `clean`', async () => {
     await clean({ driver, cluster: NAME });
     const names = (await driver.listAllNetworks()).map((n) => n.name);

@@ -14,6 +14,12 @@ export async function booted(node: NodeHandle, rt: Pick<StepRuntime, 'signal'>):
       const r = await node.run(['systemctl', 'is-system-running'], rt);
       const state = r.stdout.trim();
       if (state === 'running' || state === 'degraded') return true;
+      // a restored or restarted worker's kubelet waits for the API server before it starts
+      // (kubeadm.ts, holdKubeletForApi): everything it comes after (containerd, the preload) is up
+      if (state === 'starting') {
+        const kubelet = (await node.run(['systemctl', 'show', '-p', 'SubState', '--value', 'kubelet'], rt)).stdout.trim();
+        if (kubelet === 'start-pre') return true;
+      }
       return undefined;
     },
     { timeoutMs: 120_000, intervalMs: 500, signal: rt.signal },

@@ -6,6 +6,7 @@ import { CNI_API_VERSION, type CniPlugin } from '../../src/contracts/cni.js';
 import { isLocalClusterError, isPluginError, PluginError } from '../../src/errors.js';
 import { loadPlugin, resolvePluginUrl } from '../../src/plugins/resolve.js';
 import { validatePlugin } from '../../src/plugins/validate.js';
+import { capabilityName } from '../../src/contracts/node.js';
 import { rejectionOf, tempDir, thrownBy, writeTree } from '../helpers.js';
 
 const esmPackage = (name: string, exportsMap: unknown = { '.': { import: './index.js' } }) =>
@@ -307,6 +308,14 @@ describe('plugin objects', () => {
     expect(error.message).toContain('kind');
     expect(error.message).toContain('name');
     expect(error.message).toContain('install');
+  });
+
+  it('takes the node capabilities a CNI plugin asks for by name, with or without CAP_, and names one that is not', () => {
+    expect(validatePlugin('cni', { ...direct, nodeCapabilities: ['BPF', 'cap_perfmon'] }, { spec: 'x' }).nodeCapabilities).toEqual(['BPF', 'cap_perfmon']);
+    expect(capabilityName('cap_perfmon')).toBe('PERFMON');
+    const error = thrownBy(() => validatePlugin('cni', { ...direct, nodeCapabilities: ['NET ADMIN'] }, { spec: 'x' })) as PluginError;
+    expect(error.message).toContain('nodeCapabilities');
+    expect(error.message).toContain('must be a capability name such as NET_ADMIN');
   });
 
   it('validatePlugin names null', () => {

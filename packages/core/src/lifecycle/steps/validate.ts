@@ -8,7 +8,7 @@ import type { Step, StepRuntime } from '../../engine/steps.js';
 import { ConfigError } from '../../errors.js';
 import type { UpContext } from '../context.js';
 import { imageCacheDir } from '../images.js';
-import { featureGatesFlag, renderClusterKubeadm, runtimeConfigFlag } from '../kubeadm-config.js';
+import { DISCOVERY_FILE, discoveryKubeconfig, featureGatesFlag, renderClusterKubeadm, runtimeConfigFlag } from '../kubeadm-config.js';
 
 /** The binary each configurable component is, and the flags that make it stop right after parsing its own. */
 const PROGRAMS: Record<Component | 'kubeProxy', { binary: string; stopFlags: string[] }> = {
@@ -129,7 +129,11 @@ async function checkKubeadm(ctx: UpContext, kubeadm: string, rt: StepRuntime): P
   const dir = await mkdtemp(join(tmpdir(), 'local-cluster-kubeadm-'));
   try {
     // one document set per node: kubeadm validates a file with one Init or Join configuration
-    const files = renderClusterKubeadm(config, ctx.cni, ctx.apiServer.address).split(/^---\n(?=# )/m);
+    // joins discover the cluster by a file `up` writes on each node: kubeadm checks it exists,
+    // so these documents point at a stand-in here (same shape, a placeholder CA)
+    const discovery = join(dir, 'discovery.conf');
+    await writeFile(discovery, discoveryKubeconfig(config, 'placeholder CA'));
+    const files = renderClusterKubeadm(config, ctx.cni, ctx.apiServer.address).replaceAll(DISCOVERY_FILE, discovery).split(/^---\n(?=# )/m);
     for (const [i, text] of files.entries()) {
       const file = join(dir, `node-${i}.yaml`);
       await writeFile(file, text);

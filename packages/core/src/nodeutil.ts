@@ -33,6 +33,22 @@ export async function readNodeFile(node: NodeHandle, path: string, options: Call
   return (await node.exec(['cat', path], options)).stdout;
 }
 
+/** Waits `ms`, or rejects with the signal's reason as soon as it aborts (at once if it has). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+}
+
 /** Polls `check` until it returns a value, or throws the last error at the deadline. */
 export async function waitFor<T>(
   what: string,

@@ -66,7 +66,7 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
       throw error;
     });
     const privilegedSupported = await probe;
-    return { privilegedSupported, securityMode: chooseSecurityMode(securityOption, privilegedSupported) };
+    return { privilegedSupported, securityMode: chooseSecurityMode(securityOption) };
   };
   const securityMode = async (signal?: AbortSignal): Promise<SecurityMode> => (await security(signal)).securityMode;
 

@@ -27,7 +27,7 @@ export function privilegedAccepted(startError: string | undefined): boolean {
  * privileged (only what nodes need, where the host allows: any engine this runs on); "always":
  * --privileged, for hosts or plugins the set is not enough for.
  */
-export function chooseSecurityMode(option: SecurityModeOption, _privilegedSupported: boolean): SecurityMode {
+export function chooseSecurityMode(option: SecurityModeOption): SecurityMode {
   return option === 'always' ? 'privileged' : 'capabilities';
 }
 

@@ -40,6 +40,11 @@ export const NODE_CAPABILITIES = [
   'NET_ADMIN', 'NET_BIND_SERVICE', 'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN', 'SYS_CHROOT', 'SYS_NICE', 'SYS_PTRACE', 'SYSLOG',
 ] as const;
 
+/** A CNI plugin's nodeCapabilities as Docker takes them (validated plugins name only real ones). */
+export function extraNodeCapabilities(names: readonly string[] = []): string[] {
+  return names.map((c) => capabilityName(c) ?? c);
+}
+
 /** A capability name as Docker takes it (no CAP_ prefix, upper case), or undefined if it is not one. */
 export function capabilityName(name: string): string | undefined {
   const bare = name.trim().toUpperCase().replace(/^CAP_/, '');

@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { sleep } from '../nodeutil.js';
 import type { NetcheckCell, NetcheckTable } from './table.js';
 
 /**
@@ -191,18 +192,4 @@ function judge(spec: CellSpec, cell: NetcheckCell, result: ProbeResult): void {
 
 function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
 }

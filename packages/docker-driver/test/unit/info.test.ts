@@ -22,9 +22,8 @@ describe('privilegedAccepted', () => {
 
 describe('chooseSecurityMode', () => {
   it('gives nodes the capability set unless told "always", whatever the engine allows', () => {
-    expect(chooseSecurityMode('auto', true)).toBe('capabilities');
-    expect(chooseSecurityMode('auto', false)).toBe('capabilities');
-    expect(chooseSecurityMode('always', false)).toBe('privileged');
-    expect(chooseSecurityMode('never', true)).toBe('capabilities');
+    expect(chooseSecurityMode('auto')).toBe('capabilities');
+    expect(chooseSecurityMode('always')).toBe('privileged');
+    expect(chooseSecurityMode('never')).toBe('capabilities');
   });
 });

@@ -2,7 +2,7 @@ import { NODE_CONTRACT } from '../../contracts/node.js';
 import type { ExecResult, NodeHandle } from '../../contracts/driver.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
 import { isExecError } from '../../errors.js';
-import { readNodeFile, waitFor, writeNodeFile } from '../../nodeutil.js';
+import { readNodeFile, sleep, waitFor, writeNodeFile } from '../../nodeutil.js';
 import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
 import { DISCOVERY_FILE, KUBEADM_PATCHES_DIR, discoveryKubeconfig, kubeadmPatchFiles, renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
 import { controlPlanesSchedulable, hasLoadBalancer, planNodes } from '../node-plan.js';
@@ -79,7 +79,7 @@ async function approvingBootstrapCsrs<T>(ctx: UpContext, rt: StepRuntime, joins:
         // best effort: the controller manager approves them anyway
         if (!signal.aborted) rt.logger.debug(`approving bootstrap CSRs: ${(e as Error).message}`);
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300, signal).catch(() => undefined);
     }
   })();
   try {
@@ -95,11 +95,16 @@ async function writeKubeadmPatches(node: NodeHandle, rt: StepRuntime): Promise<v
   for (const [name, content] of Object.entries(kubeadmPatchFiles())) await writeNodeFile(node, `${KUBEADM_PATCHES_DIR}/${name}`, content, rt);
 }
 
+/** The discovery file every joining node gets: the endpoint and the first control plane's CA. */
+async function discoveryFor(ctx: UpContext, rt: StepRuntime): Promise<string> {
+  return discoveryKubeconfig(ctx.config, await readNodeFile(controlPlaneOf(ctx.nodes), '/etc/kubernetes/pki/ca.crt', rt));
+}
+
 /** `kubeadm join` on one node (a control plane joins with the uploaded certificates). */
-async function join(ctx: UpContext, node: NodeHandle, rt: StepRuntime): Promise<void> {
+async function join(ctx: UpContext, node: NodeHandle, discovery: string, rt: StepRuntime): Promise<void> {
   const config = renderJoinConfig({ config: ctx.config, hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, certificateKey: ctx.certificateKey });
   await writeNodeFile(node, CONFIG_PATH, config, rt);
-  await writeNodeFile(node, DISCOVERY_FILE, discoveryKubeconfig(ctx.config, await readNodeFile(controlPlaneOf(ctx.nodes), '/etc/kubernetes/pki/ca.crt', rt)), rt);
+  await writeNodeFile(node, DISCOVERY_FILE, discovery, rt);
   if (node.role === 'control-plane') await writeKubeadmPatches(node, rt);
   const argv = [NODE_CONTRACT.kubeadm, 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
   const started = Date.now();
@@ -153,8 +158,9 @@ export const joinControlPlanes: Step<UpContext> = {
   skip: (ctx) => otherControlPlanes(ctx).length === 0,
   async run(ctx, rt) {
     const others = otherControlPlanes(ctx);
+    const discovery = await discoveryFor(ctx, rt);
     await approvingBootstrapCsrs(ctx, rt, async () => {
-      for (const node of others) await join(ctx, node, rt);
+      for (const node of others) await join(ctx, node, discovery, rt);
     });
     rt.logger.info(`${others.length} more control plane(s) joined; etcd has ${others.length + 1} members`);
   },
@@ -166,7 +172,8 @@ export const joinWorkers: Step<UpContext> = {
   skip: (ctx) => ctx.nodes.every((n) => n.role === 'control-plane'),
   async run(ctx, rt) {
     const workers = ctx.nodes.filter((n) => n.role !== 'control-plane');
-    await approvingBootstrapCsrs(ctx, rt, () => Promise.all(workers.map((node) => join(ctx, node, rt))));
+    const discovery = await discoveryFor(ctx, rt);
+    await approvingBootstrapCsrs(ctx, rt, () => Promise.all(workers.map((node) => join(ctx, node, discovery, rt))));
     rt.logger.info(`${workers.length} worker(s) joined`);
   },
 };

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { capabilityName, NODE_CONTRACT } from '../../contracts/node.js';
+import { extraNodeCapabilities, NODE_CONTRACT } from '../../contracts/node.js';
 import { LABELS, type NodeHandle, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
 import type { Step } from '../../engine/steps.js';
 import { ensureImage } from '../../images/factory.js';
@@ -46,7 +46,7 @@ function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
     // read by the node's entrypoint: workers skip the control-plane images at preload
     env: { [NODE_CONTRACT.nodeRoleEnv]: role },
     privileged: true,
-    ...(ctx.cni.nodeCapabilities?.length ? { capabilities: ctx.cni.nodeCapabilities.map((c) => capabilityName(c) ?? c) } : {}),
+    ...(ctx.cni.nodeCapabilities?.length ? { capabilities: extraNodeCapabilities(ctx.cni.nodeCapabilities) } : {}),
     ...(ports.length ? { ports } : {}),
   };
 }

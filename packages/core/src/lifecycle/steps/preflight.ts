@@ -8,7 +8,7 @@ import { renderClusterKubeadm } from '../kubeadm-config.js';
 import { clusterContainers } from '../teardown.js';
 import { LABELS, type CallOptions } from '../../contracts/driver.js';
 import { PreflightError } from '../../errors.js';
-import { capabilityName, NODE_CAPABILITIES } from '../../contracts/node.js';
+import { extraNodeCapabilities, NODE_CAPABILITIES } from '../../contracts/node.js';
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
@@ -113,7 +113,7 @@ export const preflight: Step<UpContext> = {
     const { config, driver, cni } = ctx;
     const name = config.cluster.name;
     ctx.info = await driver.info(rt);
-    const extra = (cni.nodeCapabilities ?? []).map((c) => capabilityName(c) ?? c);
+    const extra = extraNodeCapabilities(cni.nodeCapabilities);
     rt.logger.info(
       `engine ${ctx.info.engineVersion} at ${ctx.info.endpoint}; nodes run ${
         ctx.info.securityMode === 'privileged'

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import semver from 'semver';
 import { containerdMajorFor, kubernetesVersionProblem } from '../config/kubernetes-versions.js';
 import { DEFAULT_KUBERNETES_VERSION } from '../config/schema.js';
+import { kubernetesRelease } from '../conformance/binaries.js';
 import { ConfigError, LocalClusterError } from '../errors.js';
-import { findGo } from './go.js';
+import { findGo, inTreeReplaces, majorMatches } from './go.js';
 
 const SETTING = 'source.kubernetesVersion';
 const LIST_HINT = 'List the releases the machine\'s Go module proxy serves with `go list -m -versions k8s.io/kubernetes` (the list may omit some patch releases the proxy still serves).';
@@ -54,6 +55,72 @@ export function goToolchainFor(goMod: string, localGo: string): string | undefin
   const need = goDirective(goMod);
   if (!need) return undefined;
   return semver.lt(goSemver(localGo), goSemver(need)) ? `go${need}` : undefined;
+}
+
+/** The `require`d modules of a go.mod (single-line and block form), path -> version. */
+function goModRequires(goMod: string): Map<string, string> {
+  const requires = new Map<string, string>();
+  let inBlock = false;
+  for (const raw of goMod.split('\n')) {
+    const line = raw.replace(/\/\/.*$/, '').trim();
+    if (inBlock) {
+      if (line === ')') inBlock = false;
+      else if (/^\S+\s+v\S+$/.test(line)) requires.set(line.split(/\s+/)[0]!, line.split(/\s+/)[1]!);
+      continue;
+    }
+    if (/^require\s*\($/.test(line)) inBlock = true;
+    const single = /^require\s+(\S+)\s+(v\S+)$/.exec(line);
+    if (single) requires.set(single[1]!, single[2]!);
+  }
+  return requires;
+}
+
+/**
+ * The k8s.io/* modules a Kubernetes release's go.mod requires that its build takes from the
+ * proxy at the release's staging version (e.g. v0.32.13 for v1.32.13): those required at that
+ * version, and those required (as the placeholder v0.0.0) and replaced by a directory of the
+ * release's own tree (`k8s.io/api => ./staging/src/k8s.io/api`), which the build redirects to
+ * the staging version (GoBinary.inTreeReplacesAt). Other k8s.io modules (k8s.io/klog/v2,
+ * k8s.io/utils v0.0.0-2024...) are left out. In go.mod order, each once.
+ */
+export function stagingRequirements(goMod: string, staging: string): string[] {
+  const inTree = new Set(inTreeReplaces(goMod));
+  const modules: string[] = [];
+  for (const [path, version] of goModRequires(goMod)) {
+    if (!path.startsWith('k8s.io/')) continue;
+    if (version === staging || (inTree.has(path) && majorMatches(path, staging))) modules.push(path);
+  }
+  return modules;
+}
+
+/** Objects that `go mod download -json` printed, one per module, concatenated (not an array); stops at the first unreadable one. */
+export function parseGoJsonStream<T = Record<string, unknown>>(stdout: string): T[] {
+  const objects: T[] = [];
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (let i = 0; i < stdout.length; i++) {
+    const c = stdout[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '{') {
+      if (depth++ === 0) start = i;
+    } else if (c === '}' && depth > 0 && --depth === 0) {
+      try {
+        objects.push(JSON.parse(stdout.slice(start, i + 1)) as T);
+      } catch {
+        return objects;
+      }
+    }
+  }
+  return objects;
+}
+
+/** The reason in a `go` error: its last line, whitespace collapsed. */
+function lastLine(text: string): string {
+  return (text.trim().split('\n').pop() ?? '').replace(/\s+/g, ' ').trim() || 'no answer';
 }
 
 /** What building the node image of a release needs to know about it. */
@@ -105,13 +172,29 @@ export async function resolveKubernetesRelease(version: string, options: { signa
       info = {};
     }
     if (dl.code !== 0 || !info.Dir || !info.GoMod) {
-      const why = ((info.Error ?? dl.stderr).trim().split('\n').pop() ?? 'no answer').replace(/\s+/g, ' ').trim();
+      const why = lastLine(info.Error ?? dl.stderr);
       throw new ConfigError(`${SETTING} (--kubernetes-version) ${version}: the machine's Go module proxy does not serve k8s.io/kubernetes@${version} (${why}).`, {
         setting: SETTING,
         hint: `${LIST_HINT} Pick one of those (the default is ${DEFAULT_KUBERNETES_VERSION}).`,
       });
     }
     const goMod = await readFile(info.GoMod, 'utf8');
+    // the build takes the release's staging modules from the proxy too (k8s.io/api@v0.34.4, ...): one the
+    // proxy refuses (e.g. a 403 on its zip) would only fail the node image build, so ask for them all now
+    const { staging } = kubernetesRelease(version);
+    const modules = stagingRequirements(goMod, staging).map((path) => `${path}@${staging}`);
+    if (modules.length) {
+      const sdl = await run([go, 'mod', 'download', '-json', ...modules], { cwd, env: goEnv, ...signal });
+      const answers = new Map(parseGoJsonStream<{ Path?: string; Version?: string; Dir?: string; Error?: string }>(sdl.stdout).map((a) => [`${a.Path}@${a.Version}`, a]));
+      const refused = modules.filter((m) => !answers.get(m)?.Dir || answers.get(m)?.Error);
+      if (sdl.code !== 0 || refused.length) {
+        const what = refused.length ? refused.map((m) => `${m} (${lastLine(answers.get(m)?.Error ?? sdl.stderr)})`).join(', ') : `all of its staging modules (${lastLine(sdl.stderr)})`;
+        throw new ConfigError(`${SETTING} (--kubernetes-version) ${version}: the machine's Go module proxy serves k8s.io/kubernetes@${version} but not ${what}, which building it needs.`, {
+          setting: SETTING,
+          hint: `Pick another release (the default is ${DEFAULT_KUBERNETES_VERSION}). ${LIST_HINT}`,
+        });
+      }
+    }
     const constantsPath = join(info.Dir, 'cmd/kubeadm/app/constants/constants.go');
     const images = parseKubeadmConstants(await readFile(constantsPath, 'utf8'), `k8s.io/kubernetes@${version}/cmd/kubeadm/app/constants/constants.go`);
     const localGo = (await run([go, 'env', 'GOVERSION'], { cwd, env: { ...goEnv, GOTOOLCHAIN: 'local' }, ...signal })).stdout.trim();

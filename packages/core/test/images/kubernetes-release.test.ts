@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,8 +10,10 @@ import {
   isConfigError,
   kubeletFailsCgroupV1,
   kubernetesVersionProblem,
+  parseGoJsonStream,
   parseKubeadmConstants,
   resolveKubernetesRelease,
+  stagingRequirements,
 } from '../../src/index.js';
 
 // the shape of cmd/kubeadm/app/constants/constants.go (values of v1.36.3)
@@ -80,27 +82,140 @@ describe('Go toolchain per release', () => {
   });
 });
 
-/** A stand-in `go` (unit tests only): serves one module version from a fake module directory. */
-function fakeGo(served: string, goLine: string): { env: NodeJS.ProcessEnv } {
+// the shape of a release's go.mod (k8s.io/kubernetes v1.32.13's, shortened): staging modules required
+// as v0.0.0 and replaced by their directories under ./staging, which the build takes from the proxy at v0.32.13
+const GO_MOD = `// This is a generated file. Do not edit directly.
+// https://git.k8s.io/community/contributors/devel/sig-architecture/vendor.md
+
+module k8s.io/kubernetes
+
+go 1.23.0
+
+godebug default=go1.23
+
+require (
+	github.com/onsi/ginkgo/v2 v2.21.0
+	go.etcd.io/etcd/api/v3 v3.5.16
+	k8s.io/api v0.0.0
+	k8s.io/apimachinery v0.0.0
+	k8s.io/endpointslice v0.0.0
+	k8s.io/klog/v2 v2.130.1
+	k8s.io/kube-openapi v0.0.0-20241105132330-32ad38e42d3f
+	k8s.io/system-validators v1.9.2
+	k8s.io/utils v0.0.0-20241104100929-3ea5e8cea738
+	sigs.k8s.io/yaml v1.4.0
+)
+
+require (
+	example.com/other v0.32.13 // indirect
+	k8s.io/gengo/v2 v2.0.0-20240911193312-2b36238f13e9 // indirect
+	k8s.io/kms v0.0.0 // indirect
+	k8s.io/older v0.32.12 // indirect
+	k8s.io/pinned v0.32.13 // indirect
+)
+
+require k8s.io/single v0.32.13
+
+require k8s.io/cri-api v0.0.0 // a comment
+
+replace (
+	k8s.io/api => ./staging/src/k8s.io/api
+	k8s.io/apimachinery => ./staging/src/k8s.io/apimachinery
+	k8s.io/endpointslice => ./staging/src/k8s.io/endpointslice
+	k8s.io/kms => ./staging/src/k8s.io/kms
+	k8s.io/sample-controller => ./staging/src/k8s.io/sample-controller
+)
+
+replace k8s.io/cri-api => ./staging/src/k8s.io/cri-api
+`;
+
+describe('staging modules of a release', () => {
+  it('takes the k8s.io requirements at the staging version or replaced in-tree, single-line and in blocks', () => {
+    expect(stagingRequirements(GO_MOD, 'v0.32.13')).toEqual([
+      'k8s.io/api',
+      'k8s.io/apimachinery',
+      'k8s.io/endpointslice',
+      'k8s.io/kms',
+      'k8s.io/pinned',
+      'k8s.io/single',
+      'k8s.io/cri-api',
+    ]);
+  });
+
+  it('leaves out other k8s.io modules, other versions, modules not required and modules outside k8s.io', () => {
+    const modules = stagingRequirements(GO_MOD, 'v0.32.13');
+    for (const m of ['k8s.io/klog/v2', 'k8s.io/utils', 'k8s.io/kube-openapi', 'k8s.io/system-validators', 'k8s.io/gengo/v2', 'k8s.io/older', 'k8s.io/sample-controller', 'example.com/other', 'k8s.io/kubernetes']) {
+      expect(modules).not.toContain(m);
+    }
+    expect(stagingRequirements('module m\n\nrequire k8s.io/x v0.32.13\n', 'v0.32.13')).toEqual(['k8s.io/x']);
+    expect(stagingRequirements('module m\n\nrequire k8s.io/x v0.32.13\n', 'v0.34.4')).toEqual([]);
+    expect(stagingRequirements('module m\n\nrequire (\n\tk8s.io/klog/v2 v2.130.1\n\tk8s.io/utils v0.0.0-20241104100929-3ea5e8cea738\n)\n', 'v0.32.13')).toEqual([]);
+    expect(stagingRequirements('module m\n', 'v0.32.13')).toEqual([]);
+  });
+});
+
+describe('go mod download -json output', () => {
+  it('reads every object of the concatenated stream, nested objects and braces in strings included', () => {
+    const out = `{
+\t"Path": "k8s.io/endpointslice",
+\t"Version": "v0.32.13",
+\t"Error": "k8s.io/endpointslice@v0.32.13: reading https://proxy.golang.org/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden\\n\\tserver response: This module version is not available.",
+\t"Origin": {
+\t\t"VCS": "git",
+\t\t"Ref": "refs/tags/v0.32.13 {\\"}"
+\t}
+}
+{
+\t"Path": "k8s.io/api",
+\t"Version": "v0.32.13",
+\t"Dir": "/root/go/pkg/mod/k8s.io/api@v0.32.13"
+}
+`;
+    const objects = parseGoJsonStream<{ Path: string; Dir?: string; Error?: string }>(out);
+    expect(objects.map((o) => o.Path)).toEqual(['k8s.io/endpointslice', 'k8s.io/api']);
+    expect(objects[0]!.Error).toContain('403 Forbidden\n\tserver response');
+    expect(objects[1]!.Dir).toBe('/root/go/pkg/mod/k8s.io/api@v0.32.13');
+    expect(parseGoJsonStream('')).toEqual([]);
+    expect(parseGoJsonStream('{"Path":"a"}\n{"Path":')).toEqual([{ Path: 'a' }]);
+  });
+});
+
+/**
+ * A stand-in `go` (unit tests only): serves one k8s.io/kubernetes version from a fake module directory
+ * (its go.mod: goLine plus `goModRest`), every other module asked for except those in `refused`
+ * (a 403 on the zip, as the proxy answers); each `go mod download` call is logged to `calls`.
+ */
+function fakeGo(served: string, goLine: string, goModRest = '', refused: string[] = []): { env: NodeJS.ProcessEnv; calls: () => string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'lc-fake-go-'));
   const mod = join(dir, 'mod');
   mkdirSync(join(mod, 'cmd/kubeadm/app/constants'), { recursive: true });
   writeFileSync(join(mod, 'cmd/kubeadm/app/constants/constants.go'), CONSTANTS);
-  writeFileSync(join(dir, 'go.mod'), `module k8s.io/kubernetes\n\ngo ${goLine}\n`);
+  writeFileSync(join(dir, 'go.mod'), `module k8s.io/kubernetes\n\ngo ${goLine}\n${goModRest}`);
+  writeFileSync(join(dir, 'calls'), '');
   const go = join(dir, 'go');
   writeFileSync(
     go,
     `#!/bin/sh
 if [ "$1" = env ]; then echo go1.26.8; exit 0; fi
-if [ "$4" = "k8s.io/kubernetes@${served}" ]; then
-  printf '{"Path":"k8s.io/kubernetes","Version":"${served}","Dir":"${mod}","GoMod":"${dir}/go.mod"}\\n'; exit 0
-fi
-printf '{"Path":"k8s.io/kubernetes","Version":"%s","Error":"%s: reading https://proxy/k8s.io/kubernetes/@v/%s.info: 403 Forbidden\\\\n\\\\tserver response: This module version is not available."}\\n' "\${4#*@}" "$4" "\${4#*@}"
-exit 1
+shift 3 # mod download -json
+echo "$*" >>"${dir}/calls"
+rc=0
+for m in "$@"; do
+  case " ${refused.join(' ')} " in *" $m "*)
+    printf '{\\n\\t"Path": "%s",\\n\\t"Version": "%s",\\n\\t"Error": "%s: reading https://proxy/%s/@v/%s.zip: 403 Forbidden\\\\n\\\\tserver response: This module version is not available.",\\n\\t"Origin": {\\n\\t\\t"VCS": "git"\\n\\t}\\n}\\n' "\${m%@*}" "\${m#*@}" "$m" "\${m%@*}" "\${m#*@}"
+    rc=1; continue ;;
+  esac
+  case "$m" in
+    k8s.io/kubernetes@${served}) printf '{"Path":"k8s.io/kubernetes","Version":"${served}","Dir":"${mod}","GoMod":"${dir}/go.mod"}\\n' ;;
+    k8s.io/kubernetes@*) printf '{"Path":"k8s.io/kubernetes","Version":"%s","Error":"%s: reading https://proxy/k8s.io/kubernetes/@v/%s.info: 403 Forbidden\\\\n\\\\tserver response: This module version is not available."}\\n' "\${m#*@}" "$m" "\${m#*@}"; rc=1 ;;
+    *) printf '{\\n\\t"Path": "%s",\\n\\t"Version": "%s",\\n\\t"Dir": "/fake/%s"\\n}\\n' "\${m%@*}" "\${m#*@}" "$m" ;;
+  esac
+done
+exit $rc
 `,
   );
   chmodSync(go, 0o755);
-  return { env: { ...process.env, GO: go } };
+  return { env: { ...process.env, GO: go }, calls: () => readFileSync(join(dir, 'calls'), 'utf8').split('\n').filter(Boolean) };
 }
 
 describe('resolveKubernetesRelease', () => {
@@ -124,6 +239,35 @@ describe('resolveKubernetesRelease', () => {
     expect(e.message).toContain('does not serve k8s.io/kubernetes@v1.36.99');
     expect(e.message).toContain('This module version is not available');
     expect(e.hint).toContain('go list -m -versions k8s.io/kubernetes');
+  });
+
+  it('asks the proxy for the staging modules in one go call, at the staging version', async () => {
+    const { env, calls } = fakeGo('v1.32.13', '1.23.0', GO_MOD.slice(GO_MOD.indexOf('require (')));
+    const release = await resolveKubernetesRelease('v1.32.13', { env });
+    expect(release.version).toBe('v1.32.13');
+    expect(calls()).toEqual([
+      'k8s.io/kubernetes@v1.32.13',
+      'k8s.io/api@v0.32.13 k8s.io/apimachinery@v0.32.13 k8s.io/endpointslice@v0.32.13 k8s.io/kms@v0.32.13 k8s.io/pinned@v0.32.13 k8s.io/single@v0.32.13 k8s.io/cri-api@v0.32.13',
+    ]);
+  });
+
+  it('a staging module the proxy refuses is a ConfigError naming it, the version and the reason', async () => {
+    const { env } = fakeGo('v1.32.13', '1.23.0', GO_MOD.slice(GO_MOD.indexOf('require (')), ['k8s.io/endpointslice@v0.32.13', 'k8s.io/kms@v0.32.13']);
+    const error = await resolveKubernetesRelease('v1.32.13', { env }).catch((e: unknown) => e);
+    expect(isConfigError(error)).toBe(true);
+    const e = error as Error & { setting?: string; hint?: string };
+    expect(e.setting).toBe('source.kubernetesVersion');
+    expect(e.message).toContain('--kubernetes-version) v1.32.13');
+    expect(e.message).toContain('serves k8s.io/kubernetes@v1.32.13 but not k8s.io/endpointslice@v0.32.13 (server response: This module version is not available.), k8s.io/kms@v0.32.13 (');
+    expect(e.message).not.toContain('k8s.io/api@');
+    expect(e.hint).toContain('Pick another release');
+    expect(e.hint).toContain('go list -m -versions k8s.io/kubernetes');
+  });
+
+  it('a release whose go.mod names no staging module makes no second go call', async () => {
+    const { env, calls } = fakeGo('v1.36.3', '1.26.0', 'require k8s.io/klog/v2 v2.130.1\n');
+    await resolveKubernetesRelease('v1.36.3', { env });
+    expect(calls()).toEqual(['k8s.io/kubernetes@v1.36.3']);
   });
 
   it('refuses malformed and too old versions before asking the proxy', async () => {

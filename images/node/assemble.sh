@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Assembles a local-cluster node image without a Dockerfile or a registry:
 #   rootfs.tar (build-rootfs.sh)
-#   + images/node/files/ (containerd config, kubelet units, entrypoint, preload unit)
+#   + images/node/files/ (containerd config, kubelet units, entrypoint)
 #   + kubelet, kubeadm, kubectl from BINARIES_DIR/bin into /usr/bin
-#   + one archive per image kubeadm expects (build-preload-images.sh), in
-#     /usr/local/share/local-cluster/images/, imported into containerd at a node's first boot
+#   + the images kubeadm expects (build-preload-images.sh, one archive each), imported and
+#     unpacked into the image's /var/lib/containerd here, with their layer blobs dropped: a
+#     node's /var is a fresh volume that Docker fills from the image's /var when the node is
+#     created, so nodes start with every image in containerd and import nothing at boot
 # and loads the result into Docker as IMAGE_REF (one layer; see NODE_IMAGE_VIA below).
 #
 # Usage: assemble.sh ROOTFS_TAR BINARIES_DIR IMAGE_REF
 #
 # Environment: WORK_DIR (scratch space, default: a temporary directory next to ROOTFS_TAR),
 # PRELOAD_CACHE (where built image archives are kept, keyed by their inputs; default
-# <dir of ROOTFS_TAR>/preload-cache), NODE_IMAGE_VIA (load, default, or import). Must run as root (extracts a root filesystem, chroot).
+# <dir of ROOTFS_TAR>/preload-cache), NODE_IMAGE_VIA (load, default, or import). Must run as root (extracts a root filesystem, chroot, runs the image's containerd in a private mount namespace).
 set -Eeuo pipefail
 
 [[ $# == 3 ]] || { sed -n '2,/^set -Eeuo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2; }
@@ -49,7 +51,7 @@ else
 fi
 
 # --- overlay ------------------------------------------------------------------------------
-say "adding files/, binaries, preload archives"
+say "adding files/ and binaries"
 tar -C "$HERE/files" --owner=0 --group=0 --numeric-owner -cf - . | tar -C "$ROOT" --numeric-owner -xpf -
 install -m 0755 "$BINARIES_DIR/bin/kubelet" "$ROOT/usr/bin/kubelet"
 install -m 0755 "$BINARIES_DIR/bin/kubeadm" "$ROOT/usr/bin/kubeadm"
@@ -61,9 +63,6 @@ if [[ ! -e $ROOT/opt/cni/bin/loopback ]]; then
   for p in "$ROOT"/usr/lib/cni/*; do [[ -e $ROOT/opt/cni/bin/${p##*/} ]] || ln -s "/usr/lib/cni/${p##*/}" "$ROOT/opt/cni/bin/${p##*/}"; done
 fi
 [[ -x $ROOT/opt/cni/bin/loopback ]] || { echo "no CNI loopback plugin in /opt/cni/bin" >&2; exit 1; }
-IMGDIR=$ROOT/usr/local/share/local-cluster/images
-mkdir -p "$IMGDIR"
-cp "$PRELOAD"/*.tar "$PRELOAD/images.txt" "$IMGDIR/"
 
 KUBE_VERSION=$("$BINARIES_DIR/bin/kubeadm" version -o short)
 PAUSE_IMAGE=$(awk '$1 ~ /\/pause:/ { print $1 }' "$PRELOAD/images.txt")
@@ -79,8 +78,42 @@ mkdir -p "$ROOT/etc/kubernetes/manifests" "$ROOT/etc/cni/net.d" "$ROOT/var/lib/k
 } >"$ROOT/etc/local-cluster/image.env"
 
 chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-  systemctl enable kubelet.service local-cluster-preload.service containerd.service >/dev/null 2>&1
+  systemctl enable kubelet.service containerd.service >/dev/null 2>&1
 [[ -L $ROOT/etc/systemd/system/multi-user.target.wants/kubelet.service ]]
+
+# --- containerd's image store, seeded -----------------------------------------------------------
+# The image's own containerd (1.6 from Debian, or 2.x on the containerd 2 recipe) imports and
+# unpacks the archives into $ROOT/var/lib/containerd (on this machine's disk: its overlayfs
+# snapshotter cannot work on an overlayfs), in a mount namespace of its own so nothing it
+# mounts outlives it. The layer blobs go afterwards (containerd marks them with
+# containerd.io/uncompressed once unpacked): containers run from the unpacked snapshots, and
+# the blobs would double what every node's /var volume is filled with.
+say "seeding containerd's image store"
+T0=$SECONDS
+CONTAINERD_CONFIG=/etc/containerd/config.toml
+[[ -f $ROOT/etc/containerd/containerd2.toml ]] && CONTAINERD_CONFIG=/etc/containerd/containerd2.toml
+# core's NODE_CONTRACT.preloadStamp: the images in containerd, written once the store is seeded
+STAMP=/var/lib/local-cluster/images-preloaded
+rm -rf "$ROOT/var/lib/containerd" "$ROOT$STAMP"
+SEED_LOG=$WORK/containerd-seed.log
+SEED_SCRIPT=/.local-cluster-seed
+install -m 0755 "$HERE/seed-containerd.sh" "$ROOT$SEED_SCRIPT"
+# shellcheck disable=SC2016 # expanded by the inner bash
+if ! unshare --mount --propagation private -- env ROOT="$ROOT" PRELOAD="$PRELOAD" CONFIG="$CONTAINERD_CONFIG" SCRIPT="$SEED_SCRIPT" STAMP="$STAMP" bash -Eeuo pipefail -c '
+  mount -t proc proc "$ROOT/proc"
+  mount --rbind /dev "$ROOT/dev"
+  for d in run tmp; do mount -t tmpfs tmpfs "$ROOT/$d"; done
+  mount --bind "$PRELOAD" "$ROOT/mnt"
+  exec chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin CONFIG="$CONFIG" IMAGES_DIR=/mnt STAMP="$STAMP" "$SCRIPT"
+' >"$SEED_LOG" 2>&1; then
+  sed 's/^/    /' "$SEED_LOG" | tail -n 40 >&2
+  echo "seeding containerd's image store failed (log above, whole log: $SEED_LOG)" >&2
+  exit 1
+fi
+rm -f "$ROOT$SEED_SCRIPT"
+sed -n 's/^imported/    imported/p' "$SEED_LOG"
+[[ -s $ROOT$STAMP ]] || { echo "the seeded store has no image list ($STAMP)" >&2; exit 1; }
+say "containerd's store seeded in $((SECONDS - T0))s: $(du -sm "$ROOT/var/lib/containerd" | cut -f1) MB"
 
 # --- into Docker ----------------------------------------------------------------------------
 # Default (NODE_IMAGE_VIA=load): write a one-layer `docker save`-format archive and `docker

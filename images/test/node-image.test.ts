@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -84,12 +84,14 @@ describe('toolbox image', () => {
 describe('the node contract (core NODE_CONTRACT) matches the image files', () => {
   const file = (path: string) => readFileSync(join(RECIPES_DIR, 'node', path), 'utf8');
 
-  it('the preload unit writes the stamp core waits for, under the unit name core checks', async () => {
+  it('assemble.sh seeds containerd in the image and writes the stamp core checks', async () => {
     const { NODE_CONTRACT } = await import('@local-cluster/core');
-    expect(file('files/usr/local/bin/local-cluster-preload')).toContain(`STAMP=${NODE_CONTRACT.preloadStamp}`);
-    const unit = file(`files/etc/systemd/system/${NODE_CONTRACT.preloadUnit}`);
-    expect(unit).toContain(`ConditionPathExists=!${NODE_CONTRACT.preloadStamp}`);
-    expect(file('assemble.sh')).toContain(NODE_CONTRACT.preloadUnit);
+    const assemble = file('assemble.sh');
+    expect(assemble).toContain(`STAMP=${NODE_CONTRACT.preloadStamp}`);
+    expect(assemble).toContain('seed-containerd.sh');
+    expect(file('seed-containerd.sh')).toContain('>"$STAMP"');
+    // nothing imports at boot any more: no unit may wait for archives the image no longer has
+    expect(existsSync(join(RECIPES_DIR, 'node', 'files', 'etc', 'systemd', 'system', 'local-cluster-preload.service'))).toBe(false);
   });
 
   it('the entrypoint reads the role variable core sets and runs the hook directory plugins write to', async () => {

@@ -4,12 +4,10 @@
  * (images/test), so a rename on one side fails a test instead of a cluster.
  */
 export const NODE_CONTRACT = {
-  /** Written by the preload unit once every baked-in image is in containerd. */
+  /** Lists the images in the node's containerd; the node image ships it with its seeded store (/var is filled from the image). */
   preloadStamp: '/var/lib/local-cluster/images-preloaded',
   /** Images loaded into the node after it was made, one `ref image-id` line each (engine image IDs). */
   loadedImagesRecord: '/var/lib/local-cluster/loaded-images',
-  /** The systemd unit that imports the baked-in images at first boot. */
-  preloadUnit: 'local-cluster-preload.service',
   /** Container environment variable telling the entrypoint the node's role. */
   nodeRoleEnv: 'LOCAL_CLUSTER_NODE_ROLE',
   /** Scripts (*.sh) the entrypoint runs at every container start, before systemd (routes, iptables rules). */

@@ -6,7 +6,7 @@ import { CLUSTER_RANGES_HOOK, clusterRangesHook } from '../cluster-ranges.js';
 import { SERVICE_SUBNET } from '../kubeadm-config.js';
 import type { UpContext } from '../context.js';
 
-/** Waits until systemd runs on a node container and its baked-in images are in containerd. */
+/** Waits until systemd runs on a node container; checks that its images are in containerd. */
 export async function booted(node: NodeHandle, rt: Pick<StepRuntime, 'signal'>): Promise<void> {
   await waitFor(
     `systemd on ${node.hostname}`,
@@ -15,7 +15,7 @@ export async function booted(node: NodeHandle, rt: Pick<StepRuntime, 'signal'>):
       const state = r.stdout.trim();
       if (state === 'running' || state === 'degraded') return true;
       // a restored or restarted worker's kubelet waits for the API server before it starts
-      // (kubeadm.ts, holdKubeletForApi): everything it comes after (containerd, the preload) is up
+      // (kubeadm.ts, holdKubeletForApi): everything it comes after (containerd) is up
       if (state === 'starting') {
         const kubelet = (await node.run(['systemctl', 'show', '-p', 'SubState', '--value', 'kubelet'], rt)).stdout.trim();
         if (kubelet === 'start-pre') return true;
@@ -24,18 +24,13 @@ export async function booted(node: NodeHandle, rt: Pick<StepRuntime, 'signal'>):
     },
     { timeoutMs: 120_000, intervalMs: 500, signal: rt.signal },
   );
-  // the preload unit imports the kubeadm images into containerd before kubelet may start,
-  // once per /var: a restored node has the stamp already and skips it
-  await waitFor(
-    `images preloaded on ${node.hostname}`,
-    async () => {
-      if ((await node.run(['test', '-s', NODE_CONTRACT.preloadStamp], rt)).exitCode === 0) return true;
-      const state = (await node.run(['systemctl', 'is-failed', NODE_CONTRACT.preloadUnit], rt)).stdout.trim();
-      if (state === 'failed') throw new Error(`image preload failed on ${node.hostname}: see journalctl -u ${NODE_CONTRACT.preloadUnit}`);
-      return undefined;
-    },
-    { timeoutMs: 300_000, intervalMs: 500, signal: rt.signal },
-  );
+  // the node image comes with its images in containerd (images/node/assemble.sh seeds the store
+  // in the image's /var, which Docker copies into the node's new /var volume); the stamp lists them
+  if ((await node.run(['test', '-s', NODE_CONTRACT.preloadStamp], rt)).exitCode !== 0) {
+    throw new Error(
+      `${node.hostname} has no images in containerd (${NODE_CONTRACT.preloadStamp} is missing): its node image was not built by images/node/assemble.sh, or its /var volume was not filled from the image. Remove the node image (docker rmi) so \`up\` builds it again.`,
+    );
+  }
 }
 
 /** Keeps the service and pod ranges on the node from now on and at every later start. */
@@ -45,8 +40,7 @@ async function keepClusterRanges(node: NodeHandle, hook: string, rt: StepRuntime
 }
 
 /**
- * Waits until systemd runs on every node and the preloaded images are in
- * containerd; installs the hook that keeps cluster-range traffic on the nodes.
+ * Waits until systemd runs on every node (their images are in containerd already); installs the hook that keeps cluster-range traffic on the nodes.
  */
 export const boot: Step<UpContext> = {
   name: 'boot',

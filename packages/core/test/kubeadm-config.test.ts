@@ -80,7 +80,17 @@ describe('kubeadm config', () => {
     expect(flags(init!.nodeRegistration.kubeletExtraArgs)).toEqual({ 'node-ip': '10.192.0.2', 'max-pods': '50' });
     const config = configSchema.parse({ cluster: { componentArgs: { kubelet: { 'max-pods': '50' } } } });
     const join = yaml.load(renderJoinConfig({ config, hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
-    expect(flags(join.nodeRegistration.kubeletExtraArgs)).toEqual({ 'node-ip': '10.192.0.3', 'max-pods': '50' });
+    expect(flags(join.nodeRegistration.kubeletExtraArgs)).toEqual({ 'node-ip': '10.192.0.3', 'rotate-certificates': 'false', 'max-pods': '50' });
+  });
+
+  it('a joining kubelet bootstraps its client certificate before it starts, unless the user turns rotation back on', () => {
+    const flags = (doc: Doc) => Object.fromEntries((doc.nodeRegistration.kubeletExtraArgs as { name: string; value: string }[]).map((a) => [a.name, a.value]));
+    const join = (input: unknown) => yaml.load(renderJoinConfig({ config: configSchema.parse(input), hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
+    expect(flags(join({}))['rotate-certificates']).toBe('false');
+    expect(flags(join({ cluster: { componentArgs: { kubelet: { 'rotate-certificates': 'true' } } } }))['rotate-certificates']).toBe('true');
+    // the first control plane's kubelet.conf comes from kubeadm init: no bootstrap, rotation stays
+    const init = yaml.loadAll(renderInitConfig({ config: configSchema.parse({}), patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: false }))[0] as Doc;
+    expect(flags(init)['rotate-certificates']).toBeUndefined();
   });
 
   it('adds each node group\'s taints to the nodes of that group', () => {

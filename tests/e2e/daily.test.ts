@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clean, cidrsOverlap } from '@local-cluster/core';
 import { cli, driver, leftovers, run, toolHome } from './helpers.js';
+import { dockerDriver } from '@local-cluster/docker-driver';
 
 // The everyday commands: a second cluster with default settings beside a network that holds the
 // default subnet (a look-alike the tool must not touch), the cluster's own kubectl, status, and
@@ -122,7 +123,7 @@ describe('everyday commands', () => {
   it('`--privileged always` fails in preflight naming the setting where the engine refuses privileged containers (these machines), and makes nothing; elsewhere it runs the node privileged', async () => {
     const name = `daily-priv-${process.pid}`;
     const r = await cli(['up', '--name', name, '--num-nodes', '0', '--addons', '', '--privileged', 'always']);
-    if (!(await driver.info()).privilegedSupported) {
+    if (!(await dockerDriver({ securityMode: 'always' }).info()).privilegedSupported) {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain('dind.privileged is "always"');
       expect(r.stderr).toContain('--privileged auto');

@@ -58,15 +58,17 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
   };
   const ctx: DockerContext = { ...base, answering: answeringCheck(base) };
 
-  // Probed once per driver; a failed or cancelled probe is retried next time.
+  // Only privileged nodes (securityMode "always") need to know whether the engine allows them:
+  // probed once per driver then (a throwaway container); a failed or cancelled probe is retried next time.
   let probe: Promise<boolean> | undefined;
-  const security = async (signal?: AbortSignal): Promise<{ privilegedSupported: boolean; securityMode: SecurityMode }> => {
+  const security = async (signal?: AbortSignal): Promise<{ privilegedSupported: boolean | undefined; securityMode: SecurityMode }> => {
+    const securityMode = chooseSecurityMode(securityOption);
+    if (securityMode !== 'privileged') return { privilegedSupported: undefined, securityMode };
     probe ??= probePrivileged(ctx, signal).catch((error: unknown) => {
       probe = undefined;
       throw error;
     });
-    const privilegedSupported = await probe;
-    return { privilegedSupported, securityMode: chooseSecurityMode(securityOption) };
+    return { privilegedSupported: await probe, securityMode };
   };
   const securityMode = async (signal?: AbortSignal): Promise<SecurityMode> => (await security(signal)).securityMode;
 

@@ -85,7 +85,7 @@ interface EngineInfo {
 
 export async function readInfo(
   ctx: DockerContext,
-  security: (signal?: AbortSignal) => Promise<{ privilegedSupported: boolean; securityMode: SecurityMode }>,
+  security: (signal?: AbortSignal) => Promise<{ privilegedSupported: boolean | undefined; securityMode: SecurityMode }>,
   options: CallOptions = {},
 ): Promise<DriverInfo> {
   const { signal } = options;
@@ -105,7 +105,7 @@ export async function readInfo(
     os: info.OperatingSystem || version.Os || 'unknown',
     cgroupVersion: info.CgroupVersion === '2' ? 2 : 1,
     rootless: (info.SecurityOptions ?? []).some((option) => option.split(',').includes('name=rootless')),
-    privilegedSupported,
+    ...(privilegedSupported === undefined ? {} : { privilegedSupported }),
     securityMode,
   };
 }

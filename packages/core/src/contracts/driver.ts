@@ -57,8 +57,8 @@ export interface DriverInfo {
   /** 1 or 2. */
   cgroupVersion: 1 | 2;
   rootless: boolean;
-  /** Whether the engine accepts privileged containers. */
-  privilegedSupported: boolean;
+  /** Whether the engine accepts privileged containers; probed only when securityMode is privileged (undefined otherwise). */
+  privilegedSupported?: boolean;
   /** The mode node containers will use: privileged, or the capability fallback. */
   securityMode: 'privileged' | 'capabilities';
 }

@@ -121,7 +121,7 @@ export const preflight: Step<UpContext> = {
           : `with the node capability set (${NODE_CAPABILITIES.length} capabilities${extra.length ? `, and ${extra.join(', ')} for CNI plugin "${cni.name}"` : ''})`
       }`,
     );
-    if (ctx.info.securityMode === 'privileged' && !ctx.info.privilegedSupported) {
+    if (ctx.info.securityMode === 'privileged' && ctx.info.privilegedSupported === false) {
       throw new PreflightError('privileged', `dind.privileged is "always" (--privileged always), but the engine at ${ctx.info.endpoint} refuses privileged containers.`, {
         hint: 'Use --privileged auto (the node capability set), or an engine that allows --privileged.',
       });

@@ -91,6 +91,10 @@ describe('kubeadm config', () => {
     // the first control plane's kubelet.conf comes from kubeadm init: no bootstrap, rotation stays
     const init = yaml.loadAll(renderInitConfig({ config: configSchema.parse({}), patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: false }))[0] as Doc;
     expect(flags(init)['rotate-certificates']).toBeUndefined();
+    // a joining control plane's kubelet must start its own etcd and API server, which it bootstraps against
+    const ha = yaml.load(renderJoinConfig({ config: configSchema.parse({ cluster: { controlPlanes: 3 } }), hostname: 'kube-master-2', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef', certificateKey: 'a'.repeat(64) })) as Doc;
+    expect(ha.controlPlane).toBeDefined();
+    expect(flags(ha)['rotate-certificates']).toBeUndefined();
   });
 
   it('adds each node group\'s taints to the nodes of that group', () => {

@@ -273,13 +273,15 @@ export function joinDocument(input: JoinRenderInput): Doc {
     nodeRegistration: {
       name: input.hostname,
       criSocket: CRI_SOCKET,
-      // TLS bootstrap before the kubelet starts: with client rotation on (kubeadm forces it on in
-      // the KubeletConfiguration, the flag overrides it) a joining kubelet starts at once as
-      // system:anonymous, its Service informer is refused and backs off, and pods that reach the
-      // node meanwhile fail with "services have not yet been read at least once" and wait out a
-      // 10-15 s retry: one cold `up` in four here. The client certificate then lasts a year (the
-      // signer's default) without rotating; cluster.componentArgs.kubelet can turn rotation back on
-      kubeletExtraArgs: args({ 'node-ip': input.ip, 'rotate-certificates': 'false', ...componentFlags(input.config, 'kubelet') }),
+      // A worker's kubelet does its TLS bootstrap before it starts: with client rotation on
+      // (kubeadm forces it on in the KubeletConfiguration, the flag overrides it) it starts at once
+      // as system:anonymous, its Service informer is refused and backs off, and pods that reach
+      // the node meanwhile fail with "services have not yet been read at least once" and wait out
+      // a 10-15 s retry: one cold `up` in four here. The client certificate then lasts a year (the
+      // signer's default) without rotating; cluster.componentArgs.kubelet can turn rotation back
+      // on. Not on a joining control plane: its kubelet bootstraps against its own API server,
+      // which only that kubelet can start (etcd and the API server are its static pods)
+      kubeletExtraArgs: args({ 'node-ip': input.ip, ...(controlPlane ? {} : { 'rotate-certificates': 'false' }), ...componentFlags(input.config, 'kubelet') }),
       ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
       imagePullPolicy: 'Never',
       taints: [...(controlPlane && !controlPlanesSchedulable(input.config) ? [CONTROL_PLANE_TAINT] : []), ...taintsOf(input.config, input.hostname)],

@@ -223,7 +223,7 @@ export function nodeE2eSpec(cluster: string, image: string, id: string): NodeSpe
     hostname: NODE_E2E_HOSTNAME,
     image,
     labels: ownerLabels(cluster, 'node-e2e'),
-    // a worker: the preload skips the control-plane images (only pause is needed)
+    // a worker (the entrypoint records the role); its anonymous /var is filled from the image: containerd's seeded store
     env: { [NODE_CONTRACT.nodeRoleEnv]: 'worker' },
     privileged: true,
   };

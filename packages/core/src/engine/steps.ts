@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { AbortedError, isAbortedError, StepError, throwIfAborted } from '../errors.js';
 import type { Logger } from '../contracts/context.js';
 
@@ -53,7 +54,10 @@ export function makeLogger(onEvent: ProgressListener | undefined, step: () => st
  * throws a StepError (or AbortedError) naming the step.
  */
 export async function runSteps<C>(steps: readonly Step<C>[], ctx: C, options: RunStepsOptions = {}): Promise<StepTiming[]> {
-  const signal = options.signal ?? new AbortController().signal;
+  // the steps' own signal, following the caller's: dozens of calls listen on it at once (engine
+  // requests and exec streams on every node), more than Node's default of 10 before it warns
+  const signal = options.signal ? AbortSignal.any([options.signal]) : new AbortController().signal;
+  setMaxListeners(200, signal);
   const rollbacks: { step: string; action: string; undo: () => Promise<void> }[] = [];
   const timings: StepTiming[] = [];
   let current: string | undefined;

@@ -1,3 +1,4 @@
+import { getMaxListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { runSteps, type ProgressEvent, type Step } from '../../src/engine/steps.js';
 import { AbortedError, ConfigError, isAbortedError, isStepError, StepError } from '../../src/errors.js';
@@ -341,5 +342,20 @@ describe('runSteps robustness', () => {
     expect(log).toEqual(['undo a']);
     expect(isStepError(error)).toBe(true);
     expect((error as StepError).step).toBe('b');
+  });
+});
+
+describe('runSteps signal', () => {
+  it('gives steps a signal that takes dozens of listeners at once (parallel calls on every node) and follows the caller', async () => {
+    const caller = new AbortController();
+    let seen: AbortSignal | undefined;
+    const step: Step<object> = { name: 'parallel', title: 'Parallel', run: async (_ctx, rt) => void (seen = rt.signal) };
+    await runSteps([step], {}, { signal: caller.signal });
+    // Node warns (MaxListenersExceededWarning) past this many listeners; its default is 10
+    expect(getMaxListeners(seen!)).toBeGreaterThanOrEqual(100);
+    // the caller's own signal is left as it was
+    expect(getMaxListeners(caller.signal)).toBe(getMaxListeners(new AbortController().signal));
+    caller.abort(new Error('stop'));
+    expect(seen!.aborted).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import yaml from 'js-yaml';
 import semver from 'semver';
 import { containerdMajorFor, kubernetesVersionProblem } from '../config/kubernetes-versions.js';
 import { DEFAULT_KUBERNETES_VERSION } from '../config/schema.js';
@@ -93,6 +94,65 @@ export function stagingRequirements(goMod: string, staging: string): string[] {
   return modules;
 }
 
+/**
+ * The staging modules (paths like k8s.io/endpointslice) that Go files import, as a set: each
+ * `"k8s.io/<name>"` or `"k8s.io/<name>/..."` import path whose module is among `candidates`.
+ */
+export function importedModules(goSource: string, candidates: ReadonlySet<string>, into = new Set<string>()): Set<string> {
+  for (const m of goSource.matchAll(/"(k8s\.io\/[A-Za-z0-9._-]+)[/"]/g)) if (candidates.has(m[1]!)) into.add(m[1]!);
+  return into;
+}
+
+/**
+ * Adds, to staging modules already needed, the staging modules they depend on according to the
+ * release's staging/publishing/rules.yaml (every branch listed: a superset is safe here).
+ */
+export function withStagingDependencies(needed: ReadonlySet<string>, rulesYaml: string, candidates: ReadonlySet<string>): Set<string> {
+  type Rules = { rules?: { destination?: string; branches?: { dependencies?: { repository?: string }[] }[] }[] };
+  const deps = new Map<string, Set<string>>();
+  for (const rule of (yaml.load(rulesYaml) as Rules | undefined)?.rules ?? []) {
+    if (!rule.destination) continue;
+    const set = deps.get(`k8s.io/${rule.destination}`) ?? new Set<string>();
+    for (const branch of rule.branches ?? []) for (const d of branch.dependencies ?? []) if (d.repository) set.add(`k8s.io/${d.repository}`);
+    deps.set(`k8s.io/${rule.destination}`, set);
+  }
+  const out = new Set(needed);
+  const queue = [...needed];
+  while (queue.length) {
+    for (const dep of deps.get(queue.pop()!) ?? []) {
+      if (candidates.has(dep) && !out.has(dep)) {
+        out.add(dep);
+        queue.push(dep);
+      }
+    }
+  }
+  return out;
+}
+
+/** Every non-test Go file under dir, recursively. */
+async function goFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((e) => e.isFile() && e.name.endsWith('.go') && !e.name.endsWith('_test.go')).map((e) => join(e.parentPath, e.name));
+}
+
+/**
+ * Of the release's staging modules, the ones its code imports (non-test files of cmd/, pkg/,
+ * plugin/, third_party/) and what those depend on: in-tree samples and generators
+ * (k8s.io/sample-apiserver, k8s.io/code-generator) are left out, since no command needs them
+ * and the build never downloads them. All of them when nothing is found (another layout).
+ */
+export async function neededStagingModules(moduleDir: string, staging: readonly string[]): Promise<string[]> {
+  const candidates = new Set(staging);
+  const direct = new Set<string>();
+  for (const sub of ['cmd', 'pkg', 'plugin', 'third_party']) {
+    for (const file of await goFiles(join(moduleDir, sub))) importedModules(await readFile(file, 'utf8'), candidates, direct);
+  }
+  if (direct.size === 0) return [...staging];
+  const rules = await readFile(join(moduleDir, 'staging/publishing/rules.yaml'), 'utf8').catch(() => undefined);
+  const needed = rules ? withStagingDependencies(direct, rules, candidates) : direct;
+  return staging.filter((m) => needed.has(m));
+}
+
 /** Objects that `go mod download -json` printed, one per module, concatenated (not an array); stops at the first unreadable one. */
 export function parseGoJsonStream<T = Record<string, unknown>>(stdout: string): T[] {
   const objects: T[] = [];
@@ -180,9 +240,10 @@ export async function resolveKubernetesRelease(version: string, options: { signa
     }
     const goMod = await readFile(info.GoMod, 'utf8');
     // the build takes the release's staging modules from the proxy too (k8s.io/api@v0.34.4, ...): one the
-    // proxy refuses (e.g. a 403 on its zip) would only fail the node image build, so ask for them all now
+    // proxy refuses (e.g. a 403 on its zip) would only fail the node image build, so ask now for
+    // every one the build will download (those the release's code imports)
     const { staging } = kubernetesRelease(version);
-    const modules = stagingRequirements(goMod, staging).map((path) => `${path}@${staging}`);
+    const modules = (await neededStagingModules(info.Dir, stagingRequirements(goMod, staging))).map((path) => `${path}@${staging}`);
     if (modules.length) {
       const sdl = await run([go, 'mod', 'download', '-json', ...modules], { cwd, env: goEnv, ...signal });
       const answers = new Map(parseGoJsonStream<{ Path?: string; Version?: string; Dir?: string; Error?: string }>(sdl.stdout).map((a) => [`${a.Path}@${a.Version}`, a]));

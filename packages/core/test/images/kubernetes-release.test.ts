@@ -7,6 +7,7 @@ import {
   containerdMajorFor,
   goDirective,
   goToolchainFor,
+  importedModules,
   isConfigError,
   kubeletFailsCgroupV1,
   kubernetesVersionProblem,
@@ -14,6 +15,7 @@ import {
   parseKubeadmConstants,
   resolveKubernetesRelease,
   stagingRequirements,
+  withStagingDependencies,
 } from '../../src/index.js';
 
 // the shape of cmd/kubeadm/app/constants/constants.go (values of v1.36.3)
@@ -154,6 +156,40 @@ describe('staging modules of a release', () => {
   });
 });
 
+describe('staging modules a release imports', () => {
+  const candidates = new Set(['k8s.io/api', 'k8s.io/apimachinery', 'k8s.io/client-go', 'k8s.io/endpointslice', 'k8s.io/sample-apiserver']);
+
+  it('finds staging modules in import paths, whole module names only', () => {
+    const src = 'import (\n\t"k8s.io/api/core/v1"\n\t"k8s.io/endpointslice"\n\t"k8s.io/apimachineryx/y"\n\t"k8s.io/klog/v2"\n)\n';
+    expect([...importedModules(src, candidates)].sort()).toEqual(['k8s.io/api', 'k8s.io/endpointslice']);
+  });
+
+  it('adds what needed modules depend on, transitively, over every branch of the publishing rules, and only candidates', () => {
+    const rules = `rules:
+- destination: endpointslice
+  branches:
+  - name: master
+    dependencies:
+    - repository: client-go
+  - name: release-1.33
+    dependencies:
+    - repository: api
+- destination: client-go
+  branches:
+  - name: master
+    dependencies:
+    - repository: apimachinery
+    - repository: not-a-candidate
+- destination: sample-apiserver
+  branches:
+  - name: master
+    dependencies:
+    - repository: api
+`;
+    expect([...withStagingDependencies(new Set(['k8s.io/endpointslice']), rules, candidates)].sort()).toEqual(['k8s.io/api', 'k8s.io/apimachinery', 'k8s.io/client-go', 'k8s.io/endpointslice']);
+  });
+});
+
 describe('go mod download -json output', () => {
   it('reads every object of the concatenated stream, nested objects and braces in strings included', () => {
     const out = `{
@@ -185,11 +221,15 @@ describe('go mod download -json output', () => {
  * (its go.mod: goLine plus `goModRest`), every other module asked for except those in `refused`
  * (a 403 on the zip, as the proxy answers); each `go mod download` call is logged to `calls`.
  */
-function fakeGo(served: string, goLine: string, goModRest = '', refused: string[] = []): { env: NodeJS.ProcessEnv; calls: () => string[] } {
+function fakeGo(served: string, goLine: string, goModRest = '', refused: string[] = [], files: Record<string, string> = {}): { env: NodeJS.ProcessEnv; calls: () => string[] } {
   const dir = mkdtempSync(join(tmpdir(), 'lc-fake-go-'));
   const mod = join(dir, 'mod');
   mkdirSync(join(mod, 'cmd/kubeadm/app/constants'), { recursive: true });
   writeFileSync(join(mod, 'cmd/kubeadm/app/constants/constants.go'), CONSTANTS);
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(mod, path, '..'), { recursive: true });
+    writeFileSync(join(mod, path), text);
+  }
   writeFileSync(join(dir, 'go.mod'), `module k8s.io/kubernetes\n\ngo ${goLine}\n${goModRest}`);
   writeFileSync(join(dir, 'calls'), '');
   const go = join(dir, 'go');
@@ -262,6 +302,18 @@ describe('resolveKubernetesRelease', () => {
     expect(e.message).not.toContain('k8s.io/api@');
     expect(e.hint).toContain('Pick another release');
     expect(e.hint).toContain('go list -m -versions k8s.io/kubernetes');
+  });
+
+  it('asks only for the staging modules the release imports (non-test code) and what they depend on by its publishing rules', async () => {
+    const files = {
+      'pkg/controller/endpointslice/controller.go': 'package endpointslice\n\nimport (\n\t"k8s.io/endpointslice/topologycache"\n\tv1 "k8s.io/api/core/v1"\n)\n',
+      // a test file's imports do not count: the build never compiles it
+      'pkg/controller/endpointslice/controller_test.go': 'package endpointslice\n\nimport "k8s.io/kms/apis/v1"\n',
+      'staging/publishing/rules.yaml': 'rules:\n- destination: endpointslice\n  branches:\n  - name: master\n    dependencies:\n    - repository: apimachinery\n      branch: master\n',
+    };
+    const { env, calls } = fakeGo('v1.33.13', '1.24.0', GO_MOD.slice(GO_MOD.indexOf('require (')), ['k8s.io/kms@v0.33.13'], files);
+    await resolveKubernetesRelease('v1.33.13', { env });
+    expect(calls()).toEqual(['k8s.io/kubernetes@v1.33.13', 'k8s.io/api@v0.33.13 k8s.io/apimachinery@v0.33.13 k8s.io/endpointslice@v0.33.13']);
   });
 
   it('a release whose go.mod names no staging module makes no second go call', async () => {

@@ -4,7 +4,7 @@
 #
 #   kubernetes: kubelet kubeadm kubectl kube-apiserver kube-controller-manager
 #               kube-scheduler kube-proxy          (k8s.io/kubernetes, wrapper module)
-#   etcd:       etcd etcdctl etcdutl              (go.etcd.io/etcd/*/v3, wrapper module)
+#   etcd:       etcd [etcdctl etcdutl]            (go.etcd.io/etcd/*/v3, wrapper module)
 #   coredns:    coredns                           (github.com/coredns/coredns)
 #   pause:      pause                             (pause/pause.c, gcc -static; Go fallback)
 #
@@ -33,7 +33,8 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SCRIPT="$SCRIPT_DIR/$(basename "${BASH_SOURCE[0]}")"
 ALL_COMPONENTS=(kubernetes etcd coredns pause)
 K8S_BINARIES=(kubeadm kubectl kubelet kube-proxy kube-scheduler kube-controller-manager kube-apiserver)
-ETCD_BINARIES=(etcd etcdctl etcdutl)
+# etcdctl and etcdutl too when the proxy serves etcdutl (build_etcd)
+ETCD_BINARIES=(etcd)
 # Build tags Kubernetes' own release build uses (hack/lib/golang.sh).
 K8S_TAGS=selinux,notest,grpcnotrace
 
@@ -243,13 +244,24 @@ build_kubernetes() {
 build_etcd() {
   local src=$OUT/.src/etcd gomod
   gomod=$(mod_field "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" GoMod)
-  wrapper_module "$src" etcd-binaries "$gomod" "etcd v$ETCD_VERSION" \
-    "go.etcd.io/etcd/server/v3 v$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3 v$ETCD_VERSION" "go.etcd.io/etcd/etcdutl/v3 v$ETCD_VERSION"
-  write_tools_go "$src" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
-  tidy "$src"
-  build_one etcd "$src" go.etcd.io/etcd/server/v3 -ldflags="-s -w"
-  build_one etcdctl "$src" go.etcd.io/etcd/etcdctl/v3 -ldflags="-s -w"
-  build_one etcdutl "$src" go.etcd.io/etcd/etcdutl/v3 -ldflags="-s -w"
+  # etcdctl and etcdutl are optional: neither kubeadm nor the kubelet runs them, and some proxies
+  # do not serve every etcdutl release (v3.5.24, for Kubernetes v1.33), which etcdctl v3.5 imports
+  if (cd "$OUT/.src" && "$GO" mod download -json "go.etcd.io/etcd/etcdutl/v3@v$ETCD_VERSION" >/dev/null 2>>"$LOG"); then
+    wrapper_module "$src" etcd-binaries "$gomod" "etcd v$ETCD_VERSION" \
+      "go.etcd.io/etcd/server/v3 v$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3 v$ETCD_VERSION" "go.etcd.io/etcd/etcdutl/v3 v$ETCD_VERSION"
+    write_tools_go "$src" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
+    tidy "$src"
+    build_one etcd "$src" go.etcd.io/etcd/server/v3 -ldflags="-s -w"
+    build_one etcdctl "$src" go.etcd.io/etcd/etcdctl/v3 -ldflags="-s -w"
+    build_one etcdutl "$src" go.etcd.io/etcd/etcdutl/v3 -ldflags="-s -w"
+  else
+    say "etcd: the Go module proxy does not serve go.etcd.io/etcd/etcdutl/v3@v$ETCD_VERSION; the etcd image gets the etcd server only (no etcdctl, etcdutl)"
+    rm -f "$BIN/etcdctl" "$BIN/etcdutl"
+    wrapper_module "$src" etcd-binaries "$gomod" "etcd v$ETCD_VERSION" "go.etcd.io/etcd/server/v3 v$ETCD_VERSION"
+    write_tools_go "$src" go.etcd.io/etcd/server/v3
+    tidy "$src"
+    build_one etcd "$src" go.etcd.io/etcd/server/v3 -ldflags="-s -w"
+  fi
 }
 
 build_coredns() {

@@ -1,9 +1,13 @@
+import { setMaxListeners } from 'node:events';
+
 /**
  * An AbortSignal fired by the first Ctrl-C (or SIGTERM), so long operations can
  * roll back what they created; a second Ctrl-C exits at once.
  */
 export function interruptSignal(): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
+  // every parallel call of a command listens on it (engine requests and exec streams on every node)
+  setMaxListeners(200, controller.signal);
   let count = 0;
   const onSignal = (name: NodeJS.Signals) => {
     count += 1;

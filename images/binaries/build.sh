@@ -242,26 +242,25 @@ build_kubernetes() {
 }
 
 build_etcd() {
-  local src=$OUT/.src/etcd gomod
+  local src=$OUT/.src/etcd gomod tools=(server) mods=() pkgs=() t
   gomod=$(mod_field "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" GoMod)
   # etcdctl and etcdutl are optional: neither kubeadm nor the kubelet runs them, and some proxies
   # do not serve every etcdutl release (v3.5.24, for Kubernetes v1.33), which etcdctl v3.5 imports
   if (cd "$OUT/.src" && "$GO" mod download -json "go.etcd.io/etcd/etcdutl/v3@v$ETCD_VERSION" >/dev/null 2>>"$LOG"); then
-    wrapper_module "$src" etcd-binaries "$gomod" "etcd v$ETCD_VERSION" \
-      "go.etcd.io/etcd/server/v3 v$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3 v$ETCD_VERSION" "go.etcd.io/etcd/etcdutl/v3 v$ETCD_VERSION"
-    write_tools_go "$src" go.etcd.io/etcd/server/v3 go.etcd.io/etcd/etcdctl/v3 go.etcd.io/etcd/etcdutl/v3
-    tidy "$src"
-    build_one etcd "$src" go.etcd.io/etcd/server/v3 -ldflags="-s -w"
-    build_one etcdctl "$src" go.etcd.io/etcd/etcdctl/v3 -ldflags="-s -w"
-    build_one etcdutl "$src" go.etcd.io/etcd/etcdutl/v3 -ldflags="-s -w"
+    tools+=(etcdctl etcdutl)
   else
     say "etcd: the Go module proxy does not serve go.etcd.io/etcd/etcdutl/v3@v$ETCD_VERSION; the etcd image gets the etcd server only (no etcdctl, etcdutl)"
     rm -f "$BIN/etcdctl" "$BIN/etcdutl"
-    wrapper_module "$src" etcd-binaries "$gomod" "etcd v$ETCD_VERSION" "go.etcd.io/etcd/server/v3 v$ETCD_VERSION"
-    write_tools_go "$src" go.etcd.io/etcd/server/v3
-    tidy "$src"
-    build_one etcd "$src" go.etcd.io/etcd/server/v3 -ldflags="-s -w"
   fi
+  for t in "${tools[@]}"; do
+    mods+=("go.etcd.io/etcd/$t/v3 v$ETCD_VERSION")
+    pkgs+=("go.etcd.io/etcd/$t/v3")
+  done
+  wrapper_module "$src" etcd-binaries "$gomod" "etcd v$ETCD_VERSION" "${mods[@]}"
+  write_tools_go "$src" "${pkgs[@]}"
+  tidy "$src"
+  # the server's binary is etcd; the tools are named after their modules
+  for t in "${tools[@]}"; do build_one "${t/#server/etcd}" "$src" "go.etcd.io/etcd/$t/v3" -ldflags="-s -w"; done
 }
 
 build_coredns() {

@@ -137,9 +137,9 @@ async function goFiles(dir: string): Promise<string[]> {
 
 /**
  * Of the release's staging modules, the ones its code imports (non-test files of cmd/, pkg/,
- * plugin/, third_party/) and what those depend on: in-tree samples and generators
- * (k8s.io/sample-apiserver, k8s.io/code-generator) are left out, since no command needs them
- * and the build never downloads them. All of them when nothing is found (another layout).
+ * plugin/, third_party/) and what those depend on: modules nothing there imports (e.g.
+ * k8s.io/sample-apiserver) are left out, since the build never downloads them. All of them
+ * when nothing is found (another layout).
  */
 export async function neededStagingModules(moduleDir: string, staging: readonly string[]): Promise<string[]> {
   const candidates = new Set(staging);
@@ -207,10 +207,15 @@ function run(argv: string[], options: { cwd: string; env: NodeJS.ProcessEnv; sig
   });
 }
 
+/** Releases resolved in this process, by Go binary, proxy and version: preflight and the image build both ask. */
+const resolved = new Map<string, Promise<KubernetesRelease>>();
+
 /**
  * Asks the machine's Go module proxy for k8s.io/kubernetes at this version (downloading it
  * into the module cache) and reads what the build needs from it. A version the proxy does
- * not serve is a ConfigError naming the setting; nothing else is touched.
+ * not serve is a ConfigError naming the setting; nothing else is touched. Once per process:
+ * an answer is kept (a failure is not), since checking the staging modules reads the
+ * release's source tree.
  */
 export async function resolveKubernetesRelease(version: string, options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<KubernetesRelease> {
   const problem = kubernetesVersionProblem(version);
@@ -220,10 +225,21 @@ export async function resolveKubernetesRelease(version: string, options: { signa
   if (!go) {
     throw new LocalClusterError(`Building Kubernetes ${version} needs a Go toolchain, and none was found.`, { hint: 'Install Go (https://go.dev/dl) or set GO=/path/to/go.' });
   }
+  const key = [go, env.GOPROXY ?? '', env.GOFLAGS ?? '', version].join('\0');
+  let release = resolved.get(key);
+  if (!release) {
+    release = lookUpKubernetesRelease(version, go, env, options.signal);
+    resolved.set(key, release);
+    release.catch(() => resolved.delete(key));
+  }
+  return release;
+}
+
+async function lookUpKubernetesRelease(version: string, go: string, env: NodeJS.ProcessEnv, abortSignal: AbortSignal | undefined): Promise<KubernetesRelease> {
   const cwd = await mkdtemp(join(tmpdir(), 'local-cluster-k8s-'));
   try {
     const goEnv = { ...env, GOWORK: 'off', GOFLAGS: [env.GOFLAGS, '-mod=mod'].filter(Boolean).join(' ') };
-    const signal = options.signal ? { signal: options.signal } : {};
+    const signal = abortSignal ? { signal: abortSignal } : {};
     const dl = await run([go, 'mod', 'download', '-json', `k8s.io/kubernetes@${version}`], { cwd, env: goEnv, ...signal });
     let info: { Dir?: string; GoMod?: string; Error?: string } = {};
     try {

@@ -195,7 +195,7 @@ describe('go mod download -json output', () => {
     const out = `{
 \t"Path": "k8s.io/endpointslice",
 \t"Version": "v0.32.13",
-\t"Error": "k8s.io/endpointslice@v0.32.13: reading https://proxy.golang.org/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden\\n\\tserver response: This module version is not available.",
+\t"Error": "k8s.io/endpointslice@v0.32.13: reading https://proxy/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden\\n\\tserver response: This module version is not available.",
 \t"Origin": {
 \t\t"VCS": "git",
 \t\t"Ref": "refs/tags/v0.32.13 {\\"}"
@@ -258,6 +258,15 @@ exit $rc
   return { env: { ...process.env, GO: go }, calls: () => readFileSync(join(dir, 'calls'), 'utf8').split('\n').filter(Boolean) };
 }
 
+/** The error resolveKubernetesRelease refuses a version with: a ConfigError naming the setting. */
+async function refusal(version: string, env: NodeJS.ProcessEnv): Promise<Error & { setting?: string; hint?: string }> {
+  const error = await resolveKubernetesRelease(version, { env }).catch((e: unknown) => e);
+  expect(isConfigError(error)).toBe(true);
+  const e = error as Error & { setting?: string; hint?: string };
+  expect(e.setting).toBe('source.kubernetesVersion');
+  return e;
+}
+
 describe('resolveKubernetesRelease', () => {
   it('reads what the build needs from the served module', async () => {
     const { env } = fakeGo('v1.36.3', '1.27.0');
@@ -271,10 +280,7 @@ describe('resolveKubernetesRelease', () => {
 
   it('a version the proxy does not serve is a ConfigError naming the setting and how to list versions', async () => {
     const { env } = fakeGo('v1.36.3', '1.26.0');
-    const error = await resolveKubernetesRelease('v1.36.99', { env }).catch((e: unknown) => e);
-    expect(isConfigError(error)).toBe(true);
-    const e = error as Error & { setting?: string; hint?: string };
-    expect(e.setting).toBe('source.kubernetesVersion');
+    const e = await refusal('v1.36.99', env);
     expect(e.message).toContain('--kubernetes-version');
     expect(e.message).toContain('does not serve k8s.io/kubernetes@v1.36.99');
     expect(e.message).toContain('This module version is not available');
@@ -293,10 +299,7 @@ describe('resolveKubernetesRelease', () => {
 
   it('a staging module the proxy refuses is a ConfigError naming it, the version and the reason', async () => {
     const { env } = fakeGo('v1.32.13', '1.23.0', GO_MOD.slice(GO_MOD.indexOf('require (')), ['k8s.io/endpointslice@v0.32.13', 'k8s.io/kms@v0.32.13']);
-    const error = await resolveKubernetesRelease('v1.32.13', { env }).catch((e: unknown) => e);
-    expect(isConfigError(error)).toBe(true);
-    const e = error as Error & { setting?: string; hint?: string };
-    expect(e.setting).toBe('source.kubernetesVersion');
+    const e = await refusal('v1.32.13', env);
     expect(e.message).toContain('--kubernetes-version) v1.32.13');
     expect(e.message).toContain('serves k8s.io/kubernetes@v1.32.13 but not k8s.io/endpointslice@v0.32.13 (server response: This module version is not available.), k8s.io/kms@v0.32.13 (');
     expect(e.message).not.toContain('k8s.io/api@');
@@ -314,6 +317,16 @@ describe('resolveKubernetesRelease', () => {
     const { env, calls } = fakeGo('v1.33.13', '1.24.0', GO_MOD.slice(GO_MOD.indexOf('require (')), ['k8s.io/kms@v0.33.13'], files);
     await resolveKubernetesRelease('v1.33.13', { env });
     expect(calls()).toEqual(['k8s.io/kubernetes@v1.33.13', 'k8s.io/api@v0.33.13 k8s.io/apimachinery@v0.33.13 k8s.io/endpointslice@v0.33.13']);
+  });
+
+  it('answers a second time from memory (preflight and the image build both ask), but asks again after a refusal', async () => {
+    const { env, calls } = fakeGo('v1.36.3', '1.26.0', 'require k8s.io/klog/v2 v2.130.1\n');
+    const first = await resolveKubernetesRelease('v1.36.3', { env });
+    expect(await resolveKubernetesRelease('v1.36.3', { env })).toBe(first);
+    expect(calls()).toEqual(['k8s.io/kubernetes@v1.36.3']);
+    await refusal('v1.36.99', env);
+    await refusal('v1.36.99', env);
+    expect(calls()).toEqual(['k8s.io/kubernetes@v1.36.3', 'k8s.io/kubernetes@v1.36.99', 'k8s.io/kubernetes@v1.36.99']);
   });
 
   it('a release whose go.mod names no staging module makes no second go call', async () => {

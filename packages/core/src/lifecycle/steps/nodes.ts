@@ -43,7 +43,7 @@ function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
       [LABELS.cni]: ctx.cni.name,
       [LABELS.networkPolicy]: String(Boolean(ctx.cni.supports?.networkPolicy)),
     },
-    // read by the node's entrypoint: workers skip the control-plane images at preload
+    // read by the node's entrypoint, which records the node's role
     env: { [NODE_CONTRACT.nodeRoleEnv]: role },
     privileged: true,
     ...(ctx.cni.nodeCapabilities?.length ? { capabilities: extraNodeCapabilities(ctx.cni.nodeCapabilities) } : {}),

@@ -29,12 +29,32 @@ describe('kubeadm config', () => {
   it('has kubeadm probe the control plane and CoreDNS every second, without the 10 s startup delay', () => {
     const [init] = render();
     expect(init!.patches).toEqual({ directory: KUBEADM_PATCHES_DIR });
-    const files = kubeadmPatchFiles();
+    const files = kubeadmPatchFiles(configSchema.parse({}));
     expect(Object.keys(files).sort()).toEqual(['corednsdeployment+strategic.yaml', 'etcd+strategic.yaml', 'kube-apiserver+strategic.yaml', 'kube-controller-manager+strategic.yaml', 'kube-scheduler+strategic.yaml']);
     const cm = yaml.load(files['kube-controller-manager+strategic.yaml']!) as Doc;
     expect(cm.spec.containers).toEqual([{ name: 'kube-controller-manager', startupProbe: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 240 } }]);
     const dns = yaml.load(files['corednsdeployment+strategic.yaml']!) as Doc;
-    expect(dns.spec.template.spec.containers[0]).toEqual({ name: 'coredns', readinessProbe: { periodSeconds: 1 } });
+    expect(dns.spec.template.spec.containers[0].readinessProbe).toEqual({ periodSeconds: 1 });
+  });
+
+  it('points CoreDNS at the API server itself: kube-master, or the load balancer with several control planes', () => {
+    const env = (overrides: Record<string, unknown>) => (yaml.load(kubeadmPatchFiles(configSchema.parse(overrides))['corednsdeployment+strategic.yaml']!) as Doc).spec.template.spec.containers[0].env;
+    expect(env({ dind: { subnet: '10.193.0.0/16' } })).toEqual([
+      { name: 'KUBERNETES_SERVICE_HOST', value: '10.193.0.2' },
+      { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
+    ]);
+    // 3 control planes + 2 workers: the balancer is after the last node
+    expect(env({ cluster: { controlPlanes: 3, numNodes: 2 } })[0]).toEqual({ name: 'KUBERNETES_SERVICE_HOST', value: '10.192.0.7' });
+  });
+
+  it('shortens the election of a lone etcd member only', () => {
+    const [, single] = render();
+    expect(single!.etcd.local.extraArgs).toEqual([
+      { name: 'heartbeat-interval', value: '25' },
+      { name: 'election-timeout', value: '125' },
+    ]);
+    const [, ha] = render({ cluster: { controlPlanes: 3 } });
+    expect(ha!.etcd).toBeUndefined();
   });
 
   it('runs kube-proxy in the configured mode', () => {

@@ -42,6 +42,11 @@ const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effe
 /** Where the control planes keep the patches kubeadm applies to what it generates (its `patches.directory`). */
 export const KUBEADM_PATCHES_DIR = '/etc/local-cluster/kubeadm-patches';
 
+/** The address pods reach the API server at without a Service: the load balancer with several control planes, else kube-master's. */
+export function apiEndpointAddress(config: ResolvedConfig): string {
+  return hasLoadBalancer(config) ? loadBalancerAddress(config) : nodeAddress(config, planNodes(config)[0]!);
+}
+
 /**
  * kubeadm's own patches (file name: target+strategic.yaml): every static pod's startup probe
  * waits 10 s before its first try and then tries every 10 s, and no container is Ready before
@@ -49,13 +54,22 @@ export const KUBEADM_PATCHES_DIR = '/etc/local-cluster/kubeadm-patches';
  * part of that after a kubelet start. On a restored cluster every one of them restarts, so
  * these periods, not the components, set how long `up` waits: probed every second instead
  * (the same 4 minutes of startup failures allowed).
+ *
+ * CoreDNS also talks to the API server at its address (apiEndpointAddress) instead of the
+ * `kubernetes` Service's: through the Service it waited for kube-proxy's first rules on its node,
+ * then for its own list retries to back off (1.2-1.5 s of every restore). Its certificate names
+ * that address; kube-proxy (or a CNI replacing it) is still checked by the Service tests.
  */
-export function kubeadmPatchFiles(): Record<string, string> {
+export function kubeadmPatchFiles(config: ResolvedConfig): Record<string, string> {
   const files: Record<string, string> = {};
   for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
     files[`${component}+strategic.yaml`] = yaml.dump({ spec: { containers: [{ name: component, startupProbe: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 240 } }] } });
   }
-  files['corednsdeployment+strategic.yaml'] = yaml.dump({ spec: { template: { spec: { containers: [{ name: 'coredns', readinessProbe: { periodSeconds: 1 } }] } } } });
+  const env = [
+    { name: 'KUBERNETES_SERVICE_HOST', value: apiEndpointAddress(config) },
+    { name: 'KUBERNETES_SERVICE_PORT', value: String(API_SERVER_PORT) },
+  ];
+  files['corednsdeployment+strategic.yaml'] = yaml.dump({ spec: { template: { spec: { containers: [{ name: 'coredns', readinessProbe: { periodSeconds: 1 }, env }] } } } });
   return files;
 }
 
@@ -223,6 +237,10 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
         }),
       },
       scheduler: { extraArgs: args({ 'bind-address': '0.0.0.0', 'leader-elect': leaderElect, ...componentFlags(config, 'scheduler') }) },
+      // one etcd member: it elects itself after a random 1-2 election timeouts less nine ticks,
+      // 0.1-1 s at etcd's defaults (100 ms ticks, 1 s timeout), which every restore waited on its
+      // way to the API server; at 25/125 ms it waits 25-125 ms. Several members keep the defaults.
+      ...(ha ? {} : { etcd: { local: { extraArgs: args({ 'heartbeat-interval': '25', 'election-timeout': '125' }) } } }),
     },
     kubeletConfiguration(config, patches),
     {

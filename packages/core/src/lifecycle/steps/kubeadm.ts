@@ -36,7 +36,7 @@ export const kubeadmInit: Step<UpContext> = {
       apiServerAddress: ctx.apiServer.address,
     });
     await writeNodeFile(controlPlane, CONFIG_PATH, config, rt);
-    await writeKubeadmPatches(controlPlane, rt);
+    await writeKubeadmPatches(ctx, controlPlane, rt);
     const argv = [
       NODE_CONTRACT.kubeadm,
       'init',
@@ -91,8 +91,8 @@ async function approvingBootstrapCsrs<T>(ctx: UpContext, rt: StepRuntime, joins:
 }
 
 /** The patches kubeadm applies to the static pods and CoreDNS it generates (see kubeadmPatchFiles). */
-async function writeKubeadmPatches(node: NodeHandle, rt: StepRuntime): Promise<void> {
-  for (const [name, content] of Object.entries(kubeadmPatchFiles())) await writeNodeFile(node, `${KUBEADM_PATCHES_DIR}/${name}`, content, rt);
+async function writeKubeadmPatches(ctx: UpContext, node: NodeHandle, rt: StepRuntime): Promise<void> {
+  for (const [name, content] of Object.entries(kubeadmPatchFiles(ctx.config))) await writeNodeFile(node, `${KUBEADM_PATCHES_DIR}/${name}`, content, rt);
 }
 
 /** The discovery file every joining node gets: the endpoint and the first control plane's CA. */
@@ -105,7 +105,7 @@ async function join(ctx: UpContext, node: NodeHandle, discovery: string, rt: Ste
   const config = renderJoinConfig({ config: ctx.config, hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, certificateKey: ctx.certificateKey });
   await writeNodeFile(node, CONFIG_PATH, config, rt);
   await writeNodeFile(node, DISCOVERY_FILE, discovery, rt);
-  if (node.role === 'control-plane') await writeKubeadmPatches(node, rt);
+  if (node.role === 'control-plane') await writeKubeadmPatches(ctx, node, rt);
   const argv = [NODE_CONTRACT.kubeadm, 'join', `--config=${CONFIG_PATH}`, `--v=${Math.max(ctx.config.verbose - 1, 0)}`];
   const started = Date.now();
   await execKept(ctx, `kubeadm-join-${node.hostname}`, node, argv, rt);
@@ -119,26 +119,39 @@ const WAIT_API_DROPIN = '/etc/systemd/system/kubelet.service.d/20-local-cluster-
 export const KUBELET_API_WAIT_S = 60;
 
 /**
- * A worker's kubelet starts once the API server it talks to answers /readyz (at most
+ * A worker's kubelet starts once the API server it talks to serves it (at most
  * KUBELET_API_WAIT_S). Started before, as after a restore from the snapshot or an engine restart
  * where workers boot faster than the control plane, its pod and service lists each back off on
  * their own; when pods come first it refuses their containers ("services have not yet been read
  * at least once, cannot construct envvars") and retries 10-20 s later: kube-proxy, then CoreDNS
- * behind it, were late by that much. Written after the join, so it is in the snapshot; kubeadm's
- * join itself starts the kubelet with the API server up.
+ * behind it, were late by that much. So the hold waits until the kubelet's own credentials can
+ * list Services and read its Node, its first two requests: 0.5-1 s before /readyz, which also
+ * waits for start-up hooks the kubelet does not need (the priority classes, polled each second).
+ * Until the API server's port accepts connections it only tries to connect (bash's /dev/tcp): a
+ * kubectl every 0.3 s on every worker cost a CPU-second or two of a restore on a 2-CPU machine.
+ * Written after the join, so it is in the snapshot; kubeadm's join itself starts the kubelet
+ * with the API server up.
  */
 async function holdKubeletForApi(node: NodeHandle, rt: StepRuntime): Promise<void> {
   const script = [
-    '#!/bin/sh',
-    '# Written by local-cluster: holds the kubelet (ExecStartPre) until its API server is ready.',
+    '#!/bin/bash',
+    "# Written by local-cluster: holds the kubelet (ExecStartPre) until its API server serves it.",
     'conf=/etc/kubernetes/kubelet.conf',
     '[ -s "$conf" ] || exit 0',
     `deadline=$(( $(date +%s) + ${KUBELET_API_WAIT_S} ))`,
+    "server=$(sed -n 's#^ *server: *https://##p' \"$conf\" | head -n 1)",
+    'host=${server%:*} port=${server##*:}',
+    'host=${host#[} host=${host%]}',
+    'k() { kubectl --kubeconfig "$conf" --request-timeout=2s get --raw "$1" >/dev/null 2>&1; }',
     'while [ "$(date +%s)" -lt "$deadline" ]; do',
-    '  kubectl --kubeconfig "$conf" --request-timeout=2s get --raw /readyz >/dev/null 2>&1 && exit 0',
-    '  sleep 0.3',
+    '  if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then',
+    '    k "/api/v1/services?limit=1" && k "/api/v1/nodes/$(hostname)" && exit 0',
+    '    sleep 0.2',
+    '  else',
+    '    sleep 0.1',
+    '  fi',
     'done',
-    `echo "the API server was not ready in ${KUBELET_API_WAIT_S} s: starting the kubelet anyway" >&2`,
+    `echo "the API server did not serve this node in ${KUBELET_API_WAIT_S} s: starting the kubelet anyway" >&2`,
     '',
   ].join('\n');
   await writeNodeFile(node, WAIT_API_SCRIPT, script, { ...rt, mode: '0755' });

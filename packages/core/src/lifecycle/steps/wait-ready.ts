@@ -1,22 +1,41 @@
-import type { Step } from '../../engine/steps.js';
-import { waitFor } from '../../nodeutil.js';
-import { kubectlOn, pluginContext, controlPlaneOf, type UpContext } from '../context.js';
+import type { Step, StepRuntime } from '../../engine/steps.js';
+import { readNodeFile, waitFor } from '../../nodeutil.js';
+import { apiServerUrl } from '../api-address.js';
+import { ADMIN_CONF, kubectlOn, pluginContext, controlPlaneOf, type UpContext } from '../context.js';
+import { apiAccessFromKubeconfig, KubeApi } from '../kube-api.js';
 import { readyCondition, type KubeObjectList } from '../kube-objects.js';
 import { pluginHook } from './network-plugin.js';
 import { FAKE_NODE_LABEL } from '../fake-nodes.js';
 
+/** GETs an API path and parses its JSON. */
+type ApiReader = ((path: string) => Promise<unknown>) & { close(): Promise<void> };
+
+/**
+ * How the wait reads the API. With the engine on this machine: straight to the API server's
+ * published port with the admin credentials, a few milliseconds a poll. A kubectl in the control
+ * plane each poll (an exec, a Go binary starting) cost 0.1-0.15 CPU-seconds, some 3-4 of a restore
+ * on a 2-CPU machine, where the control plane starting is what `up` waits for. A remote engine's
+ * port may be out of this machine's reach until the kubeconfig is exported: kubectl there.
+ */
+async function apiReader(ctx: UpContext, rt: StepRuntime): Promise<ApiReader> {
+  const controlPlane = controlPlaneOf(ctx.nodes);
+  if (ctx.apiServer.remote || ctx.apiServerHostPort === undefined) {
+    return Object.assign(async (path: string) => JSON.parse(await kubectlOn(controlPlane, ['get', '--raw', path], { signal: rt.signal })) as unknown, { close: async () => {} });
+  }
+  const access = apiAccessFromKubeconfig(await readNodeFile(controlPlane, ADMIN_CONF, rt));
+  const api = new KubeApi({ ...access, server: apiServerUrl(ctx.apiServer.address, ctx.apiServerHostPort) }, 2);
+  return Object.assign(async (path: string) => (await api.call('GET', path, { signal: rt.signal })).body, { close: () => api.close() });
+}
+
+/** The items of a list, each with its kind (a list from the API leaves it out). */
+async function listOf(read: ApiReader, path: string, kind: string): Promise<KubeObjectList['items']> {
+  return ((await read(path)) as KubeObjectList).items.map((item) => ({ ...item, kind }));
+}
 
 /** When each node's kubelet last renewed its lease (kube-node-lease), in ms since the epoch. */
-async function leaseRenewals(controlPlane: Parameters<typeof kubectlOn>[0], opts: { signal: AbortSignal }): Promise<Map<string, number>> {
-  const out = await kubectlOn(controlPlane, ['-n', 'kube-node-lease', 'get', 'leases', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.renewTime}{"\\n"}{end}'], opts);
-  return new Map(
-    out
-      .trim()
-      .split('\n')
-      .map((l) => l.trim().split(' '))
-      .filter(([name, time]) => name && time)
-      .map(([name, time]) => [name!, Date.parse(time!)]),
-  );
+async function leaseRenewals(read: ApiReader): Promise<Map<string, number>> {
+  const leases = (await read('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases')) as { items: { metadata: { name: string }; spec?: { renewTime?: string } }[] };
+  return new Map(leases.items.filter((l) => l.spec?.renewTime).map((l) => [l.metadata.name, Date.parse(l.spec!.renewTime!)]));
 }
 
 /** Every node Ready through the API, CoreDNS available, and the CNI's own check. */
@@ -34,23 +53,26 @@ export const waitReady: Step<UpContext> = {
       const ready = readyCondition(item);
       return ready !== undefined && fresh(ready[stamp]);
     };
-    // nodes, the control plane and CoreDNS in one poll (one kubectl call a round, every 300 ms):
-    // on a restore they come back together, and each second of polling granularity shows
+    // nodes, the control plane and CoreDNS in one poll (two lists a round, every 300 ms): on a
+    // restore they come back together, and each second of polling granularity shows
     const pods = [
       // etcd, API server, controller manager, scheduler on each control plane
       { what: 'control-plane pods', label: 'tier', value: 'control-plane', count: 4 * ctx.config.cluster.controlPlanes },
       { what: 'CoreDNS pod', label: 'k8s-app', value: 'kube-dns', count: 1 },
     ];
     let missing = '';
+    // fake nodes (cluster.fakeNodes) have their own wait, after kwok starts: leaving them
+    // out keeps this poll small when a restored etcd holds thousands
+    const real = encodeURIComponent(`${FAKE_NODE_LABEL.key}!=${FAKE_NODE_LABEL.value}`);
+    const read = await apiReader(ctx, rt);
     await waitFor(
       `${ctx.nodes.length} node(s) Ready, the control-plane pods and CoreDNS`,
       async () => {
-        // fake nodes (cluster.fakeNodes) have their own wait, after kwok starts: leaving them
-        // out keeps this poll small when a restored etcd holds thousands
-        const all = JSON.parse(await kubectlOn(controlPlane, ['-n', 'kube-system', 'get', 'nodes,pods', '-l', `${FAKE_NODE_LABEL.key}!=${FAKE_NODE_LABEL.value}`, '-o', 'json'], opts)) as KubeObjectList;
+        const [nodes, kubeSystem] = await Promise.all([listOf(read, `/api/v1/nodes?labelSelector=${real}`, 'Node'), listOf(read, '/api/v1/namespaces/kube-system/pods', 'Pod')]);
+        const all = { items: [...nodes, ...kubeSystem] };
         // a resumed node whose Ready status never changed gets no new status for up to 5
         // minutes (the kubelet reports an unchanged status that rarely): its lease says it is back
-        const renewed = ctx.resumed ? await leaseRenewals(controlPlane, opts) : undefined;
+        const renewed = ctx.resumed ? await leaseRenewals(read) : undefined;
         // Ready, and the node controller has lifted its not-ready taint (seconds later), so
         // pods schedule as soon as `up` returns
         const readyNodes = all.items.filter(
@@ -71,9 +93,11 @@ export const waitReady: Step<UpContext> = {
         return short.length === 0 ? true : undefined;
       },
       { timeoutMs: 300_000, intervalMs: 300, signal: rt.signal },
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}${missing ? ` (${missing})` : ''}`);
-    });
+    )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}${missing ? ` (${missing})` : ''}`);
+      })
+      .finally(() => read.close());
     // a new cluster waits for every CoreDNS replica; a restored or resumed one is served by the
     // first Ready replica (the Service sends queries only to Ready ones): the second comes a second
     // or two later and waiting for it was the largest part of a restore left after the probes

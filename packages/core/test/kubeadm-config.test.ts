@@ -43,6 +43,11 @@ describe('kubeadm config', () => {
       { name: 'KUBERNETES_SERVICE_HOST', value: '10.193.0.2' },
       { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
     ]);
+    // on the control planes, whose kubelets a restore starts first; only preferred when the config taints them
+    const affinity = (overrides: Record<string, unknown>) => (yaml.load(kubeadmPatchFiles(configSchema.parse(overrides))['corednsdeployment+strategic.yaml']!) as Doc).spec.template.spec.affinity.nodeAffinity;
+    const onControlPlanes = { matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }] };
+    expect(affinity({})).toEqual({ requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [onControlPlanes] } });
+    expect(affinity({ cluster: { controlPlane: { taints: ['dedicated=infra:NoSchedule'] } } })).toEqual({ preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: onControlPlanes }] });
     // 3 control planes + 2 workers: the balancer is after the last node
     expect(env({ cluster: { controlPlanes: 3, numNodes: 2 } })[0]).toEqual({ name: 'KUBERNETES_SERVICE_HOST', value: '10.192.0.7' });
   });

@@ -69,7 +69,17 @@ export function kubeadmPatchFiles(config: ResolvedConfig): Record<string, string
     { name: 'KUBERNETES_SERVICE_HOST', value: apiEndpointAddress(config) },
     { name: 'KUBERNETES_SERVICE_PORT', value: String(API_SERVER_PORT) },
   ];
-  files['corednsdeployment+strategic.yaml'] = yaml.dump({ spec: { template: { spec: { containers: [{ name: 'coredns', readinessProbe: { periodSeconds: 1 }, env }] } } } });
+  // CoreDNS runs on the control plane(s) (kubeadm's CoreDNS tolerates their taint): a restored
+  // control plane's kubelet runs from the start, while a worker's waits for the API server and
+  // then a second more for its Node (the kubelet looks once a second), so CoreDNS on a worker
+  // was Ready a second later. Required, since the first node Ready after a fresh `up` takes both
+  // replicas whatever they prefer; only preferred when the config taints the control planes
+  // (CoreDNS would not tolerate those taints and could run nowhere).
+  const onControlPlanes = [{ matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }] }];
+  const nodeAffinity = (config.cluster.controlPlane?.taints ?? []).length === 0
+    ? { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: onControlPlanes } }
+    : { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: onControlPlanes[0] }] };
+  files['corednsdeployment+strategic.yaml'] = yaml.dump({ spec: { template: { spec: { affinity: { nodeAffinity }, containers: [{ name: 'coredns', readinessProbe: { periodSeconds: 1 }, env }] } } } });
   return files;
 }
 

@@ -20,7 +20,14 @@ type ApiReader = ((path: string) => Promise<unknown>) & { close(): Promise<void>
 async function apiReader(ctx: UpContext, rt: StepRuntime): Promise<ApiReader> {
   const controlPlane = controlPlaneOf(ctx.nodes);
   if (ctx.apiServer.remote || ctx.apiServerHostPort === undefined) {
-    return Object.assign(async (path: string) => JSON.parse(await kubectlOn(controlPlane, ['get', '--raw', path], { signal: rt.signal })) as unknown, { close: async () => {} });
+    const parse = (text: string): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return text.trim(); // /readyz answers text
+      }
+    };
+    return Object.assign(async (path: string) => parse(await kubectlOn(controlPlane, ['get', '--raw', path], { signal: rt.signal })), { close: async () => {} });
   }
   const access = apiAccessFromKubeconfig(await readNodeFile(controlPlane, ADMIN_CONF, rt));
   const api = new KubeApi({ ...access, server: apiServerUrl(ctx.apiServer.address, ctx.apiServerHostPort) }, 2);
@@ -65,10 +72,20 @@ export const waitReady: Step<UpContext> = {
     // out keeps this poll small when a restored etcd holds thousands
     const real = encodeURIComponent(`${FAKE_NODE_LABEL.key}!=${FAKE_NODE_LABEL.value}`);
     const read = await apiReader(ctx, rt);
+    // several API servers sit behind the load balancer, whose /readyz speaks for one of them
+    const oneApiServer = ctx.config.cluster.controlPlanes === 1;
     await waitFor(
       `${ctx.nodes.length} node(s) Ready, the control-plane pods and CoreDNS`,
       async () => {
-        const [nodes, kubeSystem] = await Promise.all([listOf(read, `/api/v1/nodes?labelSelector=${real}`, 'Node'), listOf(read, '/api/v1/namespaces/kube-system/pods', 'Pod')]);
+        const [nodes, kubeSystem, readyz] = await Promise.all([
+          listOf(read, `/api/v1/nodes?labelSelector=${real}`, 'Node'),
+          listOf(read, '/api/v1/namespaces/kube-system/pods', 'Pod'),
+          oneApiServer ? read('/readyz').catch(() => '') : '',
+        ]);
+        // the API server's pod turns Ready when the kubelet's probe (every second, after its
+        // startup probe) has seen /readyz ok and the kubelet has posted it: 1-3 s after the
+        // API server itself said so. With one, its own answer is the better evidence.
+        const apiServerReady = readyz === 'ok';
         const all = { items: [...nodes, ...kubeSystem] };
         // a resumed node whose Ready status never changed gets no new status for up to 5
         // minutes (the kubelet reports an unchanged status that rarely): its lease says it is back
@@ -85,11 +102,21 @@ export const waitReady: Step<UpContext> = {
         // their old Ready status; a fresh cluster has none before it); a resumed cluster's pods on
         // nodes that kept running stay Ready from before: any Ready counts
         const short = pods
-          .map((p) => ({ ...p, ready: all.items.filter((i) => i.kind === 'Pod' && i.metadata.labels?.[p.label] === p.value && (ctx.resumed ? readyCondition(i) !== undefined : readyNow(i, 'lastTransitionTime'))).length }))
+          .map((p) => ({
+            ...p,
+            ready: all.items.filter(
+              (i) =>
+                i.kind === 'Pod' &&
+                i.metadata.labels?.[p.label] === p.value &&
+                ((ctx.resumed ? readyCondition(i) !== undefined : readyNow(i, 'lastTransitionTime')) || (apiServerReady && i.metadata.labels?.component === 'kube-apiserver')),
+            ).length,
+          }))
           .filter((p) => p.ready < p.count)
           .map((p) => `${p.ready} of ${p.count} ${p.what} Ready`);
         if (readyNodes < ctx.nodes.length) short.unshift(`${readyNodes} of ${ctx.nodes.length} nodes Ready`);
-        missing = short.join(', ');
+        const now = short.join(', ');
+        if (now !== missing && now) rt.logger.debug(`waiting for ${now}`);
+        missing = now;
         return short.length === 0 ? true : undefined;
       },
       { timeoutMs: 300_000, intervalMs: 300, signal: rt.signal },

@@ -1,4 +1,4 @@
-import { thawContainerCgroups } from './thaw.js';
+import { removeThawing } from './thaw.js';
 import {
   DriverError,
   LABELS,
@@ -82,9 +82,9 @@ export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle
       // little: a node also carries role=node (or a satellite's role), which createNode always sets.
       const role = CONTAINER_ROLES.find((r) => r === current.labels[LABELS.role]) ?? 'node';
       assertOwned(operation, 'container', current.labels, { role });
-      // a frozen cgroup inside the node (its nested runc, interrupted) makes it unkillable: thaw first
-      await thawContainerCgroups(current.id).catch(() => 0);
-      await callUnlessMissing(ctx, operation, signal, () => ctx.docker.getContainer(handle.id).remove({ force: true, v: true }));
+      // a frozen cgroup inside the node (its nested runc, interrupted) makes it unkillable: thaw
+      // first, and again if the kill still found one
+      await removeThawing(current.id, () => callUnlessMissing(ctx, operation, signal, () => ctx.docker.getContainer(handle.id).remove({ force: true, v: true })));
     }),
   );
 }

@@ -38,3 +38,27 @@ export async function thawContainerCgroups(containerId: string, root = '/sys/fs/
   for (const dir of containerCgroupDirs(containerId, root)) await walk(dir);
   return thawed;
 }
+
+/** The engine's answer when a container's processes did not die on SIGKILL (a frozen cgroup holds them). */
+export function isStuckKill(error: unknown): boolean {
+  return /did not receive an exit event|could not kill running container/i.test(String((error as Error)?.message ?? error));
+}
+
+/**
+ * Removes a container (`remove`), thawing its cgroups first and again each time the engine could
+ * not kill it: a node's nested runc freezes a container's cgroup while it changes its device
+ * rules (cgroup v1), so a node removed while its kubelet starts a pod can be left with a cgroup
+ * FROZEN after the thaw that came before the kill. Gives up after `attempts`.
+ */
+export async function removeThawing<T>(containerId: string, remove: () => Promise<T>, options: { root?: string; attempts?: number; delayMs?: number } = {}): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    await thawContainerCgroups(containerId, options.root).catch(() => 0);
+    try {
+      return await remove();
+    } catch (error) {
+      if (attempt >= attempts || !isStuckKill(error)) throw error;
+      await new Promise((r) => setTimeout(r, options.delayMs ?? 500));
+    }
+  }
+}

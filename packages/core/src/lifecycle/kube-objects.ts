@@ -10,8 +10,8 @@ export interface KubeObjectList {
   items: {
     kind?: string;
     metadata: { name: string; labels?: Record<string, string> };
-    spec?: { taints?: { key: string }[] };
-    status: { conditions?: Condition[] };
+    spec?: { taints?: { key: string }[]; nodeName?: string };
+    status: { conditions?: (Condition & { message?: string })[]; containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[] };
   }[];
 }
 

@@ -45,6 +45,22 @@ async function leaseRenewals(read: ApiReader): Promise<Map<string, number>> {
   return new Map(leases.items.filter((l) => l.spec?.renewTime).map((l) => [l.metadata.name, Date.parse(l.spec!.renewTime!)]));
 }
 
+/**
+ * The nodes whose kubelet shows one of the two waits a kubelet started before its API server can
+ * fall into (see the wait below): a pod refused for want of the Service list, or, once the API
+ * server has answered for over 2 s, the node NotReady because its CSINode check missed it.
+ */
+export function stuckKubelets(items: KubeObjectList['items'], answeringMs: number): Set<string> {
+  const stuck = new Set<string>();
+  for (const item of items) {
+    if (item.kind === 'Pod' && item.spec?.nodeName && item.status.containerStatuses?.some((c) => c.state?.waiting?.message?.includes('services have not yet been read'))) stuck.add(item.spec.nodeName);
+    // its first check comes within a second of the API server answering
+    const notReady = item.status.conditions?.find((c) => c.type === 'Ready' && c.status !== 'True');
+    if (item.kind === 'Node' && answeringMs > 2000 && notReady?.message?.includes('CSINode is not yet initialized')) stuck.add(item.metadata.name);
+  }
+  return stuck;
+}
+
 /** Every node Ready through the API, CoreDNS available, and the CNI's own check. */
 export const waitReady: Step<UpContext> = {
   name: 'wait-ready',
@@ -74,6 +90,23 @@ export const waitReady: Step<UpContext> = {
     const read = await apiReader(ctx, rt);
     // several API servers sit behind the load balancer, whose /readyz speaks for one of them
     const oneApiServer = ctx.config.cluster.controlPlanes === 1;
+    // A restored node's kubelet that started before the API server (a control plane's always
+    // does: it runs it) has had its lists fail, and each backs off on its own, up to seconds.
+    // Two of them cost 7-15 s in about one restore in five: pods reaching it before its Services
+    // are listed are refused ("services have not yet been read at least once") and retried
+    // 10-15 s later; a CSINode check that missed the API server keeps the node NotReady ("CSINode
+    // is not yet initialized") as long. Such a kubelet is restarted, once: with the API server
+    // up it lists everything at once (1-2 s), and its running containers are left alone.
+    const restarted = new Set<string>();
+    let answeringSince: number | undefined;
+    const restartStuckKubelets = async (items: KubeObjectList['items'], answeringMs: number) => {
+      if (!ctx.restore) return;
+      const stuck = stuckKubelets(items, answeringMs);
+      const nodes = ctx.nodes.filter((n) => stuck.has(n.hostname) && !restarted.has(n.hostname));
+      for (const node of nodes) restarted.add(node.hostname);
+      if (nodes.length) rt.logger.info(`restarting the kubelet on ${nodes.map((n) => n.hostname).join(', ')} (it started before the API server and its lists are still backing off)`);
+      await Promise.all(nodes.map((n) => n.exec(['systemctl', 'restart', 'kubelet'], { signal: rt.signal })));
+    };
     await waitFor(
       `${ctx.nodes.length} node(s) Ready, the control-plane pods and CoreDNS`,
       async () => {
@@ -86,6 +119,8 @@ export const waitReady: Step<UpContext> = {
         // startup probe) has seen /readyz ok and the kubelet has posted it: 1-3 s after the
         // API server itself said so. With one, its own answer is the better evidence.
         const apiServerReady = readyz === 'ok';
+        answeringSince ??= Date.now();
+        await restartStuckKubelets([...nodes, ...kubeSystem], Date.now() - answeringSince);
         const all = { items: [...nodes, ...kubeSystem] };
         // a resumed node whose Ready status never changed gets no new status for up to 5
         // minutes (the kubelet reports an unchanged status that rarely): its lease says it is back

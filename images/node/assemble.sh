@@ -49,6 +49,10 @@ else
   rm -rf "$PRELOAD"
   "$HERE/build-preload-images.sh" "$BINARIES_DIR" "$ROOT" "$PRELOAD" | sed 's/^/    /'
 fi
+# each recipe or release change leaves a set (400-480 MB): keep the four used last
+touch "$PRELOAD"
+find "$(dirname "$PRELOAD")" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\n' | sort -rn | tail -n +5 | cut -d' ' -f2- |
+  while read -r old; do say "removing an older preload set: $old"; rm -rf "$old"; done
 
 # --- overlay ------------------------------------------------------------------------------
 say "adding files/ and binaries"

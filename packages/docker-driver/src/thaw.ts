@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sleep } from '@local-cluster/core';
 
 /**
  * Where a container's cgroups are on this machine, for the cgroupfs and systemd drivers, v1
@@ -58,7 +59,7 @@ export async function removeThawing<T>(containerId: string, remove: () => Promis
       return await remove();
     } catch (error) {
       if (attempt >= attempts || !isStuckKill(error)) throw error;
-      await new Promise((r) => setTimeout(r, options.delayMs ?? 500));
+      await sleep(options.delayMs ?? 500);
     }
   }
 }

@@ -5,7 +5,7 @@ import type { ImageRequirement } from '../contracts/context.js';
 import type { NodeSpec } from '../contracts/driver.js';
 import { kubernetesProgram } from '../conformance/binaries.js';
 import { API_SERVER_PORT, containerName, ownerLabels } from './naming.js';
-import { hasLoadBalancer, loadBalancerAddress, nodeAddress, planNodes } from './node-plan.js';
+import { apiEndpointAddress } from './node-plan.js';
 
 /**
  * Kubemark hollow nodes (cluster.hollowNodes): real kubelets of the cluster's version with a
@@ -63,8 +63,7 @@ export function hollowAddress(config: ResolvedConfig, c: number): string {
 
 /** The API server as the hollow kubelets reach it on the cluster network (the load balancer's address with several control planes). */
 export function inClusterApiServer(config: ResolvedConfig): string {
-  const address = hasLoadBalancer(config) ? loadBalancerAddress(config) : nodeAddress(config, planNodes(config)[0]!);
-  return `https://${address}:${API_SERVER_PORT}`;
+  return `https://${apiEndpointAddress(config)}:${API_SERVER_PORT}`;
 }
 
 /**

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors.js';
 import { kubeletFailsCgroupV1 } from '../config/kubernetes-versions.js';
 import { nodeMonitorGraceSeconds } from './fake-nodes.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, LOAD_BALANCER_HOSTNAME } from './naming.js';
-import { controlPlanesSchedulable, hasLoadBalancer, loadBalancerAddress, nodeAddress, parseTaint, planNodes, plannedNode } from './node-plan.js';
+import { apiEndpointAddress, controlPlanesSchedulable, hasLoadBalancer, loadBalancerAddress, nodeAddress, parseTaint, planNodes, plannedNode } from './node-plan.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -41,11 +41,6 @@ const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effe
 
 /** Where the control planes keep the patches kubeadm applies to what it generates (its `patches.directory`). */
 export const KUBEADM_PATCHES_DIR = '/etc/local-cluster/kubeadm-patches';
-
-/** The address pods reach the API server at without a Service: the load balancer with several control planes, else kube-master's. */
-export function apiEndpointAddress(config: ResolvedConfig): string {
-  return hasLoadBalancer(config) ? loadBalancerAddress(config) : nodeAddress(config, planNodes(config)[0]!);
-}
 
 /**
  * kubeadm's own patches (file name: target+strategic.yaml): every static pod's startup probe

@@ -60,6 +60,11 @@ export function loadBalancerAddress(config: ResolvedConfig): string {
   return nthAddress(config.dind.subnet, 2 + planNodes(config).length);
 }
 
+/** The address the API server is reached at on the cluster network, without a Service: the load balancer with several control planes, else the first control plane's. */
+export function apiEndpointAddress(config: ResolvedConfig): string {
+  return hasLoadBalancer(config) ? loadBalancerAddress(config) : nodeAddress(config, planNodes(config)[0]!);
+}
+
 /** Whether control planes carry no NoSchedule taint: no workers, or cluster.noDedicated. */
 export function controlPlanesSchedulable(config: ResolvedConfig): boolean {
   return config.cluster.noDedicated || planNodes(config).every((n) => n.role === 'control-plane');

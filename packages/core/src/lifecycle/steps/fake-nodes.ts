@@ -6,12 +6,11 @@ import { imageCacheDir } from '../images.js';
 import { apiAccessFromKubeconfig } from '../kube-api.js';
 import { SERVICE_SUBNET } from '../kubeadm-config.js';
 import { API_SERVER_PORT, networkName } from '../naming.js';
-import { hasLoadBalancer, loadBalancerAddress, nodeAddress, planNodes } from '../node-plan.js';
+import { apiEndpointAddress } from '../node-plan.js';
 
 /** The API server's URL on the cluster network: the load balancer's (several control planes) or the first control plane's. */
 export function networkApiServerUrl(ctx: Pick<UpContext, 'config'>): string {
-  const address = hasLoadBalancer(ctx.config) ? loadBalancerAddress(ctx.config) : nodeAddress(ctx.config, planNodes(ctx.config)[0]!);
-  return `https://${address}:${API_SERVER_PORT}`;
+  return `https://${apiEndpointAddress(ctx.config)}:${API_SERVER_PORT}`;
 }
 
 /** cluster.fakeNodes: kwok's container (made again on every `up`: fresh, restored or resumed) and its Ready fake nodes; in services mode too (Node objects for API-level scale tests; no scheduler places pods there). */

@@ -119,9 +119,9 @@ export const waitReady: Step<UpContext> = {
         // startup probe) has seen /readyz ok and the kubelet has posted it: 1-3 s after the
         // API server itself said so. With one, its own answer is the better evidence.
         const apiServerReady = readyz === 'ok';
-        answeringSince ??= Date.now();
-        await restartStuckKubelets([...nodes, ...kubeSystem], Date.now() - answeringSince);
         const all = { items: [...nodes, ...kubeSystem] };
+        answeringSince ??= Date.now();
+        await restartStuckKubelets(all.items, Date.now() - answeringSince);
         // a resumed node whose Ready status never changed gets no new status for up to 5
         // minutes (the kubelet reports an unchanged status that rarely): its lease says it is back
         const renewed = ctx.resumed ? await leaseRenewals(read) : undefined;

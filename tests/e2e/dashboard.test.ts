@@ -38,6 +38,8 @@ async function renderedPage(url: string, screenshot?: string): Promise<string> {
 
 describe('the default addons: storage, metrics-server and the dashboard', () => {
   let url = '';
+  /** What the writer pod wrote to its volume, once. */
+  let written = '';
 
   it('`up` with defaults installs them', async () => {
     const r = await cli(['up', '--name', NAME, '--dind-subnet', SUBNET]);
@@ -64,7 +66,8 @@ spec:
   - name: writer
     image: docker.io/local-cluster/toolbox:1
     imagePullPolicy: Never
-    command: ["sh", "-c", "echo written to the volume > /data/file && cat /data/file && echo hello from the writer pod && exec sleep 3600"]
+    # writes once: a restore that emptied the volume would get a new stamp, not the same one
+    command: ["sh", "-c", "test -e /data/file || echo written to the volume at $(date +%s%N) > /data/file; cat /data/file; echo hello from the writer pod; exec sleep 3600"]
     volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
 `,
@@ -73,7 +76,8 @@ spec:
     const ready = await kubectl('wait', '--for=condition=Ready', 'pod/writer', '--timeout=120s');
     expect(ready.code, ready.stderr).toBe(0);
     expect((await kubectl('get', 'pvc', 'data', '-o', 'jsonpath={.status.phase} {.spec.storageClassName}')).stdout).toBe('Bound standard');
-    expect((await kubectl('exec', 'writer', '--', 'cat', '/data/file')).stdout).toBe('written to the volume\n');
+    written = (await kubectl('exec', 'writer', '--', 'cat', '/data/file')).stdout;
+    expect(written).toMatch(/^written to the volume at \d{19}\n$/);
   });
 
   it('`kubectl top nodes` shows every node', async () => {
@@ -138,18 +142,24 @@ spec:
     await expect(fetch(url, { signal: AbortSignal.timeout(3000) })).rejects.toThrow();
   });
 
-  it('after `down`, `up` brings the addons back from the snapshot without installing them again', async () => {
+  it('after `down`, `up` brings the addons and the pods that ran back from the snapshot, the volume\'s data kept', async () => {
+    const downAt = Date.now() - 1000; // the nodes share this machine's clock; a second for rounding
     expect((await cli(['down', '--name', NAME])).code).toBe(0);
     const r = await cli(['up', '--name', NAME, '--dind-subnet', SUBNET]);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     expect(r.stdout).toContain('restored from its snapshot');
     expect(r.stderr).not.toContain('Install addons');
+    // a restoring `up` returns once the pods that ran before `down` run again: the writer pod
+    // answers at once, its container started by this run, and reads what it wrote before
+    expect(r.stderr).not.toContain('not Ready again');
+    const started = await kubectl('get', 'pod', 'writer', '-o', 'jsonpath={.status.containerStatuses[0].state.running.startedAt}');
+    expect(Date.parse(started.stdout), `the writer's container started by the restore (${started.stdout})`).toBeGreaterThanOrEqual(downAt);
+    expect((await kubectl('exec', 'writer', '--', 'cat', '/data/file')).stdout).toBe(written);
     const deployments = await retry('the addons to be ready again', async () => {
       const out = (await kubectl('get', 'deployments', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.readyReplicas} {end}')).stdout;
       return /dashboard=1/.test(out) && /metrics-server=1/.test(out) && /local-path-provisioner=1/.test(out) ? out : undefined;
     });
     expect(deployments).toContain('dashboard=1');
-    expect((await kubectl('exec', 'writer', '--', 'cat', '/data/file')).stdout).toBe('written to the volume\n');
   });
 
   it('`dashboard` on a cluster that is not up names `up`', async () => {

@@ -9,9 +9,13 @@ export interface Condition {
 export interface KubeObjectList {
   items: {
     kind?: string;
-    metadata: { name: string; labels?: Record<string, string> };
+    metadata: { name: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string };
     spec?: { taints?: { key: string }[]; nodeName?: string };
-    status: { conditions?: (Condition & { message?: string })[]; containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[] };
+    status: {
+      phase?: string;
+      conditions?: (Condition & { message?: string })[];
+      containerStatuses?: { name?: string; state?: { waiting?: { reason?: string; message?: string } } }[];
+    };
   }[];
 }
 

@@ -21,6 +21,7 @@ import { boot } from './steps/boot.js';
 import { joinControlPlanes, joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
 import { installAddons, installCni } from './steps/network-plugin.js';
 import { waitReady } from './steps/wait-ready.js';
+import { waitWorkloads } from './steps/wait-workloads.js';
 import { exportKubeconfig } from './steps/kubeconfig.js';
 import { discardStaleSnapshot, takeSnapshot } from './steps/snapshot.js';
 import { addHollowNodes } from './steps/hollow-nodes.js';
@@ -55,6 +56,7 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   addHollowNodes,
   exportKubeconfig,
   fakeNodes,
+  waitWorkloads,
   takeSnapshot,
 ];
 

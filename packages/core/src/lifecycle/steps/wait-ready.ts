@@ -8,7 +8,7 @@ import { pluginHook } from './network-plugin.js';
 import { FAKE_NODE_LABEL } from '../fake-nodes.js';
 
 /** GETs an API path and parses its JSON. */
-type ApiReader = ((path: string) => Promise<unknown>) & { close(): Promise<void> };
+export type ApiReader = ((path: string) => Promise<unknown>) & { close(): Promise<void> };
 
 /**
  * How the wait reads the API. With the engine on this machine: straight to the API server's
@@ -17,7 +17,7 @@ type ApiReader = ((path: string) => Promise<unknown>) & { close(): Promise<void>
  * on a 2-CPU machine, where the control plane starting is what `up` waits for. A remote engine's
  * port may be out of this machine's reach until the kubeconfig is exported: kubectl there.
  */
-async function apiReader(ctx: UpContext, rt: StepRuntime): Promise<ApiReader> {
+export async function apiReader(ctx: UpContext, rt: StepRuntime): Promise<ApiReader> {
   const controlPlane = controlPlaneOf(ctx.nodes);
   if (ctx.apiServer.remote || ctx.apiServerHostPort === undefined) {
     const parse = (text: string): unknown => {
@@ -35,7 +35,7 @@ async function apiReader(ctx: UpContext, rt: StepRuntime): Promise<ApiReader> {
 }
 
 /** The items of a list, each with its kind (a list from the API leaves it out). */
-async function listOf(read: ApiReader, path: string, kind: string): Promise<KubeObjectList['items']> {
+export async function listOf(read: ApiReader, path: string, kind: string): Promise<KubeObjectList['items']> {
   return ((await read(path)) as KubeObjectList).items.map((item) => ({ ...item, kind }));
 }
 

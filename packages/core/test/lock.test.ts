@@ -2,7 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { lockFile, withClusterLock } from '../src/index.js';
+import { withWaitingLock } from '../src/lock-file.js';
 
 const home = () => mkdtempSync(join(tmpdir(), 'lc-lock-'));
 
@@ -38,5 +40,36 @@ describe('withClusterLock', () => {
     const h = home();
     await expect(withClusterLock(h, 'c', 'x', async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(existsSync(lockFile(h, 'c'))).toBe(false);
+  });
+});
+
+describe('withWaitingLock (one build of an image at a time)', () => {
+  it('waits while another live process holds the lock, says who, then runs once that process is gone', async () => {
+    const file = join(home(), 'locks', 'image.lock');
+    mkdirSync(join(file, '..'), { recursive: true });
+    const other = spawn('sleep', ['1.5']);
+    const gone = new Promise((resolve) => other.once('exit', resolve));
+    writeFileSync(file, JSON.stringify({ pid: other.pid, host: hostname(), command: 'build of node:1', startedAt: new Date().toISOString() }));
+    const waitedFor: number[] = [];
+    let ranAfterExit = false;
+    await withWaitingLock(file, 'build of node:1', { signal: new AbortController().signal, onWait: (h) => waitedFor.push(h.pid) }, async () => {
+      ranAfterExit = other.exitCode !== null || other.signalCode !== null;
+      expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid);
+    });
+    await gone;
+    expect(waitedFor).toEqual([other.pid]);
+    expect(ranAfterExit).toBe(true);
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('stops waiting when its signal aborts', async () => {
+    const file = join(home(), 'locks', 'image.lock');
+    mkdirSync(join(file, '..'), { recursive: true });
+    writeFileSync(file, JSON.stringify({ pid: process.ppid, host: hostname(), command: 'build of node:1', startedAt: new Date().toISOString() }));
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('interrupted')), 300);
+    let ran = false;
+    await expect(withWaitingLock(file, 'x', { signal: controller.signal, onWait: () => undefined }, async () => void (ran = true))).rejects.toThrow('interrupted');
+    expect(ran).toBe(false);
   });
 });

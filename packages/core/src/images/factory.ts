@@ -17,6 +17,7 @@ import { buildGoBinary, findGo } from './go.js';
 import { archiveManifest, baseFiles, DEBIAN_PRUNE, imageConfig, MERGED_USR_LINKS } from './layout.js';
 import { goBinaryProblems, recipeHash, recipeProblems, type Toolchain } from './recipe.js';
 import { BuildSession } from './session.js';
+import { withWaitingLock, type LockHolder } from '../lock-file.js';
 
 export interface ImageFactoryOptions {
   driver: Driver;
@@ -289,6 +290,16 @@ export async function ensureImage(needed: NeededImage, options: ImageFactoryOpti
       throw new ImageBuildError(image.ref, `its recipe is invalid: ${problems.join('; ')}`, { neededBy, hint: 'Fix the ImageRecipe the plugin declares (see the ImageRecipe type in @local-cluster/core).' });
     }
   }
+  // one build of an image at a time on this machine: a second command that needs it (two `up`s,
+  // test files side by side) waits, then finds it built
+  const lock = join(options.cacheDir, 'locks', `${image.ref.replace(/[^A-Za-z0-9_.-]+/g, '_')}.lock`);
+  const onWait = (holder: LockHolder) => logger.info(`${image.ref}: waiting for \`${holder.command}\` (pid ${holder.pid}), which is building it`);
+  return withWaitingLock(lock, `build of ${image.ref}`, { signal, onWait }, () => ensureImageLocked(needed, options));
+}
+
+async function ensureImageLocked(needed: NeededImage, options: ImageFactoryOptions & { rebuild?: boolean }): Promise<ImageStatus> {
+  const { driver, signal, logger } = options;
+  const { image, neededBy } = needed;
   const { status, info: previous } = await inspectStatus(driver, needed, signal);
   if (status.state === 'external') {
     logger.info(`${image.ref}: in the engine already (not built here): used as is`);

@@ -282,7 +282,7 @@ export async function ensureGoBinaries(
  * it is built (recipe or custom build). Returns the state before.
  */
 export async function ensureImage(needed: NeededImage, options: ImageFactoryOptions & { rebuild?: boolean }): Promise<ImageStatus> {
-  const { driver, signal, logger } = options;
+  const { signal, logger } = options;
   const { image, neededBy } = needed;
   if (image.recipe) {
     const problems = recipeProblems(image.recipe);

@@ -1,13 +1,33 @@
 import { defineConfig } from 'vitest/config';
 
-// Real clusters: one file at a time, long timeouts. The node image is built (or
-// found cached) by the first `up`.
+// Real clusters, long timeouts. Two groups, one after the other:
+// - "side-by-side": files whose clusters can share this 2-core machine with one other file's
+//   (each has its own cluster names, subnet and ports; the image factory builds an image once
+//   when two of them need it at the same time, the second waiting for the first).
+// - "alone": files that touch what every cluster shares: restart.test.ts restarts the Docker
+//   engine; daily.test.ts and cluster.test.ts use the default subnet (daily.test.ts holds it
+//   with a look-alike network); remote.test.ts starts a second engine and copies the node image
+//   into it (memory and disk bandwidth a neighbour's timing would feel).
+// The node image is built (or found cached) by the first `up`.
+export const ALONE = ['tests/e2e/restart.test.ts', 'tests/e2e/daily.test.ts', 'tests/e2e/cluster.test.ts', 'tests/e2e/remote.test.ts'];
+const ALL = ['tests/e2e/**/*.test.ts', 'examples/*/e2e/**/*.test.js'];
+/** How many files of the side-by-side group run at once (LOCAL_CLUSTER_E2E_FILES, default 2). */
+const SIDE_BY_SIDE = Number(process.env.LOCAL_CLUSTER_E2E_FILES ?? 2);
+
 export default defineConfig({
   test: {
-    include: ['tests/e2e/**/*.test.ts', 'examples/*/e2e/**/*.test.js'],
     testTimeout: 3_600_000,
     hookTimeout: 3_600_000,
-    fileParallelism: false,
-    sequence: { concurrent: false },
+    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: { name: 'side-by-side', include: ALL, exclude: ALONE, fileParallelism: SIDE_BY_SIDE > 1, maxWorkers: SIDE_BY_SIDE, sequence: { groupOrder: 0, concurrent: false } },
+      },
+      {
+        extends: true,
+        test: { name: 'alone', include: ALONE, fileParallelism: false, maxWorkers: 1, sequence: { groupOrder: 1, concurrent: false } },
+      },
+    ],
   },
 });

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean, ensureImage, type ConformanceReport } from '@local-cluster/core';
+import { clean, ensureImage, waitFor, type ConformanceReport } from '@local-cluster/core';
 import { bringUp, CLI, cli, driver, kubectlFor, run, testHome, toolHome } from './helpers.js';
 
 // Kubernetes' own e2e suite (e2e.test of the cluster's version, built from the module
@@ -119,13 +119,12 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number>((resolve) => child.once('close', (code) => resolve(code ?? 1)));
     // wait until the test has made its namespace
-    const deadline = Date.now() + 600_000;
-    let made: string[] = [];
-    while (Date.now() < deadline && made.length === 0) {
-      made = (await e2eNamespaces()).filter((ns) => !before.has(ns));
-      if (made.length === 0) await new Promise((r) => setTimeout(r, 1000));
-    }
-    expect(made.length, stderr).toBeGreaterThan(0);
+    const made = await waitFor('the e2e run to make its test namespace', async () => {
+      const ours = (await e2eNamespaces()).filter((ns) => !before.has(ns));
+      return ours.length > 0 ? ours : undefined;
+    }, { timeoutMs: 600_000, intervalMs: 1000 }).catch((e: Error) => {
+      throw new Error(`${e.message}; the run said: ${stderr.slice(-2000)}`);
+    });
     child.kill('SIGINT');
     const code = await exited;
     expect(code).not.toBe(0);

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { clean } from '@local-cluster/core';
+import { clean, waitFor } from '@local-cluster/core';
 import { cli, driver, kubectlFor, leftovers, readyNodes, run } from './helpers.js';
 
 // Services mode (node e2e's): etcd, kube-apiserver and the API-only controllers in one
@@ -49,12 +49,11 @@ describe('services mode', () => {
     const ns = await kubectl('get', 'namespaces', '-o', 'name');
     expect(ns.stdout.split('\n')).toEqual(expect.arrayContaining(['namespace/default', 'namespace/kube-system']));
     expect((await kubectl('create', 'namespace', 'svc-test')).code).toBe(0);
-    let sa = await kubectl('-n', 'svc-test', 'get', 'serviceaccount', 'default', '-o', 'name');
-    for (let i = 0; i < 40 && sa.code !== 0; i++) {
-      await new Promise((res) => setTimeout(res, 250));
-      sa = await kubectl('-n', 'svc-test', 'get', 'serviceaccount', 'default', '-o', 'name');
-    }
-    expect(sa.stdout.trim()).toBe('serviceaccount/default');
+    const sa = await waitFor('the default ServiceAccount of namespace svc-test', async () => {
+      const r = await kubectl('-n', 'svc-test', 'get', 'serviceaccount', 'default', '-o', 'name');
+      return r.code === 0 ? r.stdout.trim() : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 250 });
+    expect(sa).toBe('serviceaccount/default');
     // a token for it is issued (TokenRequest: the API server's own signing key)
     expect((await kubectl('-n', 'svc-test', 'create', 'token', 'default')).stdout.split('.')).toHaveLength(3);
 

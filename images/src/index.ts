@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { AbortedError, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, resolveKubernetesRelease, type ImageBuildContext, type ImageRequirement, type KubernetesRelease, type ResolvedConfig } from '@local-cluster/core';
+import { AbortedError, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, resolveKubernetesRelease, withWaitingLock, type ImageBuildContext, type LockHolder, type ImageRequirement, type KubernetesRelease, type ResolvedConfig } from '@local-cluster/core';
 import { binarySources, hasOverrides, OVERRIDABLE, sourcesKey, stageOverrides, type BinarySources } from './sources.js';
 
 export * from './sources.js';
@@ -70,8 +70,18 @@ export function releaseEnv(release: KubernetesRelease): Record<string, string> {
   };
 }
 
-/** Runs the offline build; streams its lines as progress and keeps the whole log. */
-async function buildNodeImage(ref: string, kubernetesVersion: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<void> {
+/**
+ * Runs the offline build; streams its lines as progress and keeps the whole log. One node image
+ * build at a time on this machine: builds of two versions share the root filesystem, the preload
+ * sets and the work directory under the cache, so a second one waits for the first.
+ */
+function buildNodeImage(ref: string, kubernetesVersion: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<void> {
+  const lock = join(ctx.cacheDir, 'locks', 'node-image-build.lock');
+  const onWait = (holder: LockHolder) => ctx.logger.info(`${ref}: waiting for \`${holder.command}\` (pid ${holder.pid}): one node image build at a time`);
+  return withWaitingLock(lock, `build of ${ref}`, { signal: ctx.signal, onWait }, () => buildNodeImageLocked(ref, kubernetesVersion, sources, ctx, recipesDir));
+}
+
+async function buildNodeImageLocked(ref: string, kubernetesVersion: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<void> {
   let overrides: string | undefined;
   if (hasOverrides(sources)) {
     overrides = join(ctx.cacheDir, 'overrides', sourcesKey(sources));

@@ -42,6 +42,7 @@ export * from './lifecycle/add-addon.js';
 export * from './lifecycle/subnet.js';
 export * from './lifecycle/export-logs.js';
 export * from './lifecycle/lock.js';
+export { withWaitingLock } from './lock-file.js';
 export * from './lifecycle/cluster-facts.js';
 export * from './lifecycle/fake-nodes.js';
 export * from './lifecycle/kube-api.js';

@@ -108,12 +108,18 @@ for (const dir of ['packages', 'examples']) {
 const imagesReport = readJson(join(checkout, 'images', 'test-results.json'));
 if (imagesReport) reports.images = counts(imagesReport);
 reports.deno = counts(readJson(join(checkout, '.test-results-deno.json')));
-const e2e = readJson(join(checkout, 'tests', 'e2e', 'test-results.json'));
-reports.e2e = counts(e2e);
-
-const files = (e2e?.testResults ?? [])
+// the side-by-side group, then the files that run alone
+const e2eGroups = { 'side-by-side': 'test-results.json', alone: 'test-results-alone.json' };
+const files = [];
+for (const [group, file] of Object.entries(e2eGroups)) {
+  const report = readJson(join(checkout, 'tests', 'e2e', file));
+  reports[`e2e ${group}`] = counts(report);
+  files.push(...(report?.testResults ?? []).map((f) => ({ group, ...f })));
+}
+const e2eFiles = files
   .map((f) => ({
     file: f.name.replace(`${checkout}/`, ''),
+    group: f.group,
     seconds: Math.round((f.endTime - f.startTime) / 100) / 10,
     startedAtSecond: Math.round((f.startTime - began) / 1000),
     passed: f.assertionResults.filter((a) => a.status === 'passed').length,
@@ -155,7 +161,7 @@ const result = {
   phases,
   tests: total,
   reports,
-  e2eFiles: files,
+  e2eFiles,
   imageBuilds: builds,
 };
 const out = values.out ?? join(ROOT, 'bench', 'results', `suite-${startedAt.toISOString().slice(0, 10)}-${kind}.json`);

@@ -11,7 +11,7 @@ bash scripts/setup.sh
 export PATH=$PWD/node_modules/.bin:$PATH
 echo "node $(node --version), deno $(deno --version | head -1 | cut -d' ' -f2), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://docker/version | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Version))')"
 
-rm -f packages/*/test-results.json examples/*/test-results.json images/test-results.json .test-results-deno.json tests/e2e/test-results.json
+rm -f packages/*/test-results.json examples/*/test-results.json images/test-results.json .test-results-deno.json tests/e2e/test-results*.json
 # each phase's seconds, for bench/suite.mjs
 PHASES=.test-phases.json
 echo "{\"setup\": $((SECONDS - START))" >"$PHASES"
@@ -47,9 +47,29 @@ if ! wait "$PREBUILD"; then
   tail -n 30 "$PREBUILD_LOG" >&2
 fi
 phase prebuild_wait
-# e2e: real clusters, two files side by side, then the ones that must run alone (tests/e2e/vitest.config.ts)
-vitest run --config tests/e2e/vitest.config.ts --reporter=default --reporter=json --outputFile.json=tests/e2e/test-results.json || status=1
-phase e2e
+
+# The other images the e2e files need (tests/e2e/suite-images.json) build in the background
+# while the first files run; a file that needs one first waits for its build.
+SUITE_LOG=$(mktemp -t lc-suite-images-XXXXXX.log)
+node -e 'for (const args of require("./tests/e2e/suite-images.json").prebuild) console.log(JSON.stringify(args))' | while read -r args; do
+  mapfile -t argv < <(node -e 'for (const a of JSON.parse(process.argv[1])) console.log(a)' "$args")
+  echo "== local-cluster images --build ${argv[*]}"
+  node packages/cli/dist/bin.js images --build "${argv[@]}" || echo "!! failed (exit $?)"
+done >"$SUITE_LOG" 2>&1 &
+SUITE_IMAGES=$!
+
+# e2e: real clusters. Two files side by side, then (once the background builds are done: one
+# of them restarts the engine) the ones that must run alone (tests/e2e/vitest.config.ts)
+vitest run --config tests/e2e/vitest.config.ts --project side-by-side --reporter=default --reporter=json --outputFile.json=tests/e2e/test-results.json || status=1
+phase e2e_side_by_side
+wait "$SUITE_IMAGES" || true
+if grep -q '^!! failed' "$SUITE_LOG"; then
+  echo "A background image build failed (the files that need it said why):" >&2
+  tail -n 30 "$SUITE_LOG" >&2
+fi
+phase suite_images_wait
+vitest run --config tests/e2e/vitest.config.ts --project alone --reporter=default --reporter=json --outputFile.json=tests/e2e/test-results-alone.json || status=1
+phase e2e_alone
 echo "}" >>"$PHASES"
 
 reports=()
@@ -57,7 +77,7 @@ for f in packages/*/package.json examples/*/package.json images/package.json; do
   dir=$(dirname "$f")
   grep -q '"test"' "$f" && reports+=("$dir/test-results.json")
 done
-reports+=(.test-results-deno.json tests/e2e/test-results.json)
+reports+=(.test-results-deno.json tests/e2e/test-results.json tests/e2e/test-results-alone.json)
 node scripts/summarize-tests.mjs "${reports[@]}" || status=1
 echo "total time: $((SECONDS - START))s"
 exit $status

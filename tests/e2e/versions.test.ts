@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean, NODE_CONTRACT } from '@local-cluster/core';
@@ -8,7 +9,8 @@ import { cli, driver, hostKubectl, leftovers, readyNodes, run, toolHome } from '
 // host through the kubelet's failCgroupV1 opt-out. Versions the proxy does not serve, older
 // than v1.32 or malformed are refused before anything is made. The first run builds the
 // v1.36.3 binaries and node image (minutes); later runs find them cached.
-const VERSION = 'v1.36.3';
+// the same version scripts/test.sh builds in the background (suite-images.json)
+const VERSION = (JSON.parse(readFileSync(new URL('./suite-images.json', import.meta.url), 'utf8')) as { otherKubernetesVersion: string }).otherKubernetesVersion;
 const NAME = `ver-e2e-${process.pid}`;
 const BAD = `ver-bad-${process.pid}`;
 const SUBNET = '10.232.0.0/16';

@@ -6,18 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  clean,
-  DEFAULT_KUBERNETES_VERSION,
-  e2eBinaries,
-  ensureGoBinaries,
-  goModuleDir,
-  imageCacheDir,
-  loadConfig,
-  localClusterHome,
-  runConformance,
-  up,
-} from '@local-cluster/core';
+import { clean, DEFAULT_KUBERNETES_VERSION, ensureGoBinaries, goModuleDir, imageCacheDir, loadConfig, localClusterHome, up } from '@local-cluster/core';
+import { e2eBinaries, runConformance } from '@local-cluster/verify';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { nodeImage } from '@local-cluster/images';
 import { CNI_PLUGINS, cniList, recorder, stderrLogger, timed, withColdGoCaches } from './lib.mjs';

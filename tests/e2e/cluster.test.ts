@@ -1,15 +1,6 @@
 import { describe, expect, it, afterAll } from 'vitest';
-import {
-  clean,
-  DEFAULT_KUBERNETES_VERSION,
-  deployNetworkProbe,
-  describeFailures,
-  podToPodTable,
-  removeNetworkProbe,
-  serviceTable,
-  type Cluster,
-  type Kubectl,
-} from '@local-cluster/core';
+import { clean, DEFAULT_KUBERNETES_VERSION, type Cluster, type Kubectl } from '@local-cluster/core';
+import { deployNetworkProbe, describeFailures, podToPodTable, removeNetworkProbe, serviceTable } from '@local-cluster/verify';
 import { TOOLBOX_IMAGE } from '@local-cluster/images';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';

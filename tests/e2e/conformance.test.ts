@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean, ensureImage, waitFor, type ConformanceReport } from '@local-cluster/core';
+import { clean, ensureImage, waitFor } from '@local-cluster/core';
+import { type ConformanceReport } from '@local-cluster/verify';
 import { bringUp, CLI, cli, driver, kubectlFor, run, testHome, toolHome } from './helpers.js';
 
 // Kubernetes' own e2e suite (e2e.test of the cluster's version, built from the module

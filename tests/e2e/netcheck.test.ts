@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { clean, type NetcheckReport } from '@local-cluster/core';
+import { clean } from '@local-cluster/core';
+import { type NetcheckReport } from '@local-cluster/verify';
 import { cli, driver, kubectlFor } from './helpers.js';
 
 // Service truth tables (`local-cluster netcheck`) against real clusters: every case green on the

@@ -2,7 +2,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean, NODE_E2E_SKIPS, type NodeE2eReport } from '@local-cluster/core';
+import { clean } from '@local-cluster/core';
+import { NODE_E2E_SKIPS, type NodeE2eReport } from '@local-cluster/verify';
 import { bringUp, cli, driver, leftovers } from '../e2e/helpers.js';
 
 // Kubernetes' node e2e suite (e2e_node.test of the cluster's version, built from the

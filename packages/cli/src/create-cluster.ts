@@ -1,27 +1,6 @@
 import { readFileSync } from 'node:fs';
-import {
-  checkKnownKeys,
-  clean,
-  ConfigError,
-  controlPlaneOf,
-  down,
-  imageCacheDir,
-  kubectlOn,
-  loadConfig,
-  loadImages,
-  localClusterHome,
-  makeLogger,
-  up,
-  withFreeSubnet,
-  type Cluster,
-  type ConfigInput,
-  type ExecResult,
-  type LoadedConfig,
-  type NetcheckReport,
-  type NodeHandle,
-  type ProgressListener,
-  type ResolvedConfig,
-} from '@local-cluster/core';
+import { checkKnownKeys, clean, ConfigError, controlPlaneOf, down, imageCacheDir, kubectlOn, loadConfig, loadImages, localClusterHome, makeLogger, up, withFreeSubnet, type Cluster, type ConfigInput, type ExecResult, type LoadedConfig, type NodeHandle, type ProgressListener, type ResolvedConfig } from '@local-cluster/core';
+import { type NetcheckReport } from '@local-cluster/verify';
 import { createDriver, loadAddons, loadCni, nodeImage } from './wiring.js';
 import { netcheckWithLoadBalancer } from './netcheck-run.js';
 // type only: @kubernetes/client-node (Node 22+) loads when api() is first called, so the CLI and createCluster stay light

@@ -1,4 +1,5 @@
-import { addAddon, controlPlaneOf, kubectlOn, runNetcheck, runningNodes, selectCases, type Driver, type LoadedConfig, type Logger, type NetcheckOptions, type NetcheckReport } from '@local-cluster/core';
+import { addAddon, controlPlaneOf, kubectlOn, runningNodes, type Driver, type LoadedConfig, type Logger } from '@local-cluster/core';
+import { runNetcheck, selectCases, type NetcheckOptions, type NetcheckReport } from '@local-cluster/verify';
 import { loadAddonPlugin } from './wiring.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { NodeE2eReport } from '@local-cluster/core';
+import { type NodeE2eReport } from '@local-cluster/verify';
 import { nodeE2eSummary, parseTimeoutMinutes, printNodeE2e } from '../src/commands/e2e-node.js';
 
 const report: NodeE2eReport = {

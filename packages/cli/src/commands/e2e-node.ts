@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
-import { ConfigError, makeLogger, NODE_E2E_LABEL_FILTER, runNodeE2e, type NodeE2eReport } from '@local-cluster/core';
+import { ConfigError, makeLogger } from '@local-cluster/core';
+import { NODE_E2E_LABEL_FILTER, runNodeE2e, type NodeE2eReport } from '@local-cluster/verify';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer, specPrinter } from '../progress.js';
 import { createDriver } from '../wiring.js';

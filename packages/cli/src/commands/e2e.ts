@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
-import { makeLogger, runConformance, runE2e, type ConformanceReport, type E2eReport } from '@local-cluster/core';
+import { makeLogger } from '@local-cluster/core';
+import { runConformance, runE2e, type ConformanceReport, type E2eReport } from '@local-cluster/verify';
 import { TOOLBOX_IMAGE } from '@local-cluster/images';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer, specPrinter } from '../progress.js';

@@ -1,5 +1,6 @@
 import { defineCommand } from 'citty';
-import { makeLogger, NETCHECK_CASES, renderTable, selectCases, LocalClusterError, type NetcheckReport } from '@local-cluster/core';
+import { makeLogger, LocalClusterError } from '@local-cluster/core';
+import { NETCHECK_CASES, renderTable, selectCases, type NetcheckReport } from '@local-cluster/verify';
 import { netcheckWithLoadBalancer } from '../netcheck-run.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer } from '../progress.js';

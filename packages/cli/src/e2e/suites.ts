@@ -10,7 +10,8 @@
  * across nodes, ClusterIP by address and name, NodePort, traffic that must not leave the nodes,
  * and NetworkPolicy when the plugin says it enforces it), and removes the cluster afterwards.
  */
-import { E2E_CHECKS, runE2e, loadPlugin, NODE_CONTRACT, type CniPlugin } from '@local-cluster/core';
+import { loadPlugin, NODE_CONTRACT, type CniPlugin } from '@local-cluster/core';
+import { E2E_CHECKS, runE2e } from '@local-cluster/verify';
 import { createDriver, BUILTIN_CNI } from '../wiring.js';
 import { createCluster, type ClusterHandle, type CreateClusterOptions } from '../create-cluster.js';
 import { loadConfig } from '@local-cluster/core';

@@ -6,7 +6,7 @@ import yaml from 'js-yaml';
 import semver from 'semver';
 import { containerdMajorFor, kubernetesVersionProblem } from '../config/kubernetes-versions.js';
 import { DEFAULT_KUBERNETES_VERSION } from '../config/schema.js';
-import { kubernetesRelease } from '../conformance/binaries.js';
+import { kubernetesRelease } from './kubernetes-programs.js';
 import { ConfigError, LocalClusterError } from '../errors.js';
 import { findGo, inTreeReplaces, majorMatches } from './go.js';
 

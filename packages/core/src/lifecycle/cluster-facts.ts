@@ -1,4 +1,5 @@
-import type { Kubectl } from './network-checks.js';
+/** Runs kubectl against the cluster (on the control plane, or the host). */
+export type Kubectl = (args: readonly string[], stdin?: string) => Promise<string>;
 
 /**
  * Facts a running cluster tells through its API, read the same way by every command

@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../config/schema.js';
 import { nthAddress, parseCidr } from '../config/schema.js';
 import type { ImageRequirement } from '../contracts/context.js';
 import type { NodeSpec } from '../contracts/driver.js';
-import { kubernetesProgram } from '../conformance/binaries.js';
+import { kubernetesProgram } from '../images/kubernetes-programs.js';
 import { API_SERVER_PORT, containerName, ownerLabels } from './naming.js';
 import { apiEndpointAddress } from './node-plan.js';
 

@@ -57,3 +57,6 @@ export function varVolumeName(cluster: string, hostname: string): string {
 export function snapshotRef(cluster: string, hostname: string): string {
   return `local-cluster-snapshot/${cluster}:${hostname}`;
 }
+
+/** Where the latest quick checks (`e2e --quick`) are kept in the cluster (kube-system), for the dashboard. */
+export const CHECKS_CONFIGMAP = 'local-cluster-checks';

@@ -8,8 +8,6 @@ import type { CniPlugin } from '../contracts/cni.js';
 import type { Addon } from '../contracts/addon.js';
 import { validatePlugin } from '../plugins/validate.js';
 import { loadPlugin } from '../plugins/resolve.js';
-import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe, type Kubectl, type Reachability } from '../lifecycle/network-checks.js';
-import { NODE_CONTRACT } from '../contracts/node.js';
 
 /** Validates a CNI plugin object and its pure hooks; returns the problems found (empty: conformant). */
 export function checkCniPlugin(value: unknown): string[] {
@@ -84,31 +82,4 @@ export function testCniPlugin(
       expect(loaded.name).toBe(name);
     });
   });
-}
-
-/** What runs kubectl against a cluster: a `Cluster` from `up()`, or any function of that shape. */
-export interface KubectlTarget {
-  kubectl(args: readonly string[], options?: { stdin?: string }): Promise<string>;
-}
-
-/**
- * The pod-network conformance checks a CNI must pass, against a real cluster:
- * a pod on every node answers a pod on every other node by pod IP, a ClusterIP
- * Service answers by address and DNS name, and a NodePort answers on every
- * node, each from every node. Returns every cell and a summary of the failed
- * ones (empty: conformant). The probe image must be on every node (the
- * toolbox image every node image preloads).
- */
-export async function checkPodNetwork(
-  cluster: KubectlTarget,
-  options: { probeImage?: string } = {},
-): Promise<{ cells: Reachability[]; failures: string }> {
-  const kubectl: Kubectl = (args, stdin) => cluster.kubectl(args, stdin === undefined ? {} : { stdin });
-  const probe = await deployNetworkProbe(kubectl, { image: options.probeImage ?? NODE_CONTRACT.toolboxImage });
-  try {
-    const cells = await podNetworkTables(kubectl, probe);
-    return { cells, failures: describeFailures(cells) };
-  } finally {
-    await removeNetworkProbe(kubectl, probe);
-  }
 }

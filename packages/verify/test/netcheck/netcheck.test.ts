@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { batchScript, parseBatch, probeCommand, renderTable, runTable, selectCases, netcheckCaseNames, type NetcheckTable, type TableSpec } from '../../src/index.js';
+import { batchScript, netcheckCaseNames, type NetcheckTable, parseBatch, probeCommand, renderTable, runTable, selectCases, type TableSpec } from '../../src/index.js';
 
 const pod = (name: string) => ({ name, pod: name });
 
@@ -113,14 +113,5 @@ describe('netcheck cases', () => {
   it('keeps the canonical order whatever order they are named in', () => {
     expect(selectCases(['terminating', 'pod-to-pod']).map((c) => c.name)).toEqual(['pod-to-pod', 'terminating']);
     expect(selectCases([]).map((c) => c.name)).toEqual(netcheckCaseNames());
-  });
-});
-
-describe('addAddon helpers', () => {
-  it('reads the node network from an interface address', async () => {
-    const { networkOf } = await import('../../src/index.js');
-    expect(networkOf('10.203.0.2/16')).toBe('10.203.0.0/16');
-    expect(networkOf('172.18.5.9/24')).toBe('172.18.5.0/24');
-    expect(networkOf('not an address')).toBeUndefined();
   });
 });

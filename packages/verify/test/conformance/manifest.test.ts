@@ -3,9 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conformanceImages } from '../../src/conformance/images.js';
 import { parseImageManifest } from '../../src/conformance/manifest.js';
-import { e2eBinaries, kubernetesRelease, pinnedGinkgo } from '../../src/conformance/binaries.js';
-import { goModuleDir, inTreeReplaces, majorMatches } from '../../src/images/go.js';
-import { goBinaryProblems, recipeProblems } from '../../src/images/recipe.js';
+import { e2eBinaries, pinnedGinkgo } from '../../src/conformance/binaries.js';
+import { goBinaryProblems, goModuleDir, kubernetesRelease, recipeProblems } from '@local-cluster/core';
 
 const MANIFEST = `
 	initRegistry = RegistryList{
@@ -83,27 +82,5 @@ describe('e2e binaries', () => {
     expect(ginkgo).toMatchObject({ module: 'github.com/onsi/ginkgo/v2', version: 'v2.21.0', package: 'ginkgo' });
     for (const b of [e2e, ginkgo]) expect(goBinaryProblems(b)).toEqual([]);
     expect(() => e2eBinaries('v1.34.4', 'module x\n')).toThrow(/pins no github.com\/onsi\/ginkgo/);
-  });
-
-  it('finds the in-tree replaces of a go.mod (block and single-line forms, ./ and ../)', () => {
-    const goMod = `module k8s.io/kubernetes\n\nreplace (\n\tk8s.io/api => ./staging/src/k8s.io/api\n\tk8s.io/client-go v0.0.0 => ./staging/src/k8s.io/client-go\n\tgithub.com/x/y => github.com/x/y v1.0.0\n)\nreplace go.etcd.io/etcd/api/v3 => ../api\n`;
-    expect(inTreeReplaces(goMod)).toEqual(['k8s.io/api', 'k8s.io/client-go', 'go.etcd.io/etcd/api/v3']);
-  });
-
-  it('refuses a malformed inTreeReplacesAt and a non-boolean test', () => {
-    expect(goBinaryProblems({ module: 'a.b/c', version: 'v1.0.0', binary: 'x', inTreeReplacesAt: 'latest', test: 'yes' })).toEqual([
-      'inTreeReplacesAt: must be a Go module version such as v0.34.4',
-      'test: Invalid input: expected boolean, received string',
-    ]);
-  });
-});
-
-describe('in-tree replaces redirected to a version', () => {
-  it('only where the version fits the module path (guards like go.etcd.io/etcd => ./FORBIDDEN_DEPENDENCY are dropped)', () => {
-    expect(majorMatches('go.etcd.io/etcd/api/v3', 'v3.6.4')).toBe(true);
-    expect(majorMatches('go.etcd.io/etcd', 'v3.6.4')).toBe(false);
-    expect(majorMatches('go.etcd.io/tests/v3', 'v3.6.4')).toBe(true);
-    expect(majorMatches('k8s.io/api', 'v0.34.4')).toBe(true);
-    expect(majorMatches('k8s.io/api/v2', 'v0.34.4')).toBe(false);
   });
 });

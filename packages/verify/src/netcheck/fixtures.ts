@@ -1,8 +1,7 @@
 import yaml from 'js-yaml';
-import { waitFor } from '../nodeutil.js';
-import type { Kubectl } from '../lifecycle/network-checks.js';
-import { nodeAddresses } from '../lifecycle/cluster-facts.js';
+import type { Kubectl } from '@local-cluster/core';
 import type { CellSpec, Probe, Source } from './probe.js';
+import { nodeAddresses, waitFor } from '@local-cluster/core';
 
 /** The test servers' ports: agnhost netexec answers /hostname over HTTP and `hostname` over UDP. */
 export const HTTP_PORT = 8080;

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nodeE2eBinaries } from '../../src/conformance/binaries.js';
@@ -20,10 +21,7 @@ import {
   runNodeE2e,
 } from '../../src/conformance/node-e2e.js';
 import { specProgress, testFilters, type SpecEvent } from '../../src/conformance/suite.js';
-import { LABELS, type Driver, type NodeHandle } from '../../src/contracts/driver.js';
-import { goBinaryProblems, recipeProblems } from '../../src/images/recipe.js';
-import { MODE_LABEL } from '../../src/lifecycle/services.js';
-import { rejectionOf, tempDir } from '../helpers.js';
+import { type Driver, goBinaryProblems, LABELS, MODE_LABEL, type NodeHandle, recipeProblems } from '@local-cluster/core';
 
 describe('node e2e binaries', () => {
   it('builds e2e_node.test as a test binary of k8s.io/kubernetes (staging modules at the release) and the ginkgo its go.mod pins', () => {
@@ -70,7 +68,7 @@ describe('node e2e images', () => {
     // Debian's busybox has no nmeter; the container-lifecycle tests stamp their log lines with it
     const nmeter = needed[1]!.image.recipe!.files!.find((f) => f.path === '/usr/bin/nmeter')!;
     expect(nmeter.mode).toBe(0o755);
-    const script = join(tempDir(), 'nmeter');
+    const script = join(mkdtempSync(join(tmpdir(), 'lc-verify-')), 'nmeter');
     writeFileSync(script, nmeter.content!);
     const stamp = execFileSync('bash', ['-c', `bash ${script} -d0 '%3t' | head -n1`], { encoding: 'utf8', env: { ...process.env, TZ: 'UTC' }, timeout: 10_000 }).trim();
     expect(stamp).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
@@ -220,13 +218,13 @@ describe('runNodeE2e refusals', () => {
   const base = { cluster: 'ne-x', logger: { info() {}, debug() {}, warn() {} }, signal: new AbortController().signal };
 
   it('names `up` when the cluster is not up', async () => {
-    const error = (await rejectionOf(runNodeE2e({ ...base, driver: fakeDriver([]) }))) as Error & { hint?: string };
+    const error = (await runNodeE2e({ ...base, driver: fakeDriver([]) }).then(() => expect.unreachable('it resolved'), (e: unknown) => e)) as Error & { hint?: string };
     expect(error.message).toBe('Cluster "ne-x" is not up.');
     expect(error.hint).toContain('local-cluster up --name ne-x');
   });
 
   it('refuses a services-mode cluster (no kubelet, no runtime) and says what to bring up instead', async () => {
-    const error = (await rejectionOf(runNodeE2e({ ...base, driver: fakeDriver([fakeNode({ [MODE_LABEL]: 'services' })]) }))) as Error & { hint?: string };
+    const error = (await runNodeE2e({ ...base, driver: fakeDriver([fakeNode({ [MODE_LABEL]: 'services' })]) }).then(() => expect.unreachable('it resolved'), (e: unknown) => e)) as Error & { hint?: string };
     expect(error.message).toContain('runs in services mode');
     expect(error.hint).toContain('without --mode services');
   });

@@ -1,10 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ImageRequirement } from '../contracts/context.js';
-import { goModuleDir } from '../images/go.js';
-import type { GoBinary, ImageFile, ImageRecipe } from '../contracts/image.js';
-import type { NeededImage } from '../images/factory.js';
-import { kubernetesProgram, kubernetesRelease } from './binaries.js';
+import { type GoBinary, goModuleDir, type ImageFile, type ImageRecipe, type ImageRequirement, kubernetesProgram, kubernetesRelease, type NeededImage } from '@local-cluster/core';
 import { parseImageManifest, type SuiteImage } from './manifest.js';
 
 /**

@@ -1,17 +1,9 @@
-import { localClusterHome } from '../config/load.js';
-import type { Logger } from '../contracts/context.js';
-import { LABELS, type Driver } from '../contracts/driver.js';
-import { LocalClusterError } from '../errors.js';
-import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
 import { releaseTestImages } from '../conformance/images.js';
-import { controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
-import { imageCacheDir } from '../lifecycle/images.js';
-import { runningNodes } from '../lifecycle/load.js';
-import { kubeProxyMode, serverVersion } from '../lifecycle/cluster-facts.js';
 import { NETCHECK_CASES, type NetcheckCase } from './cases.js';
 import { deployFixture } from './fixtures.js';
 import { runTable, type TableSpec } from './probe.js';
 import { tableMatches, type NetcheckTable } from './table.js';
+import { controlPlaneOf, type Driver, ensureImage, imageCacheDir, kubectlOn, kubeProxyMode, LABELS, LocalClusterError, localClusterHome, type Logger, runningNodes, serverVersion, syncImagesIntoNodes } from '@local-cluster/core';
 
 export interface NetcheckOptions {
   driver: Driver;

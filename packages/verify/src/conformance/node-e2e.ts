@@ -14,24 +14,11 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { localClusterHome } from '../config/load.js';
-import { kubeletFailsCgroupV1 } from '../config/kubernetes-versions.js';
-import type { Logger } from '../contracts/context.js';
-import type { Driver, NodeHandle, NodeSpec } from '../contracts/driver.js';
-import { NODE_CONTRACT } from '../contracts/node.js';
-import { AbortedError, LocalClusterError } from '../errors.js';
-import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
-import { controlPlaneOf } from '../lifecycle/context.js';
-import { imageCacheDir } from '../lifecycle/images.js';
-import { runningNodes } from '../lifecycle/load.js';
-import { containerName, ownerLabels, upCommandFor } from '../lifecycle/naming.js';
-import { isServicesNode } from '../lifecycle/services.js';
-import { booted } from '../lifecycle/steps/boot.js';
-import { extractTar, writeNodeFile } from '../nodeutil.js';
 import { nodeE2eBinaries } from './binaries.js';
 import { NODE_E2E_IDS, releaseTestImages } from './images.js';
 import { defaultParallelism } from './run.js';
 import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent, type SuiteReport, type TestFilterOptions, type TestFilters } from './suite.js';
+import { AbortedError, booted, containerName, controlPlaneOf, type Driver, ensureImage, extractTar, imageCacheDir, isServicesNode, kubeletFailsCgroupV1, LocalClusterError, localClusterHome, type Logger, NODE_CONTRACT, type NodeHandle, type NodeSpec, ownerLabels, runningNodes, syncImagesIntoNodes, upCommandFor, writeNodeFile } from '@local-cluster/core';
 
 /**
  * The default selection: the [NodeConformance] tests without [Serial], [Flaky] and [Slow],

@@ -1,5 +1,8 @@
 import type { GoBinary } from '../contracts/image.js';
 
+// The Kubernetes program builder: any main or test package of k8s.io/kubernetes as a GoBinary the
+// image factory builds (the node image's programs, kubemark, the upstream test binaries).
+
 /** Kubernetes' own release build tags (hack/lib/golang.sh). */
 const KUBERNETES_TAGS = ['selinux', 'notest', 'grpcnotrace'];
 
@@ -8,11 +11,6 @@ export function kubernetesRelease(version: string): { minor: string; staging: st
   const m = /^v1\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/.exec(version);
   if (!m) throw new Error(`not a Kubernetes release version: ${version}`);
   return { minor: m[1]!, staging: `v0.${m[1]}.${m[2]}${m[3] ?? ''}` };
-}
-
-/** The ginkgo v2 version a Kubernetes release's go.mod pins. */
-export function pinnedGinkgo(goMod: string): string | undefined {
-  return /^\s*github\.com\/onsi\/ginkgo\/v2\s+(v\S+)/m.exec(goMod)?.[1];
 }
 
 /** A main or test package of k8s.io/kubernetes, built the way its go.mod intends (staging modules at the matching versions). */
@@ -32,25 +30,4 @@ export function kubernetesProgram(version: string, pkg: string, binary: string, 
     ...extra,
     ldflags: [...ldflags, ...(extra.ldflags ?? [])],
   };
-}
-
-/** The `ginkgo` runner at the version a Kubernetes release's go.mod pins. */
-export function ginkgoBinary(version: string, goMod: string): GoBinary {
-  const ginkgo = pinnedGinkgo(goMod);
-  if (!ginkgo) throw new Error(`k8s.io/kubernetes ${version}'s go.mod pins no github.com/onsi/ginkgo/v2`);
-  return { module: 'github.com/onsi/ginkgo/v2', version: ginkgo, package: 'ginkgo', binary: 'ginkgo' };
-}
-
-/** `e2e.test` (the conformance suite) and the `ginkgo` runner at the version the release pins. */
-export function e2eBinaries(version: string, goMod: string): GoBinary[] {
-  return [kubernetesProgram(version, 'test/e2e', 'e2e.test', { test: true }), ginkgoBinary(version, goMod)];
-}
-
-/**
- * `e2e_node.test` (the node e2e suite: it starts etcd, an API server and a namespace
- * controller in its own process and a kubelet from --k8s-bin-dir) and the `ginkgo`
- * runner at the version the release pins.
- */
-export function nodeE2eBinaries(version: string, goMod: string): GoBinary[] {
-  return [kubernetesProgram(version, 'test/e2e_node', 'e2e_node.test', { test: true }), ginkgoBinary(version, goMod)];
 }

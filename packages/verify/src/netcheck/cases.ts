@@ -1,6 +1,4 @@
-import { nthAddress, parseCidr } from '../config/schema.js';
-import { waitFor } from '../nodeutil.js';
-import { unusedPodAddress } from '../lifecycle/network-checks.js';
+import { unusedPodAddress } from '../network-checks.js';
 import {
   APP,
   CLOSED_PORT,
@@ -26,6 +24,7 @@ import {
 } from './fixtures.js';
 import type { Source, TableSpec } from './probe.js';
 import type { NetcheckTable } from './table.js';
+import { nthAddress, parseCidr, waitFor } from '@local-cluster/core';
 
 /** One case: the fixtures it adds and the tables it probes (in order; a case may change things between tables). */
 export interface NetcheckCase {

@@ -1,7 +1,5 @@
-import { waitFor } from '../nodeutil.js';
-import type { Kubectl } from './network-checks.js';
-import { manifestOf } from './rollout.js';
-import { REAL_NODES_SELECTOR } from './cluster-facts.js';
+import type { Kubectl } from '@local-cluster/core';
+import { manifestOf, REAL_NODES_SELECTOR, waitFor } from '@local-cluster/core';
 
 /**
  * NetworkPolicy conformance: a server pod and client pods (one allowed by

@@ -9,12 +9,8 @@ import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Logger } from '../contracts/context.js';
-import type { GoBinary } from '../contracts/image.js';
-import { AbortedError, LocalClusterError } from '../errors.js';
-import { ensureGoBinaries, goModuleDir } from '../images/index.js';
-import { clusterDir } from '../lifecycle/context.js';
 import { literalPattern, parseGinkgoReport, parseSpecLine, type SpecResult, type SuiteResults } from './report.js';
+import { AbortedError, clusterDir, ensureGoBinaries, type GoBinary, goModuleDir, LocalClusterError, type Logger } from '@local-cluster/core';
 
 const exec = promisify(execFile);
 

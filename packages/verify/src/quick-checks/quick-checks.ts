@@ -1,9 +1,6 @@
-import { LABELS, type CallOptions, type Driver } from '../contracts/driver.js';
 import { describePolicyFailures, runPolicyChecks } from './policy-checks.js';
-import { controlPlaneOf, kubectlOn } from './context.js';
-import { readyCondition, type KubeObjectList } from './kube-objects.js';
-import { isServicesNode } from './services.js';
-import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe, type Kubectl } from './network-checks.js';
+import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe } from '../network-checks.js';
+import { CHECKS_CONFIGMAP, type CallOptions, controlPlaneOf, type Driver, isServicesNode, kubectlOn, type Kubectl, type KubeObjectList, LABELS, readyCondition } from '@local-cluster/core';
 
 export interface E2eOptions extends CallOptions {
   driver: Driver;
@@ -163,9 +160,6 @@ export const E2E_CHECKS: E2eCheck[] = [
     },
   },
 ];
-
-/** Where the latest quick checks are kept in the cluster (kube-system), for the dashboard. */
-export const CHECKS_CONFIGMAP = 'local-cluster-checks';
 
 /** Runs the conformance checks (`e2e`, `e2e-serial`) against a running cluster. */
 export async function runE2e(options: E2eOptions): Promise<E2eReport> {

@@ -1,6 +1,6 @@
 import { createSocket } from 'node:dgram';
-import { sleep } from '../nodeutil.js';
 import type { NetcheckCell, NetcheckTable } from './table.js';
+import { sleep } from '@local-cluster/core';
 
 /**
  * What one cell sends. Every probe is bounded in time (a few seconds), so a

@@ -1,10 +1,6 @@
 import yaml from 'js-yaml';
-import { nthAddress, parseCidr } from '../config/schema.js';
-import { waitFor } from '../nodeutil.js';
-import { clusterPodSubnet, nodeAddresses } from './cluster-facts.js';
+import { clusterPodSubnet, nodeAddresses, NODE_CONTRACT, nthAddress, parseCidr, waitFor, type Kubectl } from '@local-cluster/core';
 
-/** Runs kubectl against the cluster (on the control plane, or the host). */
-export type Kubectl = (args: readonly string[], stdin?: string) => Promise<string>;
 
 /** One cell of the reachability table: from a pod on one node to a target. */
 export interface Reachability {
@@ -243,4 +239,31 @@ export function describeFailures(cells: readonly Reachability[]): string {
     .filter((c) => !c.ok)
     .map((c) => `${c.from} -> ${c.to}: ${c.error ?? `answered "${c.answer}"`}`)
     .join('; ');
+}
+
+/** What runs kubectl against a cluster: a `Cluster` from `up()`, or any function of that shape. */
+export interface KubectlTarget {
+  kubectl(args: readonly string[], options?: { stdin?: string }): Promise<string>;
+}
+
+/**
+ * The pod-network conformance checks a CNI must pass, against a real cluster:
+ * a pod on every node answers a pod on every other node by pod IP, a ClusterIP
+ * Service answers by address and DNS name, and a NodePort answers on every
+ * node, each from every node. Returns every cell and a summary of the failed
+ * ones (empty: conformant). The probe image must be on every node (the
+ * toolbox image every node image preloads).
+ */
+export async function checkPodNetwork(
+  cluster: KubectlTarget,
+  options: { probeImage?: string } = {},
+): Promise<{ cells: Reachability[]; failures: string }> {
+  const kubectl: Kubectl = (args, stdin) => cluster.kubectl(args, stdin === undefined ? {} : { stdin });
+  const probe = await deployNetworkProbe(kubectl, { image: options.probeImage ?? NODE_CONTRACT.toolboxImage });
+  try {
+    const cells = await podNetworkTables(kubectl, probe);
+    return { cells, failures: describeFailures(cells) };
+  } finally {
+    await removeNetworkProbe(kubectl, probe);
+  }
 }

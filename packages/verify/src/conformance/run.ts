@@ -1,24 +1,13 @@
 import { execFile, spawn } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { localClusterHome } from '../config/load.js';
-import type { Logger } from '../contracts/context.js';
-import type { CallOptions, Driver, NodeHandle } from '../contracts/driver.js';
-import { AbortedError, LocalClusterError } from '../errors.js';
-import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
-import { controlPlaneOf, kubectlOn } from '../lifecycle/context.js';
-import { extractTar } from '../nodeutil.js';
-import { imageCacheDir } from '../lifecycle/images.js';
-import { requireKubeconfig, runningNodes } from '../lifecycle/load.js';
-import { serverVersion } from '../lifecycle/cluster-facts.js';
-import { isServicesNode } from '../lifecycle/services.js';
 import { e2eBinaries } from './binaries.js';
 import { releaseTestImages } from './images.js';
 import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent, type SuiteReport } from './suite.js';
+import { AbortedError, controlPlaneOf, type Driver, ensureImage, hostKubectl, imageCacheDir, isServicesNode, kubectlOn, LocalClusterError, localClusterHome, type Logger, requireKubeconfig, runningNodes, serverVersion, syncImagesIntoNodes } from '@local-cluster/core';
 
 const exec = promisify(execFile);
 
@@ -57,26 +46,6 @@ export type ConformanceReport = SuiteReport;
 /** Default parallelism: two test processes per core (tests mostly wait on the cluster), 2 to 8. */
 export function defaultParallelism(cores = availableParallelism()): number {
   return Math.max(2, Math.min(8, cores * 2));
-}
-
-/** The cluster's own kubectl, copied out of its control plane once per version (the Kubectl tests and `dashboard` run it). */
-export async function hostKubectl(node: NodeHandle, dir: string, options: CallOptions): Promise<string> {
-  const path = join(dir, 'kubectl');
-  if (existsSync(path)) return path;
-  await mkdir(dir, { recursive: true });
-  const inNode = (await node.exec(['sh', '-c', 'command -v kubectl'], options)).stdout.trim();
-  const tar = await node.copyOut(inNode, options);
-  const tmp = join(dir, `.extract-${process.pid}`);
-  await mkdir(tmp, { recursive: true });
-  try {
-    await extractTar(tar, tmp);
-    await copyFile(join(tmp, 'kubectl'), `${path}.tmp`);
-    await chmod(`${path}.tmp`, 0o755);
-    await rename(`${path}.tmp`, path);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
-  }
-  return path;
 }
 
 /** Namespaces the e2e framework made (it labels them e2e-framework=<test base name>). */

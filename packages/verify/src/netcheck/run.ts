@@ -1,4 +1,4 @@
-import { releaseTestImages } from '../conformance/images.js';
+import { releaseTestImages } from '../conformance/index.js';
 import { NETCHECK_CASES, type NetcheckCase } from './cases.js';
 import { deployFixture } from './fixtures.js';
 import { runTable, type TableSpec } from './probe.js';

@@ -1,7 +1,7 @@
 // Benchmark and matrix: the Service truth tables (`local-cluster netcheck`) on 3 nodes for every
 // CNI x kube-proxy mode asked for. Per combination: `up` (no addons), `netcheck --json` (which
 // installs the metallb addon on demand), every case's outcome and time, then `clean`.
-// Prints JSON on stdout (progress on stderr); the README's matrix is made from it.
+// Prints JSON on stdout (progress on stderr); the matrix in docs/testing/netcheck.md is made from it.
 //   node bench/netcheck.mjs [--combos bridge/iptables,bridge/nftables,flannel/iptables,...] [--nodes 2]
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * local-cluster-cni-ptp: an example CNI plugin package, written the way the
- * README's "Writing a CNI plugin" kit describes. It imports nothing from
+ * "Writing a CNI plugin" kit (docs/extending/cni-plugin.md) describes. It imports nothing from
  * local-cluster at run time (the types below are erased), so it loads wherever
  * it is installed.
  *

@@ -1,6 +1,6 @@
 import { formatDefault, listSettings } from '@local-cluster/core';
 
-/** The README's config table, generated from the schema. */
+/** The config table of docs/user/configuration.md, generated from the schema. */
 export function configTableMarkdown(): string {
   const rows = listSettings().map((s) => {
     const type =

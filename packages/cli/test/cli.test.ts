@@ -257,11 +257,24 @@ describe('plugins from outside the workspace', () => {
 });
 
 describe('docs', () => {
-  it("the README's config table is the one the schema generates", async () => {
+  it("docs/user/configuration.md's config table is the one the schema generates", async () => {
     const { configTableMarkdown } = await import('../src/config-table.js');
     const { readFileSync } = await import('node:fs');
-    const readme = readFileSync(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8');
-    expect(readme).toContain(configTableMarkdown());
+    const page = readFileSync(fileURLToPath(new URL('../../../docs/user/configuration.md', import.meta.url)), 'utf8');
+    expect(page).toContain(configTableMarkdown());
+  });
+
+  it("docs/user/commands.md's command reference is the one the CLI's commands generate", async () => {
+    const { commandReferenceMarkdown } = await import('../src/command-reference.js');
+    const { readFileSync } = await import('node:fs');
+    const page = readFileSync(fileURLToPath(new URL('../../../docs/user/commands.md', import.meta.url)), 'utf8');
+    const section = /<!-- commands:start -->\n([\s\S]*?)<!-- commands:end -->/.exec(page)?.[1];
+    expect(section, 'docs/user/commands.md has no <!-- commands:start --> ... <!-- commands:end --> section').toBeDefined();
+    const reference = await commandReferenceMarkdown();
+    expect(section!.trim()).toBe(reference.trim());
+    // every command of the CLI has its section
+    expect(reference).toContain('### `local-cluster up`');
+    expect(reference).toContain('#### `local-cluster load image`');
   });
 });
 

@@ -3,7 +3,7 @@
  * an environment over a cluster (createCluster's handle or any kubeconfig), a fresh namespace
  * with an API client per test, multi-document manifests applied with readiness waits, the
  * common assertions, features to skip by, parameters from env, flags or a YAML file, and
- * artifacts collected on failure. Runner-agnostic; the vitest recipes are in the README.
+ * artifacts collected on failure. Runner-agnostic; the vitest recipes are in docs/testing/library.md.
  *
  * The API client is @kubernetes/client-node (the official JavaScript client, kept by SIG API
  * Machinery): typed APIs, and KubernetesObjectApi for objects of any kind read from YAML.

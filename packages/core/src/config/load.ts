@@ -125,7 +125,7 @@ export function checkKnownKeys(value: unknown, parentPath: string[], file: strin
       throw new ConfigError(`Unknown setting "${path.join('.')}" ${where}.${hint ? ` Did you mean "${hint}"?` : ''}`, {
         setting: path.join('.'),
         source,
-        hint: file ? 'Run `local-cluster --help` or see the README for the settings there are.' : 'The options are the config file\'s settings (see the README\'s table) and the library\'s own options.',
+        hint: file ? 'Run `local-cluster --help` or see docs/user/configuration.md for the settings there are.' : 'The options are the config file\'s settings (see the table in docs/user/configuration.md) and the library\'s own options.',
       });
     }
     const child = (value as Record<string, unknown>)[key];
@@ -183,7 +183,7 @@ export function readConfigFile(path: string, via?: ConfigSource): Record<string,
 }
 
 function fixHint(setting: Setting): string {
-  if (!setting.flag) return `Fix "${setting.path}" in the config file (see the README's config table for its shape).`;
+  if (!setting.flag) return `Fix "${setting.path}" in the config file (see the config table in docs/user/configuration.md for its shape).`;
   return `Set it with flag --${setting.flag}, environment variable ${setting.env}, or "${setting.path}" in the config file.`;
 }
 

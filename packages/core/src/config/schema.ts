@@ -5,7 +5,7 @@ import { kubernetesVersionProblem, MIN_KUBERNETES_VERSION } from './kubernetes-v
 
 /**
  * The one schema behind the YAML file, the environment variables, the CLI
- * flags, the defaults, `--help` and the README's config table. Each leaf
+ * flags, the defaults, `--help` and the config table of docs/user/configuration.md. Each leaf
  * carries `flag` and `description` metadata; env names are derived from flags
  * (`--num-nodes` -> `LOCAL_CLUSTER_NUM_NODES`), like the proposal's K8S_DIND_*.
  */

@@ -19,6 +19,8 @@ function freePort(): Promise<number> {
 
 const A = `e2e-a-${process.pid}`;
 const B = `e2e-b-${process.pid}`;
+// a subnet of its own, so the file runs beside others (daily.test.ts checks the default subnet)
+const SUBNET = '10.193.0.0/16';
 
 
 
@@ -32,7 +34,7 @@ describe('a default cluster with the bridge CNI', () => {
   const kubectl: Kubectl = (args, stdin) => cluster.kubectl(args, stdin === undefined ? {} : { stdin });
 
   it('comes up with a control plane and two workers, all Ready through the API', async () => {
-    cluster = await bringUp({ cluster: { name: A, numNodes: 2 } });
+    cluster = await bringUp({ cluster: { name: A, numNodes: 2 }, dind: { subnet: SUBNET } });
     expect(readyNodes(await kubectl(['get', 'nodes', '-o', 'json']))).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
   });
 
@@ -160,7 +162,7 @@ describe('a default cluster with the bridge CNI', () => {
     expect(await driver.listNetworks({ cluster: A })).toHaveLength(1);
     expect(await driver.images.list({ cluster: A, role: 'snapshot' })).toHaveLength(3);
 
-    const again = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '2']);
+    const again = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '2', '--dind-subnet', SUBNET]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain('restored from its snapshot');
     expect(again.stderr).not.toContain('kubeadm init');
@@ -171,12 +173,12 @@ describe('a default cluster with the bridge CNI', () => {
 
     // `up` on a cluster that is up from the same config says so, exits 0 and changes nothing
     const ids = (await driver.listNodes({ cluster: A })).map((n) => n.id).sort();
-    const upAgain = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '2']);
+    const upAgain = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '2', '--dind-subnet', SUBNET]);
     expect(upAgain.code, upAgain.stderr).toBe(0);
     expect(upAgain.stdout).toContain(`Cluster "${A}" is already up (nothing to do)`);
     expect((await driver.listNodes({ cluster: A })).map((n) => n.id).sort()).toEqual(ids);
     // from another config it is refused, naming down
-    const other = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '1']);
+    const other = await cli(['up', '--name', A, '--addons', '', '--num-nodes', '1', '--dind-subnet', SUBNET]);
     expect(other.code).not.toBe(0);
     expect(other.stderr).toContain(`Cluster "${A}" already has 3 container(s)`);
 

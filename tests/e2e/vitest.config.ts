@@ -5,11 +5,10 @@ import { defineConfig } from 'vitest/config';
 //   (each has its own cluster names, subnet and ports; the image factory builds an image once
 //   when two of them need it at the same time, the second waiting for the first).
 // - "alone": files that touch what every cluster shares: restart.test.ts restarts the Docker
-//   engine; daily.test.ts and cluster.test.ts use the default subnet (daily.test.ts holds it
-//   with a look-alike network); remote.test.ts starts a second engine and copies the node image
-//   into it (memory and disk bandwidth a neighbour's timing would feel).
+//   engine; daily.test.ts holds the default subnet with a look-alike network and checks that
+//   `up` steps aside.
 // The node image is built (or found cached) by the first `up`.
-export const ALONE = ['tests/e2e/restart.test.ts', 'tests/e2e/daily.test.ts', 'tests/e2e/cluster.test.ts', 'tests/e2e/remote.test.ts'];
+export const ALONE = ['tests/e2e/restart.test.ts', 'tests/e2e/daily.test.ts'];
 const ALL = ['tests/e2e/**/*.test.ts', 'examples/*/e2e/**/*.test.js'];
 /** How many files of the side-by-side group run at once (LOCAL_CLUSTER_E2E_FILES, default 2). */
 const SIDE_BY_SIDE = Number(process.env.LOCAL_CLUSTER_E2E_FILES ?? 2);

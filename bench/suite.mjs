@@ -93,7 +93,13 @@ const code = await new Promise((resolve) => {
 });
 const wallSeconds = Math.round((Date.now() - began) / 1000);
 
-const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+const readJson = (file) => {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    return undefined; // missing, or cut short by a failed run
+  }
+};
 const phases = readJson(join(checkout, '.test-phases.json'));
 
 /** Passed/failed/skipped of one vitest JSON report. */

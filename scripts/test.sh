@@ -27,6 +27,7 @@ node packages/cli/dist/bin.js images --build >"$PREBUILD_LOG" 2>&1 &
 PREBUILD=$!
 
 nx run-many -t typecheck lint --outputStyle=static || status=1
+tsc -p tests/tsconfig.json || status=1 # the e2e, CNI-matrix and node-e2e tests (vitest only strips types)
 phase typecheck_lint
 nx run-many -t test --outputStyle=static -- --reporter=default --reporter=json --outputFile.json=test-results.json || status=1
 phase unit

@@ -58,7 +58,8 @@ export interface Run {
 const goCaches: Record<string, string> = (() => {
   try {
     const [modcache, cache] = execFileSync(existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go', ['env', 'GOMODCACHE', 'GOCACHE'], { encoding: 'utf8' }).trim().split('\n');
-    return modcache && cache ? { GOMODCACHE: modcache, GOCACHE: cache } : {};
+    const found: Record<string, string> = modcache && cache ? { GOMODCACHE: modcache, GOCACHE: cache } : {};
+    return found;
   } catch {
     return {};
   }

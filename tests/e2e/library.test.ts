@@ -10,7 +10,7 @@ import { driver, leftovers, ROOT, testHome, toolHome } from './helpers.js';
 // The library entry a test harness uses: `await using cluster = await createCluster(...)`.
 const NAME = `lib-${process.pid}`;
 const SUBNET = '10.204.0.0/16';
-const base = { cluster: { name: NAME, numNodes: 0, addons: [] }, dind: { subnet: SUBNET }, home: toolHome } as const;
+const base = { cluster: { name: NAME, numNodes: 0, addons: [] as string[] }, dind: { subnet: SUBNET }, home: toolHome };
 
 afterAll(async () => {
   await clean({ driver, cluster: NAME }).catch(() => undefined);

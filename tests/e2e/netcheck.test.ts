@@ -1,40 +1,17 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean } from '@local-cluster/core';
-import { type NetcheckReport } from '@local-cluster/verify';
 import { cli, driver, kubectlFor } from './helpers.js';
+import { expectAllGreen, mismatches, report } from './netcheck-helpers.js';
 
-// Service truth tables (`local-cluster netcheck`) against real clusters: every case green on the
-// bridge CNI with kube-proxy iptables (MetalLB installed on demand for the LoadBalancer case) and on
-// flannel with kube-proxy nftables; a route broken on purpose turns exactly the cells it should
-// into X and the exit code into 1; a one-node cluster skips the cases that need two.
+// Service truth tables (`local-cluster netcheck`) against a real cluster: every case green on the
+// bridge CNI with kube-proxy iptables (MetalLB installed on demand for the LoadBalancer case); a
+// route broken on purpose turns exactly the cells it should into X and the exit code into 1.
+// Flannel with nftables and a one-node cluster: netcheck-flannel.test.ts.
 const BRIDGE = `netcheck-${process.pid}`;
-const FLANNEL = `netcheck-fl-${process.pid}`;
-const SINGLE = `netcheck-one-${process.pid}`;
 
 afterAll(async () => {
-  for (const cluster of [BRIDGE, FLANNEL, SINGLE]) await clean({ driver, cluster }).catch(() => undefined);
+  for (const cluster of [BRIDGE]) await clean({ driver, cluster }).catch(() => undefined);
 });
-
-function report(stdout: string): NetcheckReport {
-  return JSON.parse(stdout) as NetcheckReport;
-}
-
-/** Every mismatched cell as `table: source -> target`. */
-function mismatches(r: NetcheckReport): string[] {
-  return r.cases.flatMap((c) => c.tables.flatMap((t) => t.cells.filter((x) => x.expected !== x.observed).map((x) => `${t.name}: ${x.source} -> ${x.target}`))).sort();
-}
-
-function expectAllGreen(r: NetcheckReport, stderr: string): void {
-  const problems = [...mismatches(r), ...r.cases.filter((c) => c.status !== 'passed').map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`)];
-  expect(problems, stderr.slice(-2000)).toEqual([]);
-  expect(r.passed).toBe(11);
-  // every case probes positive cells and at least one negative control
-  for (const c of r.cases) {
-    const cells = c.tables.flatMap((t) => t.cells);
-    expect(cells.some((x) => x.expected), `${c.name} has positive cells`).toBe(true);
-    expect(cells.some((x) => !x.expected), `${c.name} has a negative control`).toBe(true);
-  }
-}
 
 describe('netcheck: bad input', () => {
   it('refuses an unknown case, naming it and the known ones, before touching any cluster', async () => {
@@ -126,35 +103,5 @@ describe('netcheck: bridge, kube-proxy iptables', () => {
     expect(mended.code, mended.stdout.slice(-2000)).toBe(0);
     expect(mended.stdout).toMatch(/1 passed, 0 failed/);
     await clean({ driver, cluster: BRIDGE });
-  });
-});
-
-describe('netcheck: flannel, kube-proxy nftables', () => {
-  it('every case passes', async () => {
-    const upRun = await cli(['up', '--name', FLANNEL, '--dind-subnet', '10.219.0.0/16', '--addons', '', '--cni-plugin', 'flannel', '--kube-proxy-mode', 'nftables']);
-    expect(upRun.code, upRun.stderr.slice(-3000)).toBe(0);
-    try {
-      const r = await cli(['netcheck', '--name', FLANNEL, '--json']);
-      const out = report(r.stdout);
-      expect(out).toMatchObject({ cni: 'flannel', proxyMode: 'nftables' });
-      expectAllGreen(out, r.stderr);
-      expect(r.code).toBe(0);
-    } finally {
-      await clean({ driver, cluster: FLANNEL });
-    }
-  });
-});
-
-describe('netcheck: one node', () => {
-  it('cases that need two nodes are skipped and say so; the others run', async () => {
-    const upRun = await cli(['up', '--name', SINGLE, '--dind-subnet', '10.220.0.0/16', '--addons', '', '--num-nodes', '0']);
-    expect(upRun.code, upRun.stderr.slice(-3000)).toBe(0);
-    const r = await cli(['netcheck', '--name', SINGLE, 'pod-to-pod', 'hairpin', 'affinity']);
-    expect(r.code, r.stdout.slice(-2000)).toBe(0);
-    expect(r.stdout).toContain(`SKIP pod-to-pod: needs 2 nodes; cluster "${SINGLE}" has 1`);
-    expect(r.stdout).toContain(`SKIP affinity: needs 2 nodes; cluster "${SINGLE}" has 1`);
-    expect(r.stdout).toContain('PASS hairpin/tcp');
-    expect(r.stdout).toMatch(/1 passed, 0 failed, 2 skipped/);
-    await clean({ driver, cluster: SINGLE });
   });
 });

@@ -1,0 +1,25 @@
+import { expect } from 'vitest';
+import type { NetcheckReport } from '@local-cluster/verify';
+
+// What the netcheck files read from `netcheck --json`.
+
+export function report(stdout: string): NetcheckReport {
+  return JSON.parse(stdout) as NetcheckReport;
+}
+
+/** Every mismatched cell as `table: source -> target`. */
+export function mismatches(r: NetcheckReport): string[] {
+  return r.cases.flatMap((c) => c.tables.flatMap((t) => t.cells.filter((x) => x.expected !== x.observed).map((x) => `${t.name}: ${x.source} -> ${x.target}`))).sort();
+}
+
+export function expectAllGreen(r: NetcheckReport, stderr: string): void {
+  const problems = [...mismatches(r), ...r.cases.filter((c) => c.status !== 'passed').map((c) => `${c.name}: ${c.status} ${c.reason ?? ''}`)];
+  expect(problems, stderr.slice(-2000)).toEqual([]);
+  expect(r.passed).toBe(11);
+  // every case probes positive cells and at least one negative control
+  for (const c of r.cases) {
+    const cells = c.tables.flatMap((t) => t.cells);
+    expect(cells.some((x) => x.expected), `${c.name} has positive cells`).toBe(true);
+    expect(cells.some((x) => !x.expected), `${c.name} has a negative control`).toBe(true);
+  }
+}

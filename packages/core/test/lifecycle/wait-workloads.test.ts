@@ -7,9 +7,9 @@ const since = Date.parse('2026-12-07T12:00:00Z');
 const before = '2026-12-07T11:00:00Z';
 const after = '2026-12-07T12:00:05Z';
 const nodes = new Set(['kube-master', 'kube-node-1']);
-const pod = (name: string, ready: { status: string; at: string } | undefined, extra: { node?: string; phase?: string; waiting?: string; deleting?: boolean } = {}): Pod => ({
+const pod = (name: string, ready: { status: string; at: string } | undefined, extra: { node?: string; phase?: string; waiting?: string; deleting?: boolean; labels?: Record<string, string> } = {}): Pod => ({
   kind: 'Pod',
-  metadata: { name, namespace: 'default', ...(extra.deleting ? { deletionTimestamp: after } : {}) },
+  metadata: { name, namespace: 'default', ...(extra.deleting ? { deletionTimestamp: after } : {}), ...(extra.labels ? { labels: extra.labels } : {}) },
   spec: { nodeName: extra.node ?? 'kube-node-1' },
   status: {
     phase: extra.phase ?? 'Running',
@@ -31,7 +31,7 @@ describe('workloadsVerdict: what a restore still waits for', () => {
     expect(workloadsVerdict([pod('writer', { status: 'True', at: after })], since, nodes)).toEqual({ waiting: [], stuck: [] });
   });
 
-  it('does not wait for pods that were not Ready before `down`, finished, being deleted or on hollow or fake nodes', () => {
+  it('does not wait for pods that were not Ready before `down`, finished, being deleted, on hollow or fake nodes, or judged by wait-ready', () => {
     const pods = [
       pod('never-ready', { status: 'False', at: before }),
       pod('job', { status: 'False', at: before }, { phase: 'Succeeded' }),
@@ -39,6 +39,9 @@ describe('workloadsVerdict: what a restore still waits for', () => {
       pod('going', { status: 'True', at: before }, { deleting: true }),
       pod('on-a-fake-node', { status: 'True', at: before }, { node: 'fake-node-1' }),
       pod('pending', undefined, { phase: 'Pending' }),
+      // wait-ready's own: the API server's pod trails its /readyz, the second CoreDNS replica the first
+      pod('kube-apiserver-kube-master', { status: 'True', at: before }, { node: 'kube-master', labels: { tier: 'control-plane' } }),
+      pod('coredns-2', { status: 'False', at: after }, { labels: { 'k8s-app': 'kube-dns' } }),
     ];
     expect(workloadsVerdict(pods, since, nodes)).toEqual({ waiting: [], stuck: [] });
   });

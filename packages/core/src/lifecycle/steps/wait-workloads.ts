@@ -9,6 +9,15 @@ type Pod = KubeObjectList['items'][number];
 /** Waiting reasons that no amount of waiting fixes: such a pod is named, not waited for. */
 const STUCK_REASONS = new Set(['CrashLoopBackOff', 'ImagePullBackOff', 'ErrImagePull', 'ErrImageNeverPull', 'InvalidImageName']);
 
+/**
+ * Pods wait-ready already judged, by rules of its own: the control-plane pods (the API server's
+ * pod Ready condition trails its /readyz by 1-3 s) and CoreDNS (the first Ready replica serves).
+ */
+const WAITED_BY_WAIT_READY: readonly (readonly [string, string])[] = [
+  ['tier', 'control-plane'],
+  ['k8s-app', 'kube-dns'],
+];
+
 /** How long a restore waits for the workloads that ran before `down`, before it names the missing ones and returns. */
 export const WORKLOADS_TIMEOUT_MS = 120_000;
 
@@ -23,7 +32,8 @@ export interface WorkloadsVerdict {
  * Which pods a restore still waits for. A restored etcd holds each pod's status from before
  * `down`; a status the kubelets of this run posted carries a transition time after `since`.
  * A pod counts when it is not finished (Succeeded, Failed, being deleted), runs on one of the
- * cluster's node containers (hollow and fake nodes' pods are not real), and either was Ready before `down` (its stored Ready
+ * cluster's node containers (hollow and fake nodes' pods are not real), is not one wait-ready
+ * already judged (the control plane, CoreDNS), and either was Ready before `down` (its stored Ready
  * condition, not changed since) or was changed by this run's kubelet (so it was running). It is
  * back when its Ready condition turned True in this run. A pod that was not Ready before `down`
  * (a stored not-Ready condition) is not waited for.
@@ -34,6 +44,7 @@ export function workloadsVerdict(pods: readonly Pod[], since: number, nodes: Rea
   for (const pod of pods) {
     const node = pod.spec?.nodeName;
     if (!node || !nodes.has(node) || pod.metadata.deletionTimestamp) continue;
+    if (WAITED_BY_WAIT_READY.some(([key, value]) => pod.metadata.labels?.[key] === value)) continue;
     if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
     const ready = pod.status.conditions?.find((c) => c.type === 'Ready');
     const changedNow = ready?.lastTransitionTime !== undefined && Date.parse(ready.lastTransitionTime) >= since;

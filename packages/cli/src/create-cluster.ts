@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { checkKnownKeys, clean, ConfigError, controlPlaneOf, down, imageCacheDir, kubectlOn, loadConfig, loadImages, localClusterHome, makeLogger, up, withFreeSubnet, type Cluster, type ConfigInput, type ExecResult, type LoadedConfig, type NodeHandle, type ProgressListener, type ResolvedConfig } from '@local-cluster/core';
+import { checkKnownKeys, clean, ConfigError, controlPlaneOf, down, imageCacheDir, kubectlOn, loadConfig, loadImages, localClusterHome, makeLogger, up, type Cluster, type ConfigInput, type ExecResult, type LoadedConfig, type NodeHandle, type ProgressListener, type ResolvedConfig } from '@local-cluster/core';
 import { type NetcheckReport } from '@local-cluster/verify';
-import { createDriver, loadAddons, loadCni, nodeImage } from './wiring.js';
+import { wireUp } from './wiring.js';
 import { netcheckWithLoadBalancer } from './netcheck-run.js';
 // type only: @kubernetes/client-node (Node 22+) loads when api() is first called, so the CLI and createCluster stay light
 import type { Environment } from './e2e/index.js';
@@ -105,11 +105,9 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
   checkOptions(options);
   const { reuse, onDispose = 'clean', configFile, baseDir, home = localClusterHome(), userKubeconfig = false, onEvent, signal, cleanupOnSignal = true, ...settings } = options;
   const given: LoadedConfig = loadConfig({ ...(configFile ? { file: configFile } : {}), ...(baseDir ? { cwd: baseDir } : {}), env: {}, overrides: settings });
-  const driver = createDriver(given);
-  // a second cluster with default settings gets a free node subnet of its own
-  const loaded = await withFreeSubnet(given, driver, makeLogger(onEvent, () => 'preflight'));
+  const { loaded, ...wired } = await wireUp(given, onEvent);
+  const { driver, cni, addons } = wired;
   const { config } = loaded;
-  const [cni, addons] = await Promise.all([loadCni(loaded), loadAddons(loaded)]);
   const name = config.cluster.name;
 
   // Ctrl-C while up runs or the handle is live: remove the cluster, then let the signal do what it would have done
@@ -144,10 +142,7 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
   try {
     cluster = await up({
       config,
-      driver,
-      cni,
-      addons,
-      nodeImage: nodeImage(config, { baseDir: loaded.baseDir }),
+      ...wired,
       home,
       userKubeconfig,
       signal: controller.signal,

@@ -1,5 +1,5 @@
 import { dockerDriver } from '@local-cluster/docker-driver';
-import { loadPlugin, type Addon, type CniPlugin, type Driver, type LoadedConfig } from '@local-cluster/core';
+import { loadPlugin, makeLogger, withFreeSubnet, type Addon, type CniPlugin, type Driver, type ImageRequirement, type LoadedConfig, type ProgressListener } from '@local-cluster/core';
 import { isManifestSpec, loadManifestAddon } from '@local-cluster/addons';
 import { nodeImage } from '@local-cluster/images';
 
@@ -40,4 +40,25 @@ export async function loadAddons(loaded: LoadedConfig): Promise<Addon[]> {
 /** An addon package: a built-in name (netcheck adds `metallb` this way), a ./path or an npm package. */
 export async function loadAddonPlugin(spec: string, loaded: LoadedConfig): Promise<Addon> {
   return loadPlugin(spec, 'addon', { baseDir: loaded.baseDir, builtins: BUILTIN_ADDONS, builtinsFrom: [import.meta.url], setting: 'cluster.addons' });
+}
+
+/** What `up` is given: the config (with its subnet settled), the driver, the plugins and the node image. */
+export interface UpWiring {
+  loaded: LoadedConfig;
+  driver: Driver;
+  cni: CniPlugin;
+  addons: Addon[];
+  nodeImage: ImageRequirement;
+}
+
+/**
+ * The one path from a loaded config to what `up` needs, taken by `up`/`reup` and `createCluster`
+ * alike: the driver, a free node subnet when the config left it to us (a second cluster with
+ * default settings), the CNI and addon plugins, and the node image.
+ */
+export async function wireUp(given: LoadedConfig, onEvent?: ProgressListener): Promise<UpWiring> {
+  const driver = createDriver(given);
+  const loaded = await withFreeSubnet(given, driver, makeLogger(onEvent, () => 'preflight'));
+  const [cni, addons] = await Promise.all([loadCni(loaded), loadAddons(loaded)]);
+  return { loaded, driver, cni, addons, nodeImage: nodeImage(loaded.config, { baseDir: loaded.baseDir }) };
 }

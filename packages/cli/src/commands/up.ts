@@ -1,9 +1,9 @@
 import { defineCommand } from 'citty';
-import { localClusterHome, makeLogger, up, withFreeSubnet } from '@local-cluster/core';
+import { localClusterHome, up } from '@local-cluster/core';
 import { clusterKubectl, linkKubectl } from './kubectl.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer } from '../progress.js';
-import { createDriver, loadAddons, loadCni, nodeImage } from '../wiring.js';
+import { wireUp } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 
 function upCommand(name: 'up' | 'reup', description: string) {
@@ -17,18 +17,12 @@ function upCommand(name: 'up' | 'reup', description: string) {
     async run({ args }) {
       const given = configFromArgs(args);
       const render = progressRenderer(progressMode(Boolean(args.json)), given.config.verbose);
-      const driver = createDriver(given);
-      // a second cluster with default settings gets a free node subnet of its own
-      const loaded = await withFreeSubnet(given, driver, makeLogger(render, () => 'preflight'));
-      const [cni, addons] = await Promise.all([loadCni(loaded), loadAddons(loaded)]);
+      const { loaded, ...wired } = await wireUp(given, render);
       const { signal, dispose } = interruptSignal();
       try {
         const cluster = await up({
           config: loaded.config,
-          driver,
-          cni,
-          addons,
-          nodeImage: nodeImage(loaded.config, { baseDir: loaded.baseDir }),
+          ...wired,
           signal,
           retain: Boolean(args.retain),
           rebuild: name === 'reup',

@@ -9,6 +9,8 @@ import type { Addon } from '../contracts/addon.js';
 import { validatePlugin } from '../plugins/validate.js';
 import { loadPlugin } from '../plugins/resolve.js';
 
+export { fakeDriver, type FakeContainer, type FakeDriver, type FakeDriverOptions, type FakeExec } from './fake-driver.js';
+
 /** Validates a CNI plugin object and its pure hooks; returns the problems found (empty: conformant). */
 export function checkCniPlugin(value: unknown): string[] {
   const problems: string[] = [];

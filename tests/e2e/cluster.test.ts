@@ -168,7 +168,7 @@ describe('a default cluster with the bridge CNI', () => {
     expect(again.stderr).not.toContain('kubeadm init');
     const k = kubectlFor(A);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
-    const e2e = await cli(['e2e', '--quick', '--name', A]);
+    const e2e = await cli(['check', '--name', A]);
     expect(e2e.stdout, e2e.stdout).toMatch(/\b6 passed, 0 failed/);
 
     // `up` on a cluster that is up from the same config says so, exits 0 and changes nothing

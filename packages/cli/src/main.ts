@@ -9,6 +9,7 @@ import dashboardCommand from './commands/dashboard.js';
 import loadCommand from './commands/load.js';
 import { cleanCommand, downCommand } from './commands/teardown.js';
 import { reupCmd, upCmd } from './commands/up.js';
+import { checkCmd } from './commands/check.js';
 import { e2eCmd, e2eSerialCmd } from './commands/e2e.js';
 import { e2eNodeCmd } from './commands/e2e-node.js';
 import netcheckCommand from './commands/netcheck.js';
@@ -31,6 +32,7 @@ export const rootCommand = defineCommand({
     down: downCommand,
     clean: cleanCommand,
     reup: reupCmd,
+    check: checkCmd,
     e2e: e2eCmd,
     'e2e-serial': e2eSerialCmd,
     'e2e-node': e2eNodeCmd,

@@ -248,7 +248,7 @@ function LocalCluster() {
     <h3>Network checks${checks?.data?.ranAt ? ` (latest run ${checks.data.ranAt})` : ''}</h3>
     ${results.length
       ? html`<${Table} id="checks" head=${['Check', 'Result', 'Time', 'Details']} rows=${results.map((r) => [r.name, html`<${Status} ok=${r.skipped ? undefined : r.ok} text=${r.skipped ? 'skipped' : r.ok ? 'pass' : 'FAIL'} />`, r.durationMs !== undefined ? `${(r.durationMs / 1000).toFixed(1)}s` : '', r.skipped ?? r.error ?? ''])} />`
-      : html`<p class="muted">No checks run yet: <code>local-cluster e2e --quick</code> runs them and leaves the results here.</p>`}
+      : html`<p class="muted">No checks run yet: <code>local-cluster check</code> runs them and leaves the results here.</p>`}
   `;
 }
 

@@ -1,20 +1,12 @@
 import { defineCommand } from 'citty';
 import { makeLogger } from '@local-cluster/core';
-import { runConformance, runE2e, type ConformanceReport, type E2eReport } from '@local-cluster/verify';
-import { TOOLBOX_IMAGE } from '@local-cluster/images';
+import { runConformance, type ConformanceReport } from '@local-cluster/verify';
+import { quickChecks } from './check.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer, specPrinter } from '../progress.js';
 import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 import { printTable } from '../table.js';
-
-function printQuick(report: E2eReport): void {
-  for (const r of report.results) {
-    if (r.skipped) process.stdout.write(`SKIP ${r.name}: ${r.skipped}\n`);
-    else process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'} ${r.name} (${(r.durationMs / 1000).toFixed(1)}s)${r.ok ? '' : `: ${r.error}`}\n`);
-  }
-  process.stdout.write(`${report.passed} passed, ${report.failed} failed${report.skipped ? `, ${report.skipped} skipped (not applicable)` : ''}\n`);
-}
 
 function duration(ms: number): string {
   const s = Math.round(ms / 1000);
@@ -66,11 +58,11 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
       name,
       description: serial
         ? 'Run the upstream Kubernetes [Serial] conformance tests against the cluster, one at a time (focus: a substring of test names).'
-        : 'Run the upstream Kubernetes conformance tests against the cluster, in parallel (focus: a substring of test names); --quick runs the four built-in checks.',
+        : 'Run the upstream Kubernetes conformance tests against the cluster, in parallel (focus: a substring of test names); --quick runs the quick checks (`local-cluster check`).',
     },
     args: {
       focus: { type: 'positional', required: false, description: 'Only tests whose full name contains this text, e.g. "[sig-network]" or DNS.' },
-      quick: { type: 'boolean', description: 'Run the built-in quick checks (nodes, CoreDNS, API, pod network, NetworkPolicy) instead of the upstream suite.' },
+      quick: { type: 'boolean', description: 'Run the quick checks instead of the upstream suite: the same as `local-cluster check`.' },
       skip: { type: 'string', valueHint: 'TEXT', description: 'Leave out tests whose name contains this text.' },
       'focus-regex': { type: 'string', valueHint: 'RE', description: 'Only tests whose name matches this regular expression (ginkgo --focus).' },
       'skip-regex': { type: 'string', valueHint: 'RE', description: 'Leave out tests whose name matches this regular expression.' },
@@ -87,10 +79,7 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
         const driver = createDriver(loaded);
         const cluster = loaded.config.cluster.name;
         if (args.quick) {
-          const report = await runE2e({ driver, cluster, serial, probeImage: TOOLBOX_IMAGE, ...(args.focus ? { focus: String(args.focus) } : {}), signal });
-          if (args.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-          else printQuick(report);
-          if (report.failed > 0) process.exitCode = 1;
+          await quickChecks(driver, cluster, { ...(args.focus ? { focus: String(args.focus) } : {}), serial, json: Boolean(args.json), signal });
           return;
         }
         const mode = progressMode(Boolean(args.json));

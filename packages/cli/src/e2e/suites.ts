@@ -11,7 +11,7 @@
  * and NetworkPolicy when the plugin says it enforces it), and removes the cluster afterwards.
  */
 import { loadPlugin, NODE_CONTRACT, type CniPlugin } from '@local-cluster/core';
-import { E2E_CHECKS, runE2e } from '@local-cluster/verify';
+import { QUICK_CHECKS, runQuickChecks } from '@local-cluster/verify';
 import { createDriver, BUILTIN_CNI } from '../wiring.js';
 import { createCluster, type ClusterHandle, type CreateClusterOptions } from '../create-cluster.js';
 import { loadConfig } from '@local-cluster/core';
@@ -34,7 +34,7 @@ const UP_TIMEOUT = 1_800_000;
 
 /** The checks a cluster is put through, and which apply: NetworkPolicy only with a CNI that enforces it. */
 async function applicableChecks(cni: CniPlugin): Promise<{ name: string; applies: boolean }[]> {
-  return E2E_CHECKS.filter((c) => !c.serial).map((c) => ({ name: c.name, applies: !c.name.startsWith('NetworkPolicy') || Boolean(cni.supports?.networkPolicy) }));
+  return QUICK_CHECKS.filter((c) => !c.serial).map((c) => ({ name: c.name, applies: !c.name.startsWith('NetworkPolicy') || Boolean(cni.supports?.networkPolicy) }));
 }
 
 function registerChecks(title: string, options: CreateClusterOptions, checks: { name: string; applies: boolean }[], t: SuiteRunner, extra?: (get: () => ClusterHandle) => void): void {
@@ -48,7 +48,7 @@ function registerChecks(title: string, options: CreateClusterOptions, checks: { 
     }, 300_000);
     for (const check of checks.filter((c) => c.applies)) {
       t.it(check.name, async () => {
-        const report = await runE2e({ driver: createDriver(loadConfig({ env: {}, overrides: { dind: options.dind ?? {} } })), cluster: cluster!.name, focus: check.name, probeImage: NODE_CONTRACT.toolboxImage });
+        const report = await runQuickChecks({ driver: createDriver(loadConfig({ env: {}, overrides: { dind: options.dind ?? {} } })), cluster: cluster!.name, focus: check.name, probeImage: NODE_CONTRACT.toolboxImage });
         const result = report.results[0];
         if (!result || !result.ok) throw new Error(result?.error ?? `check "${check.name}" did not run`);
       }, 600_000);

@@ -58,5 +58,5 @@ export function snapshotRef(cluster: string, hostname: string): string {
   return `local-cluster-snapshot/${cluster}:${hostname}`;
 }
 
-/** Where the latest quick checks (`e2e --quick`) are kept in the cluster (kube-system), for the dashboard. */
+/** Where the latest quick checks (`local-cluster check`) are kept in the cluster (kube-system), for the dashboard. */
 export const CHECKS_CONFIGMAP = 'local-cluster-checks';

@@ -2,7 +2,7 @@ import { describePolicyFailures, runPolicyChecks } from './policy-checks.js';
 import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe } from '../network-checks.js';
 import { CHECKS_CONFIGMAP, type CallOptions, controlPlaneOf, type Driver, isServicesNode, kubectlOn, type Kubectl, type KubeObjectList, LABELS, readyCondition } from '@local-cluster/core';
 
-export interface E2eOptions extends CallOptions {
+export interface QuickChecksOptions extends CallOptions {
   driver: Driver;
   cluster: string;
   serial?: boolean;
@@ -11,7 +11,7 @@ export interface E2eOptions extends CallOptions {
   probeImage: string;
 }
 
-export interface E2eResult {
+export interface QuickCheckResult {
   name: string;
   ok: boolean;
   durationMs: number;
@@ -20,16 +20,16 @@ export interface E2eResult {
   skipped?: string;
 }
 
-export interface E2eReport {
+export interface QuickChecksReport {
   cluster: string;
-  results: E2eResult[];
+  results: QuickCheckResult[];
   passed: number;
   failed: number;
   skipped: number;
 }
 
 /** A conformance check run against a live cluster through kubectl on the control plane. */
-export interface E2eCheck {
+export interface QuickCheck {
   name: string;
   serial?: boolean;
   /** Resolves, or with `{ skipped }` when the check does not apply to this cluster. */
@@ -67,7 +67,7 @@ async function eventually(what: string, fn: () => Promise<unknown>, timeoutMs = 
   }
 }
 
-export const E2E_CHECKS: E2eCheck[] = [
+export const QUICK_CHECKS: QuickCheck[] = [
   {
     name: 'nodes are Ready',
     async run(kubectl, env) {
@@ -162,20 +162,20 @@ export const E2E_CHECKS: E2eCheck[] = [
 ];
 
 /** Runs the conformance checks (`e2e`, `e2e-serial`) against a running cluster. */
-export async function runE2e(options: E2eOptions): Promise<E2eReport> {
+export async function runQuickChecks(options: QuickChecksOptions): Promise<QuickChecksReport> {
   const nodes = await options.driver.listNodes({ cluster: options.cluster, role: 'node' }, options);
   if (nodes.length === 0) throw new Error(`cluster "${options.cluster}" has no running nodes: run \`local-cluster up\` first`);
   const controlPlane = controlPlaneOf(nodes);
   const kubectl = (args: readonly string[], stdin?: string) =>
     kubectlOn(controlPlane, args, { ...(stdin !== undefined ? { stdin } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-  const checks = E2E_CHECKS.filter((c) => Boolean(c.serial) === Boolean(options.serial) && (!options.focus || c.name.includes(options.focus)));
+  const checks = QUICK_CHECKS.filter((c) => Boolean(c.serial) === Boolean(options.serial) && (!options.focus || c.name.includes(options.focus)));
   const env: E2eEnv = {
     probeImage: options.probeImage,
     cni: controlPlane.labels[LABELS.cni],
     networkPolicy: controlPlane.labels[LABELS.networkPolicy] === 'true',
     services: isServicesNode(controlPlane.labels),
   };
-  const runOne = async (check: E2eCheck): Promise<E2eResult> => {
+  const runOne = async (check: QuickCheck): Promise<QuickCheckResult> => {
     const started = performance.now();
     try {
       const outcome = await check.run(kubectl, env);
@@ -185,7 +185,7 @@ export async function runE2e(options: E2eOptions): Promise<E2eReport> {
       return { name: check.name, ok: false, durationMs: performance.now() - started, error: (e as Error).message };
     }
   };
-  const results: E2eResult[] = [];
+  const results: QuickCheckResult[] = [];
   if (options.serial) for (const c of checks) results.push(await runOne(c));
   else results.push(...(await Promise.all(checks.map(runOne))));
   // the latest results, for the dashboard's local-cluster view (best effort: a report is no worse without it)

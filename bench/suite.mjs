@@ -3,6 +3,8 @@
 // (setup, typecheck + lint, unit, Deno, waiting for the default images, e2e), each e2e file's
 // time and test counts, and each image build the run made (from the build logs it left).
 //   node bench/suite.mjs [--cold] [--keep] [--out FILE]
+//   node bench/suite.mjs --from DIR --wall SECONDS [--cold] [--since ISO] [--out FILE]: only read the reports a
+//   run already left in checkout DIR (its wall time given; build logs counted from --since)
 // --cold measures what a new machine sees without touching this machine's own caches: an empty
 // HOME (so an empty ~/.local-cluster), empty Go module, Go build and npm caches (temporary
 // directories, removed afterwards unless --keep), none of our images in the engine (only images
@@ -15,47 +17,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const { values } = parseArgs({ options: { cold: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { cold: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false }, out: { type: 'string' }, from: { type: 'string' }, wall: { type: 'string' }, since: { type: 'string' } } });
 const kind = values.cold ? 'cold' : 'warm';
 const startedAt = new Date();
 const say = (m) => process.stderr.write(`[bench:suite] ${m}\n`);
 
 const sh = (cmd, args, opts = {}) => execFileSync(cmd, args, { encoding: 'utf8', ...opts }).trim();
-const commit = sh('git', ['rev-parse', 'HEAD'], { cwd: ROOT });
-const work = mkdtempSync(join(tmpdir(), `lc-suite-${kind}-`));
-const checkout = join(work, 'local-cluster');
-say(`fresh clone of ${commit.slice(0, 12)} in ${checkout}`);
-sh('git', ['clone', '--quiet', ROOT, checkout]);
-sh('git', ['checkout', '--quiet', commit], { cwd: checkout });
-
-const env = { ...process.env, CI: process.env.CI ?? '1' };
-if (values.cold) {
-  const home = join(work, 'home');
-  for (const dir of ['home', 'gocache', 'gomodcache', 'npm-cache']) mkdirSync(join(work, dir), { recursive: true });
-  Object.assign(env, { HOME: home, GOCACHE: join(work, 'gocache'), GOMODCACHE: join(work, 'gomodcache'), npm_config_cache: join(work, 'npm-cache') });
-  delete env.LOCAL_CLUSTER_HOME;
-  // this machine's npm and Go settings (registry, proxy) still apply: copy them into the new HOME
-  for (const file of ['.npmrc', '.config/go/env']) {
-    const from = join(process.env.HOME ?? '/root', file);
-    if (existsSync(from)) {
-      mkdirSync(join(home, file, '..'), { recursive: true });
-      writeFileSync(join(home, file), readFileSync(from));
-    }
-  }
-  const engine = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}']);
-  if (engine) {
-    const ours = sh('docker', ['images', '-q', '--filter', 'label=dev.local-cluster.managed=true']).split('\n').filter(Boolean);
-    const containers = sh('docker', ['ps', '-aq', '--filter', 'label=dev.local-cluster.managed=true']).split('\n').filter(Boolean);
-    if (containers.length) sh('docker', ['rm', '-f', ...containers]);
-    if (ours.length) {
-      say(`removing ${ours.length} image(s) labelled as local-cluster's`);
-      spawnSync('docker', ['rmi', '-f', ...new Set(ours)]);
-    }
-    say('restarting the engine');
-    restartEngine();
-  }
-}
-
 function spawnSync(cmd, args) {
   try {
     execFileSync(cmd, args, { stdio: 'ignore' });
@@ -77,21 +44,61 @@ function restartEngine() {
   for (let i = 0; i < 600 && existsSync(`/proc/${pid}`); i += 1) execFileSync('sleep', ['0.1']);
 }
 
-say(`running npm test (${kind}); its output: ${join(work, 'test.log')}`);
-const began = Date.now();
-const code = await new Promise((resolve) => {
-  const child = spawn('bash', ['scripts/test.sh'], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = [];
-  for (const stream of [child.stdout, child.stderr]) stream.on('data', (d) => {
-    log.push(d);
-    process.stderr.write(d);
+const work = values.from ? undefined : mkdtempSync(join(tmpdir(), `lc-suite-${kind}-`));
+const checkout = values.from ?? join(work, 'local-cluster');
+const commit = sh('git', ['rev-parse', 'HEAD'], { cwd: values.from ?? ROOT });
+const env = { ...process.env, CI: process.env.CI ?? '1' };
+let began = values.since ? Date.parse(values.since) : Date.now();
+let code = values.from ? null : 0; // unknown for a run only read
+let wallSeconds = Number(values.wall ?? 0);
+if (!values.from) {
+  say(`fresh clone of ${commit.slice(0, 12)} in ${checkout}`);
+  sh('git', ['clone', '--quiet', ROOT, checkout]);
+  sh('git', ['checkout', '--quiet', commit], { cwd: checkout });
+
+  if (values.cold) {
+    const home = join(work, 'home');
+    for (const dir of ['home', 'gocache', 'gomodcache', 'npm-cache']) mkdirSync(join(work, dir), { recursive: true });
+    Object.assign(env, { HOME: home, GOCACHE: join(work, 'gocache'), GOMODCACHE: join(work, 'gomodcache'), npm_config_cache: join(work, 'npm-cache') });
+    delete env.LOCAL_CLUSTER_HOME;
+    // this machine's npm and Go settings (registry, proxy) still apply: copy them into the new HOME
+    for (const file of ['.npmrc', '.config/go/env']) {
+      const from = join(process.env.HOME ?? '/root', file);
+      if (existsSync(from)) {
+        mkdirSync(join(home, file, '..'), { recursive: true });
+        writeFileSync(join(home, file), readFileSync(from));
+      }
+    }
+    const engine = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}']);
+    if (engine) {
+      const ours = sh('docker', ['images', '-q', '--filter', 'label=dev.local-cluster.managed=true']).split('\n').filter(Boolean);
+      const containers = sh('docker', ['ps', '-aq', '--filter', 'label=dev.local-cluster.managed=true']).split('\n').filter(Boolean);
+      if (containers.length) sh('docker', ['rm', '-f', ...containers]);
+      if (ours.length) {
+        say(`removing ${ours.length} image(s) labelled as local-cluster's`);
+        spawnSync('docker', ['rmi', '-f', ...new Set(ours)]);
+      }
+      say('restarting the engine');
+      restartEngine();
+    }
+  }
+
+  say(`running npm test (${kind}); its output: ${join(work, 'test.log')}`);
+  began = Date.now();
+  code = await new Promise((resolve) => {
+    const child = spawn('bash', ['scripts/test.sh'], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const log = [];
+    for (const stream of [child.stdout, child.stderr]) stream.on('data', (d) => {
+      log.push(d);
+      process.stderr.write(d);
+    });
+    child.on('close', (c) => {
+      writeFileSync(join(work, 'test.log'), Buffer.concat(log));
+      resolve(c ?? 1);
+    });
   });
-  child.on('close', (c) => {
-    writeFileSync(join(work, 'test.log'), Buffer.concat(log));
-    resolve(c ?? 1);
-  });
-});
-const wallSeconds = Math.round((Date.now() - began) / 1000);
+  wallSeconds = Math.round((Date.now() - began) / 1000);
+}
 
 const readJson = (file) => {
   try {
@@ -174,5 +181,5 @@ const out = values.out ?? join(ROOT, 'bench', 'results', `suite-${startedAt.toIS
 writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');
 say(`${kind}: ${wallSeconds} s, ${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped; written to ${out}`);
-if (!values.keep) rmSync(work, { recursive: true, force: true });
-process.exit(code);
+if (work && !values.keep) rmSync(work, { recursive: true, force: true });
+process.exit(code ?? 0);

@@ -66,8 +66,9 @@ spec:
   - name: writer
     image: docker.io/local-cluster/toolbox:1
     imagePullPolicy: Never
-    # writes once: a restore that emptied the volume would get a new stamp, not the same one
-    command: ["sh", "-c", "test -e /data/file || echo written to the volume at $(date +%s%N) > /data/file; cat /data/file; echo hello from the writer pod; exec sleep 3600"]
+    # writes once, a stamp of its own (busybox's date has no %N): a restore that emptied the
+    # volume would get a new stamp, not the same one
+    command: ["sh", "-c", "test -e /data/file || echo written to the volume: $(cat /proc/sys/kernel/random/uuid) > /data/file; cat /data/file; echo hello from the writer pod; exec sleep 3600"]
     volumeMounts: [{name: data, mountPath: /data}]
   volumes: [{name: data, persistentVolumeClaim: {claimName: data}}]
 `,
@@ -77,7 +78,7 @@ spec:
     expect(ready.code, ready.stderr).toBe(0);
     expect((await kubectl('get', 'pvc', 'data', '-o', 'jsonpath={.status.phase} {.spec.storageClassName}')).stdout).toBe('Bound standard');
     written = (await kubectl('exec', 'writer', '--', 'cat', '/data/file')).stdout;
-    expect(written).toMatch(/^written to the volume at \d{19}\n$/);
+    expect(written).toMatch(/^written to the volume: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/);
   });
 
   it('`kubectl top nodes` shows every node', async () => {

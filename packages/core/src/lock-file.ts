@@ -12,8 +12,7 @@ export interface LockHolder {
 }
 
 /** Locks held by this process, by file: re-entrant (createCluster's up, then its clean). */
-export const held = new Map<string, number>();
-
+const held = new Map<string, number>();
 
 function alive(pid: number): boolean {
   try {
@@ -42,7 +41,7 @@ function removeIfOurs(file: string): void {
   }
 }
 
-export function releaseLock(file: string): void {
+function releaseLock(file: string): void {
   const depth = (held.get(file) ?? 1) - 1;
   if (depth > 0) {
     held.set(file, depth);
@@ -60,7 +59,7 @@ process.once('exit', () => {
  * Takes a lock file for this process. Returns undefined when taken, or the holder when a live
  * process on this machine holds it. A lock whose process is gone is taken over.
  */
-export function tryTakeLock(file: string, command: string): LockHolder | undefined {
+function tryTakeLock(file: string, command: string): LockHolder | undefined {
   mkdirSync(dirname(file), { recursive: true });
   for (let attempt = 0; ; attempt += 1) {
     try {
@@ -91,22 +90,29 @@ function sleepSync(ms: number): void {
 }
 
 /**
- * Runs `run` holding the lock file, waiting (polling once a second) while another live process
- * holds it: two commands that need one image build it once, the second finding it built.
+ * Runs `run` holding the lock file, re-entrant within this process. While another live process
+ * holds it, `whenHeld` decides: throw to refuse, or resolve to try again.
  */
-export async function withWaitingLock<T>(file: string, command: string, options: { signal: AbortSignal; onWait: (holder: LockHolder) => void }, run: () => Promise<T>): Promise<T> {
+export async function withLockFile<T>(file: string, command: string, whenHeld: (holder: LockHolder) => Promise<void>, run: () => Promise<T>): Promise<T> {
   if (held.has(file)) held.set(file, held.get(file)! + 1);
-  else {
-    let told = false;
-    for (let holder = tryTakeLock(file, command); holder; holder = tryTakeLock(file, command)) {
-      if (!told) options.onWait(holder);
-      told = true;
-      await sleep(1000, options.signal);
-    }
-  }
+  else for (let holder = tryTakeLock(file, command); holder; holder = tryTakeLock(file, command)) await whenHeld(holder);
   try {
     return await run();
   } finally {
     releaseLock(file);
   }
+}
+
+/**
+ * Runs `run` holding the lock file, waiting (polling once a second) while another live process
+ * holds it: two commands that need one image build it once, the second finding it built.
+ */
+export function withWaitingLock<T>(file: string, command: string, options: { signal: AbortSignal; onWait: (holder: LockHolder) => void }, run: () => Promise<T>): Promise<T> {
+  let told = false;
+  const wait = async (holder: LockHolder) => {
+    if (!told) options.onWait(holder);
+    told = true;
+    await sleep(1000, options.signal);
+  };
+  return withLockFile(file, command, wait, run);
 }

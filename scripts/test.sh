@@ -52,11 +52,14 @@ phase prebuild_wait
 # The other images the e2e files need (tests/e2e/suite-images.json) build in the background
 # while the first files run; a file that needs one first waits for its build.
 SUITE_LOG=$(mktemp -t lc-suite-images-XXXXXX.log)
-node -e 'for (const args of require("./tests/e2e/suite-images.json").prebuild) console.log(JSON.stringify(args))' | while read -r args; do
-  mapfile -t argv < <(node -e 'for (const a of JSON.parse(process.argv[1])) console.log(a)' "$args")
-  echo "== local-cluster images --build ${argv[*]}"
-  node packages/cli/dist/bin.js images --build "${argv[@]}" || echo "!! failed (exit $?)"
-done >"$SUITE_LOG" 2>&1 &
+node -e '
+  const { spawnSync } = require("node:child_process");
+  for (const args of require("./tests/e2e/suite-images.json").prebuild) {
+    console.log(`== local-cluster images --build ${args.join(" ")}`);
+    const r = spawnSync(process.execPath, ["packages/cli/dist/bin.js", "images", "--build", ...args], { stdio: "inherit" });
+    if (r.status !== 0) console.log(`!! failed (exit ${r.status})`);
+  }
+' >"$SUITE_LOG" 2>&1 &
 SUITE_IMAGES=$!
 
 # e2e: real clusters. Two files side by side, then (once the background builds are done: one

@@ -41,7 +41,7 @@ interface FakePod {
  * (the fake engine is remote, so `up` reads the API that way): every running node Ready now, the
  * control plane and CoreDNS Ready now, and the pods in `pods`.
  */
-function clusterAnswers(pods: FakePod[] = [], failOn?: (argv: readonly string[]) => boolean) {
+function clusterAnswers(nodesOf: (node: FakeContainer) => string[], pods: FakePod[] = [], failOn?: (argv: readonly string[]) => boolean) {
   return (node: FakeContainer, argv: readonly string[]) => {
     if (failOn?.(argv)) return { stdout: '', stderr: 'it failed on purpose', exitCode: 1 };
     const now = new Date().toISOString();
@@ -66,12 +66,11 @@ function clusterAnswers(pods: FakePod[] = [], failOn?: (argv: readonly string[])
   };
 }
 
-/** The hostnames of the cluster's running nodes, as the fake engine holds them. */
-let nodesOf: (node: FakeContainer) => string[] = () => [];
-
 function fakeCluster(pods: FakePod[] = [], failOn?: (argv: readonly string[]) => boolean): FakeDriver {
-  const driver = fakeDriver({ location: { endpoint: 'tcp://engine.test:2376', remote: true, address: '192.0.2.10' }, onExec: clusterAnswers(pods, failOn) });
-  nodesOf = (node) => [...driver.containers.values()].filter((c) => c.state === 'running' && c.spec.labels[LABELS.cluster] === node.spec.labels[LABELS.cluster] && c.spec.labels[LABELS.role] === 'node').map((c) => c.spec.hostname);
+  // the hostnames of the cluster's running nodes, as the fake engine holds them
+  const nodesOf = (node: FakeContainer) =>
+    [...driver.containers.values()].filter((c) => c.state === 'running' && c.spec.labels[LABELS.cluster] === node.spec.labels[LABELS.cluster] && c.spec.labels[LABELS.role] === 'node').map((c) => c.spec.hostname);
+  const driver = fakeDriver({ location: { endpoint: 'tcp://engine.test:2376', remote: true, address: '192.0.2.10' }, onExec: clusterAnswers(nodesOf, pods, failOn) });
   driver.addImage(nodeImage.ref, {});
   return driver;
 }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { bringUp, cli, driver, hostKubectl, kubectlFor, leftovers, readyNodes, run, testHome, toolHome } from './helpers.js';
+import { mismatches, report } from './netcheck-helpers.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -128,7 +129,7 @@ describe('a default cluster with the bridge CNI', () => {
     expect(merged.stdout.trim().split('\n')).toHaveLength(3);
   });
 
-  it('a second cluster with numNodes 0 and kube-proxy in nftables mode runs beside it via the CLI, and the first still works after it is cleaned', async () => {
+  it('a second cluster with numNodes 0 and kube-proxy in nftables mode runs beside it via the CLI (netcheck skips what needs two nodes), and the first still works after it is cleaned', async () => {
     const port = await freePort();
     const upB = await cli(['up', '--name', B, '--num-nodes', '0', '--dind-subnet', '10.194.0.0/16', '--apiserver-port', String(port), '--kube-proxy-mode', 'nftables']);
     expect(upB.stderr).toMatch(/kubeadm init/);
@@ -148,12 +149,56 @@ describe('a default cluster with the bridge CNI', () => {
     const e2e = await cli(['e2e', '--quick', '--name', B]);
     expect(e2e.stdout).toMatch(/\b[1-9]\d* passed, 0 failed/);
     expect(e2e.code).toBe(0);
+    // netcheck on one node: the cases that need two are skipped and say so; the others run
+    const one = await cli(['netcheck', '--name', B, 'pod-to-pod', 'hairpin', 'affinity']);
+    expect(one.code, one.stdout.slice(-2000)).toBe(0);
+    expect(one.stdout).toContain(`SKIP pod-to-pod: needs 2 nodes; cluster "${B}" has 1`);
+    expect(one.stdout).toContain(`SKIP affinity: needs 2 nodes; cluster "${B}" has 1`);
+    expect(one.stdout).toContain('PASS hairpin/tcp');
+    expect(one.stdout).toMatch(/1 passed, 0 failed, 2 skipped/);
     const list = JSON.parse((await cli(['list', '--json'])).stdout) as { name: string }[];
     expect(list.map((c) => c.name)).toEqual(expect.arrayContaining([A, B]));
     const cleanB = await cli(['clean', '--name', B]);
     expect(cleanB.code, cleanB.stderr).toBe(0);
     expect(await leftovers(B)).toEqual([]);
     expect(readyNodes(await kubectl(['get', 'nodes', '-o', 'json']))).toHaveLength(3);
+  });
+
+  it('netcheck: a broken route shows as exactly the X cells it causes, and exit 1; mended, the table is green again', async () => {
+    const nodes = await driver.listNodes({ cluster: A, role: 'node' });
+    const node2 = nodes.find((n) => n.hostname === 'kube-node-2')!;
+    const cidr = (await kubectlFor(A)('get', 'node', 'kube-node-1', '-o', 'jsonpath={.spec.podCIDR}')).stdout.trim();
+    expect(cidr).toMatch(/^\d+\.\d+\.\d+\.\d+\/\d+$/);
+    // kube-node-2 loses its route to kube-node-1's pods: its packets there, and its replies to them, go nowhere
+    const route = (await node2.exec(['ip', 'route', 'show', cidr])).stdout.trim();
+    expect(route).toContain('via');
+    await node2.exec(['ip', 'route', 'del', cidr]);
+    try {
+      const r = await cli(['netcheck', '--name', A, 'pod-to-pod', '--attempts', '2', '--json']);
+      expect(r.code).toBe(1);
+      const out = report(r.stdout);
+      expect(out).toMatchObject({ passed: 0, failed: 1 });
+      expect(mismatches(out)).toEqual(
+        [
+          'pod-to-pod/tcp: pod@kube-node-1 -> pod@kube-node-2',
+          'pod-to-pod/tcp: pod@kube-node-2 -> pod@kube-node-1',
+          'pod-to-pod/udp: pod@kube-node-1 -> pod@kube-node-2/udp',
+          'pod-to-pod/udp: pod@kube-node-2 -> pod@kube-node-1/udp',
+        ].sort(),
+      );
+      // the text report shows the grids and names the failing cells
+      const text = await cli(['netcheck', '--name', A, 'pod-to-pod', '--attempts', '1']);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain('FAIL pod-to-pod/tcp');
+      expect(text.stdout).toMatch(/comparison \(X = differs\):\n-\s+1 2 3 4 5\npod@kube-master\s+\. \. \. \. \.\npod@kube-node-1\s+\. \. X \. \.\npod@kube-node-2\s+\. X \. \. \./);
+      expect(text.stdout).toContain('pod@kube-node-2 -> pod@kube-node-1: expected reachable');
+      expect(text.stdout).toMatch(/0 passed, 1 failed \(cases; 23 of 27 cells as expected\)/);
+    } finally {
+      await node2.exec(['ip', 'route', 'replace', ...route.split(/\s+/)]);
+    }
+    const mended = await cli(['netcheck', '--name', A, 'pod-to-pod']);
+    expect(mended.code, mended.stdout.slice(-2000)).toBe(0);
+    expect(mended.stdout).toMatch(/1 passed, 0 failed/);
   });
 
   it('down removes the nodes only; up brings the cluster back from its snapshot; clean leaves nothing behind', async () => {

@@ -5,18 +5,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { clean, LABELS } from '@local-cluster/core';
 import { FLANNEL_CNI_IMAGE, FLANNEL_IMAGE } from '@local-cluster/cni-flannel';
 import { cli, driver, kubectlFor, leftovers, readyNodes, ROOT, toolHome } from './helpers.js';
+import { expectAllGreen, report } from './netcheck-helpers.js';
 
 const FLANNEL = `e2e-flannel-${process.pid}`;
 const PTP = `e2e-ptp-${process.pid}`;
-
-
-
 
 afterAll(async () => {
   await clean({ driver, cluster: FLANNEL }).catch(() => undefined);
   await clean({ driver, cluster: PTP }).catch(() => undefined);
 });
 
+// flannel (kube-proxy nftables) also carries netcheck's second table run: every case green
 describe('flannel, its images built offline by the image factory', () => {
   const k = kubectlFor(FLANNEL);
 
@@ -39,7 +38,7 @@ describe('flannel, its images built offline by the image factory', () => {
   });
 
   it('up --cni-plugin flannel: three Ready nodes, a flannel pod Running on each, VXLAN between them', async () => {
-    const r = await cli(['up', '--name', FLANNEL, '--cni-plugin', 'flannel', '--num-nodes', '2', '--dind-subnet', '10.197.0.0/16']);
+    const r = await cli(['up', '--name', FLANNEL, '--cni-plugin', 'flannel', '--kube-proxy-mode', 'nftables', '--num-nodes', '2', '--dind-subnet', '10.197.0.0/16']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Load images into the nodes/);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
@@ -73,6 +72,14 @@ describe('flannel, its images built offline by the image factory', () => {
     // flannel does not enforce NetworkPolicy: that check does not apply, and says why
     expect(r.stdout).toContain('SKIP NetworkPolicy');
     expect(r.stdout).toContain('CNI plugin "flannel" does not enforce NetworkPolicy');
+    expect(r.code).toBe(0);
+  });
+
+  it('netcheck: every case passes with flannel and kube-proxy nftables', async () => {
+    const r = await cli(['netcheck', '--name', FLANNEL, '--json']);
+    const out = report(r.stdout);
+    expect(out).toMatchObject({ cni: 'flannel', proxyMode: 'nftables' });
+    expectAllGreen(out, r.stderr);
     expect(r.code).toBe(0);
   });
 

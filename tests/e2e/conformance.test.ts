@@ -1,33 +1,30 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clean, ensureImage, waitFor } from '@local-cluster/core';
+import { ensureImage, waitFor } from '@local-cluster/core';
 import { type ConformanceReport } from '@local-cluster/verify';
-import { bringUp, CLI, cli, driver, kubectlFor, run, testHome, toolHome } from './helpers.js';
+import { CLI, cli, driver, run, testHome, toolHome } from './helpers.js';
+import { sharedCluster } from './shared-clusters.js';
 
 // Kubernetes' own e2e suite (e2e.test of the cluster's version, built from the module
-// proxy) against a real cluster, with every image its tests use built offline.
-const NAME = `e2e-conf-${process.pid}`;
-const SUBNET = '10.201.0.0/16';
-
-afterAll(async () => {
-  await clean({ driver, cluster: NAME }).catch(() => undefined);
-});
+// proxy) against a real cluster (the run's shared bridge cluster: the suite's tests make their
+// own namespaces and remove them), with every image its tests use built offline.
+const { name: NAME, kubectl } = sharedCluster('bridge');
 
 const parse = (stdout: string) => JSON.parse(stdout) as ConformanceReport;
 
 describe('local-cluster e2e: the upstream conformance suite', () => {
   it('refuses to run without a cluster, naming `up`', async () => {
-    const r = await cli(['e2e', 'DNS', '--name', NAME]);
+    const none = `e2e-conf-none-${process.pid}`;
+    const r = await cli(['e2e', 'DNS', '--name', none]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`Cluster "${NAME}" is not up`);
-    expect(r.stderr).toContain(`local-cluster up --name ${NAME}`);
+    expect(r.stderr).toContain(`Cluster "${none}" is not up`);
+    expect(r.stderr).toContain(`local-cluster up --name ${none}`);
   });
 
   it('runs focused tests on a 3-node bridge cluster: the removed-Service-port test passes (its traffic no longer leaves the nodes), JSON and JUnit reports', async () => {
-    await bringUp({ cluster: { name: NAME, numNodes: 2 }, dind: { subnet: SUBNET } });
     const junit = mkdtempSync(join(tmpdir(), 'lc-junit-'));
     const r = await cli(['e2e', '--name', NAME, '--json', '--junit', junit, '--focus-regex', 'same port and different protocols|DNS should provide DNS for the cluster \\[|intra-pod communication: udp']);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
@@ -91,7 +88,6 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
       expect(byName.code, byName.stderr).toBe(0);
       const byArchive = await cli(['load', 'archive', tar, '--name', NAME]);
       expect(byArchive.code, byArchive.stderr).toBe(0);
-      const kubectl = kubectlFor(NAME);
       for (const [pod, image, text] of [['loaded', ref, 'loaded by name'], ['archived', archiveRef, 'loaded from an archive']] as const) {
         await kubectl('run', pod, `--image=${image}`, '--image-pull-policy=Never', '--restart=Never');
         const done = await kubectl('wait', '--for=jsonpath={.status.phase}=Succeeded', `pod/${pod}`, '--timeout=120s');
@@ -108,7 +104,6 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
   });
 
   it('Ctrl-C stops the run and removes the test namespaces it created', async () => {
-    const kubectl = kubectlFor(NAME);
     const e2eNamespaces = async () =>
       (await kubectl('get', 'namespaces', '-l', 'e2e-framework', '-o', 'jsonpath={.items[*].metadata.name}')).stdout.split(/\s+/).filter(Boolean);
     const before = new Set(await e2eNamespaces());

@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongestFirst from './sequencer.js';
 
 // Real clusters, long timeouts. Two groups, one after the other:
 // - "side-by-side": files whose clusters can share this 2-core machine with one other file's
@@ -7,7 +8,8 @@ import { defineConfig } from 'vitest/config';
 // - "alone": files that touch what every cluster shares: restart.test.ts restarts the Docker
 //   engine; daily.test.ts holds the default subnet with a look-alike network and checks that
 //   `up` steps aside.
-// The node image is built (or found cached) by the first `up`.
+// The node image is built (or found cached) by the first `up`. Files run longest first
+// (sequencer.ts); the side-by-side files share the clusters of shared-clusters.ts.
 export const ALONE = ['tests/e2e/restart.test.ts', 'tests/e2e/daily.test.ts'];
 const ALL = ['tests/e2e/**/*.test.ts', 'examples/*/e2e/**/*.test.js'];
 /** How many files of the side-by-side group run at once (LOCAL_CLUSTER_E2E_FILES, default 2). */
@@ -18,10 +20,11 @@ export default defineConfig({
     testTimeout: 3_600_000,
     hookTimeout: 3_600_000,
     pool: 'forks',
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         extends: true,
-        test: { name: 'side-by-side', include: ALL, exclude: ALONE, fileParallelism: SIDE_BY_SIDE > 1, maxWorkers: SIDE_BY_SIDE, sequence: { groupOrder: 0, concurrent: false } },
+        test: { name: 'side-by-side', include: ALL, exclude: ALONE, globalSetup: ['tests/e2e/global-setup.ts'], fileParallelism: SIDE_BY_SIDE > 1, maxWorkers: SIDE_BY_SIDE, sequence: { groupOrder: 0, concurrent: false } },
       },
       {
         extends: true,

@@ -26,22 +26,32 @@ PREBUILD_LOG=$(mktemp -t lc-prebuild-XXXXXX.log)
 node packages/cli/dist/bin.js images --build >"$PREBUILD_LOG" 2>&1 &
 PREBUILD=$!
 
-nx run-many -t typecheck lint --outputStyle=static || status=1
-tsc -p tests/tsconfig.json || status=1 # the e2e, CNI-matrix and node-e2e tests (vitest only strips types)
-phase typecheck_lint
-nx run-many -t test --outputStyle=static -- --reporter=default --reporter=json --outputFile.json=test-results.json || status=1
-phase unit
-
-# Deno: core and the Docker driver through their public entries
-deno_out=$(deno test -A --no-check tests/deno/ 2>&1) || status=1
-echo "$deno_out"
-node -e '
-  const m = /(\d+) passed \| (\d+) failed/.exec(process.argv[1].replace(/\x1b\[[0-9;]*m/g, ""));
-  const [p, f] = m ? [Number(m[1]), Number(m[2])] : [0, 1];
-  require("fs").writeFileSync(".test-results-deno.json", JSON.stringify({ numPassedTests: p, numFailedTests: f }));
-' "$deno_out"
-
-phase deno
+# Typecheck, lint, the unit tests and the Deno smoke test run in the background, beside the
+# image builds and then the e2e files (they need a core or two for a minute or two, the e2e
+# files mostly wait on clusters); their output is printed after the side-by-side e2e files.
+STATIC_LOG=$(mktemp -t lc-static-XXXXXX.log)
+STATIC_PHASES=$(mktemp -t lc-static-phases-XXXXXX)
+static_checks() {
+  local s=0 t=$SECONDS
+  nx run-many -t typecheck lint --outputStyle=static || s=1
+  tsc -p tests/tsconfig.json || s=1 # the e2e, CNI-matrix and node-e2e tests (vitest only strips types)
+  echo ", \"typecheck_lint\": $((SECONDS - t))" >>"$STATIC_PHASES"; t=$SECONDS
+  nx run-many -t test --outputStyle=static -- --reporter=default --reporter=json --outputFile.json=test-results.json || s=1
+  echo ", \"unit\": $((SECONDS - t))" >>"$STATIC_PHASES"; t=$SECONDS
+  # Deno: core and the Docker driver through their public entries
+  local deno_out
+  deno_out=$(deno test -A --no-check tests/deno/ 2>&1) || s=1
+  echo "$deno_out"
+  node -e '
+    const m = /(\d+) passed \| (\d+) failed/.exec(process.argv[1].replace(/\x1b\[[0-9;]*m/g, ""));
+    const [p, f] = m ? [Number(m[1]), Number(m[2])] : [0, 1];
+    require("fs").writeFileSync(".test-results-deno.json", JSON.stringify({ numPassedTests: p, numFailedTests: f }));
+  ' "$deno_out"
+  echo ", \"deno\": $((SECONDS - t))" >>"$STATIC_PHASES"
+  return $s
+}
+static_checks >"$STATIC_LOG" 2>&1 &
+STATIC=$!
 
 if ! wait "$PREBUILD"; then
   echo "Building the default images failed (the e2e files will try again and say why):" >&2
@@ -66,6 +76,10 @@ SUITE_IMAGES=$!
 # of them restarts the engine) the ones that must run alone (tests/e2e/vitest.config.ts)
 vitest run --config tests/e2e/vitest.config.ts --project side-by-side --reporter=default --reporter=json --outputFile.json=tests/e2e/test-results.json || status=1
 phase e2e_side_by_side
+echo "== typecheck, lint, unit tests, Deno (run beside the e2e files)"
+wait "$STATIC" || status=1
+cat "$STATIC_LOG"
+phase static_wait
 wait "$SUITE_IMAGES" || true
 if grep -q '^!! failed' "$SUITE_LOG"; then
   echo "A background image build failed (the files that need it said why):" >&2
@@ -74,6 +88,7 @@ fi
 phase suite_images_wait
 vitest run --config tests/e2e/vitest.config.ts --project alone --reporter=default --reporter=json --outputFile.json=tests/e2e/test-results-alone.json || status=1
 phase e2e_alone
+cat "$STATIC_PHASES" >>"$PHASES"
 echo "}" >>"$PHASES"
 
 reports=()

@@ -83,7 +83,7 @@ export const waitWorkloads: Step<UpContext> = {
           if (last.waiting.length) rt.logger.debug(`waiting for ${last.waiting.length} pod(s): ${last.waiting.slice(0, 5).join(', ')}`);
           return last.waiting.length === 0 ? true : undefined;
         },
-        { timeoutMs: WORKLOADS_TIMEOUT_MS, intervalMs: 500, signal: rt.signal },
+        { timeoutMs: WORKLOADS_TIMEOUT_MS, intervalMs: 250, signal: rt.signal },
       ).catch((error: unknown) => {
         if (rt.signal.aborted) throw error;
         rt.logger.warn(`not Ready again after ${WORKLOADS_TIMEOUT_MS / 1000}s (they ran before \`down\`): ${last.waiting.join(', ')}; see \`kubectl describe pod\``);

@@ -51,6 +51,8 @@ const env = { ...process.env, CI: process.env.CI ?? '1' };
 let began = values.since ? Date.parse(values.since) : Date.now();
 let code = values.from ? null : 0; // unknown for a run only read
 let wallSeconds = Number(values.wall ?? 0);
+/** Share of the cores busy in each 10 s of the run (a run only read has none). */
+const cpuBusy = [];
 if (!values.from) {
   say(`fresh clone of ${commit.slice(0, 12)} in ${checkout}`);
   sh('git', ['clone', '--quiet', ROOT, checkout]);
@@ -85,6 +87,16 @@ if (!values.from) {
 
   say(`running npm test (${kind}); its output: ${join(work, 'test.log')}`);
   began = Date.now();
+  // how busy the cores were, every 10 s: the share of CPU time not idle (from /proc/stat)
+  const cpuTimes = () => readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  let previous = existsSync('/proc/stat') ? cpuTimes() : undefined;
+  const sampler = previous && setInterval(() => {
+    const now = cpuTimes();
+    const delta = now.map((v, i) => v - previous[i]);
+    const all = delta.reduce((a, b) => a + b, 0);
+    cpuBusy.push(all ? Math.round((1 - (delta[3] + delta[4]) / all) * 100) / 100 : 0); // idle + iowait
+    previous = now;
+  }, 10_000);
   code = await new Promise((resolve) => {
     const child = spawn('bash', ['scripts/test.sh'], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const log = [];
@@ -98,6 +110,7 @@ if (!values.from) {
     });
   });
   wallSeconds = Math.round((Date.now() - began) / 1000);
+  if (sampler) clearInterval(sampler);
 }
 
 const readJson = (file) => {
@@ -140,6 +153,11 @@ const e2eFiles = files
     skipped: f.assertionResults.filter((a) => a.status !== 'passed' && a.status !== 'failed').length,
   }))
   .sort((a, b) => b.seconds - a.seconds);
+/** The slowest e2e tests, their clusters' `up` included where a test brings one up. */
+const slowestTests = files
+  .flatMap((f) => f.assertionResults.map((a) => ({ file: f.name.replace(`${checkout}/`, ''), test: a.title, seconds: Math.round((a.duration ?? 0) / 100) / 10 })))
+  .sort((a, b) => b.seconds - a.seconds)
+  .slice(0, 30);
 
 /** Image builds this run made: each build log's name carries its start, its last write its end. */
 const home = env.LOCAL_CLUSTER_HOME ?? join(env.HOME ?? '/root', '.local-cluster');
@@ -178,6 +196,8 @@ const result = {
   tests: total,
   reports,
   e2eFiles,
+  slowestTests,
+  cpuBusy: cpuBusy.length ? { everySeconds: 10, mean: Math.round((cpuBusy.reduce((a, b) => a + b, 0) / cpuBusy.length) * 100) / 100, samples: cpuBusy } : undefined,
   imageBuilds: builds,
   buildLogsUnderOneSecond: foundInCache,
 };

@@ -85,7 +85,7 @@ export { HOLLOW_LABEL, hollowMemoryProblem, kubemarkImage } from './lifecycle/ho
 export { describeUnreadyPods, manifestOf, waitForRollout } from './lifecycle/rollout.js';
 export { imageCacheDir, neededImages } from './lifecycle/images.js';
 export {
-  loadBalancerAddress, nodeAddress, type NodeSettings, type PlannedNode, planNodes,
+  type NodePlan, type NodeSettings, type PlannedNode, planNodes,
 } from './lifecycle/node-plan.js';
 export { haproxyConfig, loadBalancerSpec } from './lifecycle/load-balancer.js';
 export { hasComponentSettings, newProblems, stopReason } from './lifecycle/steps/validate.js';
@@ -113,7 +113,7 @@ export { hostKubectl } from './lifecycle/host-kubectl.js';
 // The image factory: recipes, Go builds, Debian packages, the Kubernetes program builder
 export {
   archiveManifest, canonicalJson, dropBlankImports, ensureGoBinaries, ensureImage, findGo,
-  goBinaryHash, goBinaryProblems, goDirective, goEnv, goModuleDir, goToolchainFor, imageConfig,
+  goBinaryHash, goBinaryProblems, goBuildArgs, goDirective, goEnv, goModuleDir, goToolchainFor, imageConfig,
   type ImageFactoryOptions, type ImageState, imageStatus, type ImageStatus, importedModules,
   type KubeadmImageVersions, type KubernetesRelease, loadImagesIntoNodes, type NeededImage,
   parseDependsClosure, parseGoJsonStream, parseKubeadmConstants, recipeHash, recipeProblems,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { apiServerPublish, apiServerUrl, configSchema, isConfigError, renderClusterKubeadm, CNI_API_VERSION, type CniPlugin } from '../src/index.js';
+import { apiServerPublish, apiServerUrl, configSchema, isConfigError, planNodes, renderClusterKubeadm, CNI_API_VERSION, type CniPlugin } from '../src/index.js';
 import { loadConfig } from '../src/config/load.js';
 
 const config = (cluster: Record<string, unknown> = {}) => configSchema.parse({ cluster });
@@ -27,8 +27,8 @@ describe('apiServerPublish (where the API server port is published, what the kub
   });
 
   it('puts the address in the API server certificate', () => {
-    expect(renderClusterKubeadm(config(), cni, 'build-box.lan')).toMatch(/certSANs:\n(\s+- .*\n)*\s+- build-box\.lan\n/);
-    expect(renderClusterKubeadm(config(), cni)).not.toContain('build-box');
+    expect(renderClusterKubeadm(config(), planNodes(config()), cni, 'build-box.lan')).toMatch(/certSANs:\n(\s+- .*\n)*\s+- build-box\.lan\n/);
+    expect(renderClusterKubeadm(config(), planNodes(config()), cni)).not.toContain('build-box');
   });
 
   it('refuses an address that is neither an IPv4 address nor a host name, naming the setting', () => {

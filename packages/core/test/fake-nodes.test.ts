@@ -15,6 +15,7 @@ import {
   kwokRbac,
   LABELS,
   loadConfig,
+  planNodes,
   recipeProblems,
   renderClusterKubeadm,
   tokenKubeconfig,
@@ -94,15 +95,23 @@ describe('fake nodes (kwok)', () => {
 
   it('raises the controller manager request rate only with fake nodes', () => {
     const cni = { name: 'bridge', defaultPodSubnet: '10.244.0.0/16' } as unknown as CniPlugin;
-    expect(renderClusterKubeadm(configSchema.parse({ cluster: { fakeNodes: 5 } }), cni)).toMatch(/kube-api-qps/);
-    expect(renderClusterKubeadm(configSchema.parse({}), cni)).not.toMatch(/kube-api-qps|node-monitor-grace-period/);
+    const render = (overrides: Record<string, unknown>) => {
+      const config = configSchema.parse(overrides);
+      return renderClusterKubeadm(config, planNodes(config), cni);
+    };
+    expect(render({ cluster: { fakeNodes: 5 } })).toMatch(/kube-api-qps/);
+    expect(render({})).not.toMatch(/kube-api-qps|node-monitor-grace-period/);
   });
 
   it('lengthens kwok leases and the node-monitor grace period with the node count (fewer lease writes a second)', () => {
     const cni = { name: 'bridge', defaultPodSubnet: '10.244.0.0/16' } as unknown as CniPlugin;
     const lease = (n: number) => kwokArgs('10.128.0.0/10', '10.0.255.254', n).find((a) => a.startsWith('--node-lease-duration-seconds='));
     expect([1, 1000, 1001, 5000].map(lease)).toEqual(['40', '40', '80', '200'].map((s) => `--node-lease-duration-seconds=${s}`));
-    const grace = (n: number) => /node-monitor-grace-period\s*\n?\s*value:\s*(\S+)|node-monitor-grace-period[=:]\s*"?(\w+)/.exec(renderClusterKubeadm(configSchema.parse({ cluster: { fakeNodes: n } }), cni));
+    const render = (n: number) => {
+      const config = configSchema.parse({ cluster: { fakeNodes: n } });
+      return renderClusterKubeadm(config, planNodes(config), cni);
+    };
+    const grace = (n: number) => /node-monitor-grace-period\s*\n?\s*value:\s*(\S+)|node-monitor-grace-period[=:]\s*"?(\w+)/.exec(render(n));
     const g = (n: number) => { const m = grace(n); return m?.[1] ?? m?.[2]; };
     expect(g(10)).toBe('50s');
     expect(g(5000)).toBe('210s');

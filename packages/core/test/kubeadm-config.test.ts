@@ -1,13 +1,17 @@
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { configSchema, DISCOVERY_FILE, discoveryKubeconfig, KUBEADM_PATCHES_DIR, kubeadmPatchFiles, newBootstrapToken, renderInitConfig, renderJoinConfig } from '../src/index.js';
+import { configSchema, DISCOVERY_FILE, discoveryKubeconfig, KUBEADM_PATCHES_DIR, kubeadmPatchFiles, newBootstrapToken, planNodes, renderInitConfig, renderJoinConfig, type ResolvedConfig } from '../src/index.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function render(overrides: Record<string, unknown> = {}, untaint = false): Doc[] {
+/** A config and its node plan, as `up`'s context carries them. */
+const planned = (config: ResolvedConfig) => ({ config, plan: planNodes(config) });
+const patchFiles = (config: ResolvedConfig) => kubeadmPatchFiles(config, planNodes(config));
+
+function render(overrides: Record<string, unknown> = {}): Doc[] {
   const config = configSchema.parse(overrides);
   return yaml.loadAll(
-    renderInitConfig({ config, patches: { podSubnet: '10.244.0.0/16', kubeProxy: { mode: 'iptables' } }, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: untaint }),
+    renderInitConfig({ ...planned(config), patches: { podSubnet: '10.244.0.0/16', kubeProxy: { mode: 'iptables' } }, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef' }),
   ) as Doc[];
 }
 
@@ -29,7 +33,7 @@ describe('kubeadm config', () => {
   it('has kubeadm probe the control plane and CoreDNS every second, without the 10 s startup delay', () => {
     const [init] = render();
     expect(init!.patches).toEqual({ directory: KUBEADM_PATCHES_DIR });
-    const files = kubeadmPatchFiles(configSchema.parse({}));
+    const files = patchFiles(configSchema.parse({}));
     expect(Object.keys(files).sort()).toEqual(['corednsdeployment+strategic.yaml', 'etcd+strategic.yaml', 'kube-apiserver+strategic.yaml', 'kube-controller-manager+strategic.yaml', 'kube-scheduler+strategic.yaml']);
     const cm = yaml.load(files['kube-controller-manager+strategic.yaml']!) as Doc;
     expect(cm.spec.containers).toEqual([{ name: 'kube-controller-manager', startupProbe: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 240 } }]);
@@ -38,13 +42,13 @@ describe('kubeadm config', () => {
   });
 
   it('points CoreDNS at the API server itself: kube-master, or the load balancer with several control planes', () => {
-    const env = (overrides: Record<string, unknown>) => (yaml.load(kubeadmPatchFiles(configSchema.parse(overrides))['corednsdeployment+strategic.yaml']!) as Doc).spec.template.spec.containers[0].env;
+    const env = (overrides: Record<string, unknown>) => (yaml.load(patchFiles(configSchema.parse(overrides))['corednsdeployment+strategic.yaml']!) as Doc).spec.template.spec.containers[0].env;
     expect(env({ dind: { subnet: '10.193.0.0/16' } })).toEqual([
       { name: 'KUBERNETES_SERVICE_HOST', value: '10.193.0.2' },
       { name: 'KUBERNETES_SERVICE_PORT', value: '6443' },
     ]);
     // on the control planes, whose kubelets a restore starts first; only preferred when the config taints them
-    const affinity = (overrides: Record<string, unknown>) => (yaml.load(kubeadmPatchFiles(configSchema.parse(overrides))['corednsdeployment+strategic.yaml']!) as Doc).spec.template.spec.affinity.nodeAffinity;
+    const affinity = (overrides: Record<string, unknown>) => (yaml.load(patchFiles(configSchema.parse(overrides))['corednsdeployment+strategic.yaml']!) as Doc).spec.template.spec.affinity.nodeAffinity;
     const onControlPlanes = { matchExpressions: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists' }] };
     expect(affinity({})).toEqual({ requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [onControlPlanes] } });
     expect(affinity({ cluster: { controlPlane: { taints: ['dedicated=infra:NoSchedule'] } } })).toEqual({ preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 50, preference: onControlPlanes }] });
@@ -64,23 +68,24 @@ describe('kubeadm config', () => {
 
   it('runs kube-proxy in the configured mode', () => {
     const config = configSchema.parse({ cluster: { kubeProxyMode: 'nftables' } });
-    const docs = yaml.loadAll(renderInitConfig({ config, patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: false })) as Doc[];
+    const docs = yaml.loadAll(renderInitConfig({ ...planned(config), patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc[];
     expect(docs.find((d) => d.kind === 'KubeProxyConfiguration')!.mode).toBe('nftables');
     expect(configSchema.parse({}).cluster.kubeProxyMode).toBe('iptables');
   });
 
   it('keeps the control-plane taint unless the control plane is to run workloads', () => {
-    expect(render({}, false)[0]!.nodeRegistration.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
-    expect(render({}, true)[0]!.nodeRegistration.taints).toEqual([]);
+    expect(render({})[0]!.nodeRegistration.taints).toEqual([{ key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' }]);
+    expect(render({ cluster: { noDedicated: true } })[0]!.nodeRegistration.taints).toEqual([]);
+    expect(render({ cluster: { numNodes: 0 } })[0]!.nodeRegistration.taints).toEqual([]);
   });
 
   it('joins workers by a discovery file (the control plane by name, the cluster CA pinned) and bootstraps TLS with the token', () => {
     const config = configSchema.parse({});
-    const join = yaml.load(renderJoinConfig({ config, hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
+    const join = yaml.load(renderJoinConfig({ ...planned(config), hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
     expect(join.discovery).toEqual({ file: { kubeConfigPath: DISCOVERY_FILE }, tlsBootstrapToken: 'abcdef.0123456789abcdef' });
     expect(join.nodeRegistration.name).toBe('kube-node-1');
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
-    const kubeconfig = yaml.load(discoveryKubeconfig(config, pem)) as Doc;
+    const kubeconfig = yaml.load(discoveryKubeconfig(planNodes(config), pem)) as Doc;
     expect(kubeconfig.clusters[0].cluster.server).toBe('https://kube-master:6443');
     expect(atob(kubeconfig.clusters[0].cluster['certificate-authority-data'])).toBe(pem);
     expect(kubeconfig.users).toEqual([]);
@@ -104,20 +109,20 @@ describe('kubeadm config', () => {
     expect(proxy!.featureGates).toEqual({ InPlacePodVerticalScaling: true, AnyVolumeDataSource: false });
     expect(flags(init!.nodeRegistration.kubeletExtraArgs)).toEqual({ 'node-ip': '10.192.0.2', 'max-pods': '50' });
     const config = configSchema.parse({ cluster: { componentArgs: { kubelet: { 'max-pods': '50' } } } });
-    const join = yaml.load(renderJoinConfig({ config, hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
+    const join = yaml.load(renderJoinConfig({ ...planned(config), hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
     expect(flags(join.nodeRegistration.kubeletExtraArgs)).toEqual({ 'node-ip': '10.192.0.3', 'rotate-certificates': 'false', 'max-pods': '50' });
   });
 
   it('a joining kubelet bootstraps its client certificate before it starts, unless the user turns rotation back on', () => {
     const flags = (doc: Doc) => Object.fromEntries((doc.nodeRegistration.kubeletExtraArgs as { name: string; value: string }[]).map((a) => [a.name, a.value]));
-    const join = (input: unknown) => yaml.load(renderJoinConfig({ config: configSchema.parse(input), hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
+    const join = (input: unknown) => yaml.load(renderJoinConfig({ ...planned(configSchema.parse(input)), hostname: 'kube-node-1', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc;
     expect(flags(join({}))['rotate-certificates']).toBe('false');
     expect(flags(join({ cluster: { componentArgs: { kubelet: { 'rotate-certificates': 'true' } } } }))['rotate-certificates']).toBe('true');
     // the first control plane's kubelet.conf comes from kubeadm init: no bootstrap, rotation stays
-    const init = yaml.loadAll(renderInitConfig({ config: configSchema.parse({}), patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: false }))[0] as Doc;
+    const init = yaml.loadAll(renderInitConfig({ ...planned(configSchema.parse({})), patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef' }))[0] as Doc;
     expect(flags(init)['rotate-certificates']).toBeUndefined();
     // a joining control plane's kubelet must start its own etcd and API server, which it bootstraps against
-    const ha = yaml.load(renderJoinConfig({ config: configSchema.parse({ cluster: { controlPlanes: 3 } }), hostname: 'kube-master-2', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef', certificateKey: 'a'.repeat(64) })) as Doc;
+    const ha = yaml.load(renderJoinConfig({ ...planned(configSchema.parse({ cluster: { controlPlanes: 3 } })), hostname: 'kube-master-2', ip: '10.192.0.3', bootstrapToken: 'abcdef.0123456789abcdef', certificateKey: 'a'.repeat(64) })) as Doc;
     expect(ha.controlPlane).toBeDefined();
     expect(flags(ha)['rotate-certificates']).toBeUndefined();
   });
@@ -126,12 +131,12 @@ describe('kubeadm config', () => {
     const config = configSchema.parse({
       cluster: { controlPlane: { taints: ['dedicated=infra:NoExecute'] }, workers: [{ count: 1 }, { count: 2, taints: ['gpu:NoSchedule'] }] },
     });
-    const init = yaml.loadAll(renderInitConfig({ config, patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef', untaintControlPlane: false }))[0] as Doc;
+    const init = yaml.loadAll(renderInitConfig({ ...planned(config), patches: {}, controlPlaneIp: '10.192.0.2', bootstrapToken: 'abcdef.0123456789abcdef' }))[0] as Doc;
     expect(init.nodeRegistration.taints).toEqual([
       { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' },
       { key: 'dedicated', value: 'infra', effect: 'NoExecute' },
     ]);
-    const taints = (hostname: string) => (yaml.load(renderJoinConfig({ config, hostname, ip: '10.192.0.9', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc).nodeRegistration.taints;
+    const taints = (hostname: string) => (yaml.load(renderJoinConfig({ ...planned(config), hostname, ip: '10.192.0.9', bootstrapToken: 'abcdef.0123456789abcdef' })) as Doc).nodeRegistration.taints;
     expect(taints('kube-node-1')).toEqual([]);
     expect(taints('kube-node-2')).toEqual([{ key: 'gpu', effect: 'NoSchedule' }]);
     expect(taints('kube-node-3')).toEqual([{ key: 'gpu', effect: 'NoSchedule' }]);

@@ -1,5 +1,5 @@
 import { defineCommand } from 'citty';
-import { apiServerPublish, configJsonSchema, describeSource, listSettings, renderClusterKubeadm } from '@local-cluster/core';
+import { apiServerPublish, configJsonSchema, describeSource, listSettings, planNodes, renderClusterKubeadm } from '@local-cluster/core';
 import { createDriver, loadCni } from '../wiring.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { printTable } from '../table.js';
@@ -51,7 +51,7 @@ const kubeadm = defineCommand({
   async run({ args }) {
     const loaded = configFromArgs(args);
     // the certificate names the address the kubeconfig will use (a remote engine's host)
-    process.stdout.write(renderClusterKubeadm(loaded.config, await loadCni(loaded), apiServerPublish(loaded.config, createDriver(loaded)).address));
+    process.stdout.write(renderClusterKubeadm(loaded.config, planNodes(loaded.config), await loadCni(loaded), apiServerPublish(loaded.config, createDriver(loaded)).address));
   },
 });
 

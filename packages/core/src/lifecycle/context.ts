@@ -12,6 +12,7 @@ import { manifestOf, waitForRollout } from './rollout.js';
 import { canonicalJson } from '../images/recipe.js';
 import { apiServerPublish, type ApiServerPublish } from './api-address.js';
 import type { NeededImage } from '../images/factory.js';
+import { planNodes, type NodePlan } from './node-plan.js';
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 
@@ -38,6 +39,8 @@ export interface UpOptions {
 export interface UpContext extends UpOptions {
   home: string;
   clusterDir: string;
+  /** The nodes the config lays out, their addresses and what follows from them: made once, here, for every step. */
+  plan: NodePlan;
   info?: DriverInfo;
   patches: KubeadmPatches;
   podSubnet: string;
@@ -109,6 +112,7 @@ export function newUpContext(options: UpOptions, bootstrapToken: string, certifi
     ...options,
     home,
     clusterDir: clusterDir(home, options.config.cluster.name),
+    plan: planNodes(options.config),
     patches,
     podSubnet,
     bootstrapToken,

@@ -5,7 +5,7 @@ import type { ImageRequirement } from '../contracts/context.js';
 import type { NodeSpec } from '../contracts/driver.js';
 import { kubernetesProgram } from '../images/kubernetes-programs.js';
 import { API_SERVER_PORT, containerName, ownerLabels } from './naming.js';
-import { apiEndpointAddress } from './node-plan.js';
+import type { NodePlan } from './node-plan.js';
 
 /**
  * Kubemark hollow nodes (cluster.hollowNodes): real kubelets of the cluster's version with a
@@ -62,8 +62,8 @@ export function hollowAddress(config: ResolvedConfig, c: number): string {
 }
 
 /** The API server as the hollow kubelets reach it on the cluster network (the load balancer's address with several control planes). */
-export function inClusterApiServer(config: ResolvedConfig): string {
-  return `https://${apiEndpointAddress(config)}:${API_SERVER_PORT}`;
+export function inClusterApiServer(plan: NodePlan): string {
+  return `https://${plan.apiEndpointAddress}:${API_SERVER_PORT}`;
 }
 
 /**

@@ -5,8 +5,8 @@ import type { CniPlugin, KubeadmPatches } from '../contracts/cni.js';
 import { ConfigError } from '../errors.js';
 import { kubeletFailsCgroupV1 } from '../config/kubernetes-versions.js';
 import { nodeMonitorGraceSeconds } from './fake-nodes.js';
-import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, LOAD_BALANCER_HOSTNAME } from './naming.js';
-import { apiEndpointAddress, controlPlanesSchedulable, hasLoadBalancer, loadBalancerAddress, nodeAddress, parseTaint, planNodes, plannedNode } from './node-plan.js';
+import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME } from './naming.js';
+import { parseTaint, plannedNode, type NodePlan } from './node-plan.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -21,11 +21,11 @@ export const IGNORED_PREFLIGHT_ERRORS = ['SystemVerification', 'Swap', 'FileCont
 
 export interface KubeadmRenderInput {
   config: ResolvedConfig;
+  /** The config's node plan (whether control planes are schedulable, the load balancer, the other control planes). */
+  plan: NodePlan;
   patches: KubeadmPatches;
   controlPlaneIp: string;
   bootstrapToken: string;
-  /** Remove the control plane's NoSchedule taint. */
-  untaintControlPlane: boolean;
   /** With several control planes: the key `kubeadm init --upload-certs` encrypts the shared certificates with. */
   certificateKey?: string;
   /** The address clients reach the API server at from the host (cluster.apiServerAddress, a remote engine's host), put in its certificate. */
@@ -33,8 +33,8 @@ export interface KubeadmRenderInput {
 }
 
 /** Where nodes and kubeconfigs reach the API: the load balancer with several control planes, else kube-master. */
-export function controlPlaneEndpoint(config: ResolvedConfig): string {
-  return `${hasLoadBalancer(config) ? LOAD_BALANCER_HOSTNAME : CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`;
+export function controlPlaneEndpoint(plan: NodePlan): string {
+  return `${plan.loadBalancer?.hostname ?? CONTROL_PLANE_HOSTNAME}:${API_SERVER_PORT}`;
 }
 
 const CONTROL_PLANE_TAINT = { key: 'node-role.kubernetes.io/control-plane', effect: 'NoSchedule' };
@@ -50,18 +50,18 @@ export const KUBEADM_PATCHES_DIR = '/etc/local-cluster/kubeadm-patches';
  * these periods, not the components, set how long `up` waits: probed every second instead
  * (the same 4 minutes of startup failures allowed).
  *
- * CoreDNS also talks to the API server at its address (apiEndpointAddress) instead of the
+ * CoreDNS also talks to the API server at its address (the plan's apiEndpointAddress) instead of the
  * `kubernetes` Service's: through the Service it waited for kube-proxy's first rules on its node,
  * then for its own list retries to back off (1.2-1.5 s of every restore). Its certificate names
  * that address; kube-proxy (or a CNI replacing it) is still checked by the Service tests.
  */
-export function kubeadmPatchFiles(config: ResolvedConfig): Record<string, string> {
+export function kubeadmPatchFiles(config: ResolvedConfig, plan: NodePlan): Record<string, string> {
   const files: Record<string, string> = {};
   for (const component of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
     files[`${component}+strategic.yaml`] = yaml.dump({ spec: { containers: [{ name: component, startupProbe: { initialDelaySeconds: 0, periodSeconds: 1, failureThreshold: 240 } }] } });
   }
   const env = [
-    { name: 'KUBERNETES_SERVICE_HOST', value: apiEndpointAddress(config) },
+    { name: 'KUBERNETES_SERVICE_HOST', value: plan.apiEndpointAddress },
     { name: 'KUBERNETES_SERVICE_PORT', value: String(API_SERVER_PORT) },
   ];
   // CoreDNS runs on the control plane(s) (kubeadm's CoreDNS tolerates their taint): a restored
@@ -125,8 +125,8 @@ function kubeletConfiguration(config: ResolvedConfig, patches: KubeadmPatches): 
   };
 }
 
-function taintsOf(config: ResolvedConfig, hostname: string): { key: string; value?: string; effect: string }[] {
-  return (plannedNode(config, hostname)?.settings.taints ?? []).map(parseTaint);
+function taintsOf(plan: NodePlan, hostname: string): { key: string; value?: string; effect: string }[] {
+  return (plannedNode(plan, hostname)?.settings.taints ?? []).map(parseTaint);
 }
 
 /** RFC 7386: objects merge key by key, null removes, anything else replaces. */
@@ -180,10 +180,11 @@ const dump = (docs: Doc[]) => docs.map((d) => yaml.dump(d, { noRefs: true, lineW
 
 /** The kubeadm documents for `kubeadm init` on the control plane, before the user's patches. */
 export function initDocuments(input: KubeadmRenderInput): Doc[] {
-  const { config, patches } = input;
+  const { config, plan, patches } = input;
   const podSubnet = patches.podSubnet;
   const apiServerFlags = componentFlags(config, 'apiServer');
-  const ha = hasLoadBalancer(config);
+  const lb = plan.loadBalancer;
+  const ha = lb !== undefined;
   // one control plane: no leader election, so a restored control plane acts at once instead
   // of waiting for its previous instance's lease to expire; several must elect a leader
   const leaderElect = ha ? 'true' : 'false';
@@ -202,8 +203,8 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
         ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
         imagePullPolicy: 'Never',
         taints: [
-          ...(input.untaintControlPlane ? [] : [CONTROL_PLANE_TAINT]),
-          ...taintsOf(config, CONTROL_PLANE_HOSTNAME),
+          ...(plan.controlPlanesSchedulable ? [] : [CONTROL_PLANE_TAINT]),
+          ...taintsOf(plan, CONTROL_PLANE_HOSTNAME),
         ],
       },
     },
@@ -212,7 +213,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       kind: 'ClusterConfiguration',
       clusterName: config.cluster.name,
       kubernetesVersion: config.source.kubernetesVersion,
-      controlPlaneEndpoint: controlPlaneEndpoint(config),
+      controlPlaneEndpoint: controlPlaneEndpoint(plan),
       networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: {
         certSANs: [
@@ -222,7 +223,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
             CONTROL_PLANE_HOSTNAME,
             input.controlPlaneIp,
             ...(input.apiServerAddress ? [input.apiServerAddress] : []),
-            ...(ha ? [LOAD_BALANCER_HOSTNAME, loadBalancerAddress(config), ...planNodes(config).filter((n) => n.role === 'control-plane').slice(1).flatMap((n) => [n.hostname, nodeAddress(config, n)])] : []),
+            ...(lb ? [lb.hostname, lb.address, ...plan.nodes.filter((n) => n.role === 'control-plane').slice(1).flatMap((n) => [n.hostname, n.address])] : []),
           ]),
         ],
         ...(Object.keys(apiServerFlags).length ? { extraArgs: args(apiServerFlags) } : {}),
@@ -268,6 +269,8 @@ export function renderInitConfig(input: KubeadmRenderInput): string {
 
 export interface JoinRenderInput {
   config: ResolvedConfig;
+  /** The config's node plan: the joining node's role and taints in it, whether control planes are schedulable. */
+  plan: NodePlan;
   hostname: string;
   ip: string;
   bootstrapToken: string;
@@ -276,7 +279,7 @@ export interface JoinRenderInput {
 }
 
 export function joinDocument(input: JoinRenderInput): Doc {
-  const controlPlane = plannedNode(input.config, input.hostname)?.role === 'control-plane';
+  const controlPlane = plannedNode(input.plan, input.hostname)?.role === 'control-plane';
   return {
     apiVersion: KUBEADM_API,
     kind: 'JoinConfiguration',
@@ -307,7 +310,7 @@ export function joinDocument(input: JoinRenderInput): Doc {
       kubeletExtraArgs: args({ 'node-ip': input.ip, ...(controlPlane ? {} : { 'rotate-certificates': 'false' }), ...componentFlags(input.config, 'kubelet') }),
       ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
       imagePullPolicy: 'Never',
-      taints: [...(controlPlane && !controlPlanesSchedulable(input.config) ? [CONTROL_PLANE_TAINT] : []), ...taintsOf(input.config, input.hostname)],
+      taints: [...(controlPlane && !input.plan.controlPlanesSchedulable ? [CONTROL_PLANE_TAINT] : []), ...taintsOf(input.plan, input.hostname)],
     },
   };
 }
@@ -316,12 +319,12 @@ export function joinDocument(input: JoinRenderInput): Doc {
 export const DISCOVERY_FILE = '/etc/local-cluster/discovery.conf';
 
 /** The discovery kubeconfig: the control-plane endpoint and the cluster CA (PEM), nothing secret. */
-export function discoveryKubeconfig(config: ResolvedConfig, caPem: string): string {
+export function discoveryKubeconfig(plan: NodePlan, caPem: string): string {
   return yaml.dump({
     apiVersion: 'v1',
     kind: 'Config',
     // the shape of kubeadm's own cluster-info kubeconfig: one unnamed cluster, no context, no user
-    clusters: [{ name: '', cluster: { server: `https://${controlPlaneEndpoint(config)}`, 'certificate-authority-data': btoa(caPem) } }],
+    clusters: [{ name: '', cluster: { server: `https://${controlPlaneEndpoint(plan)}`, 'certificate-authority-data': btoa(caPem) } }],
     contexts: [],
     'current-context': '',
     users: [],
@@ -341,16 +344,15 @@ export const PLACEHOLDER_CERTIFICATE_KEY = '0'.repeat(64);
 /**
  * Every kubeadm document `up` would hand to kubeadm for this config and CNI, patches
  * applied: the init configuration, then one JoinConfiguration per worker (placeholder token).
+ * `up` passes the plan its context carries; a preview (`local-cluster config kubeadm`) plans the nodes itself.
  */
-export function renderClusterKubeadm(config: ResolvedConfig, cni: CniPlugin, apiServerAddress: string = config.cluster.apiServerAddress ?? '127.0.0.1'): string {
+export function renderClusterKubeadm(config: ResolvedConfig, plan: NodePlan, cni: CniPlugin, apiServerAddress: string = config.cluster.apiServerAddress ?? '127.0.0.1'): string {
   const patches = cni.configure?.(config) ?? {};
   const podSubnet = patches.podSubnet ?? cni.defaultPodSubnet;
-  const nodes = planNodes(config);
+  const [first, ...rest] = plan.nodes;
   const docs = [
-    `# ${nodes[0]!.hostname} (kubeadm init)\n${renderInitConfig({ config, patches: { ...patches, podSubnet }, controlPlaneIp: nodeAddress(config, nodes[0]!), bootstrapToken: PLACEHOLDER_TOKEN, untaintControlPlane: controlPlanesSchedulable(config), certificateKey: PLACEHOLDER_CERTIFICATE_KEY, apiServerAddress })}`,
-    ...nodes
-      .slice(1)
-      .map((n) => `# ${n.hostname} (kubeadm join${n.role === 'control-plane' ? ' --control-plane' : ''})\n${renderJoinConfig({ config, hostname: n.hostname, ip: nodeAddress(config, n), bootstrapToken: PLACEHOLDER_TOKEN, certificateKey: PLACEHOLDER_CERTIFICATE_KEY })}`),
+    `# ${first!.hostname} (kubeadm init)\n${renderInitConfig({ config, plan, patches: { ...patches, podSubnet }, controlPlaneIp: first!.address, bootstrapToken: PLACEHOLDER_TOKEN, certificateKey: PLACEHOLDER_CERTIFICATE_KEY, apiServerAddress })}`,
+    ...rest.map((n) => `# ${n.hostname} (kubeadm join${n.role === 'control-plane' ? ' --control-plane' : ''})\n${renderJoinConfig({ config, plan, hostname: n.hostname, ip: n.address, bootstrapToken: PLACEHOLDER_TOKEN, certificateKey: PLACEHOLDER_CERTIFICATE_KEY })}`),
   ];
   return docs.join('---\n');
 }

@@ -1,8 +1,8 @@
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ImageRequirement } from '../contracts/context.js';
 import type { NodeSpec } from '../contracts/driver.js';
-import { API_SERVER_PORT, containerName, LOAD_BALANCER_HOSTNAME, ownerLabels } from './naming.js';
-import { loadBalancerAddress, nodeAddress, planNodes } from './node-plan.js';
+import { API_SERVER_PORT, containerName, ownerLabels } from './naming.js';
+import type { NodePlan } from './node-plan.js';
 
 /**
  * The load balancer in front of the API servers of a cluster with several control planes:
@@ -27,10 +27,10 @@ export const loadBalancerImage: ImageRequirement = {
 };
 
 /** The HAProxy configuration: every control plane's API server as a backend. */
-export function haproxyConfig(config: ResolvedConfig): string {
-  const servers = planNodes(config)
+export function haproxyConfig(plan: NodePlan): string {
+  const servers = plan.nodes
     .filter((n) => n.role === 'control-plane')
-    .map((n) => `  server ${n.hostname} ${nodeAddress(config, n)}:${API_SERVER_PORT}`);
+    .map((n) => `  server ${n.hostname} ${n.address}:${API_SERVER_PORT}`);
   return [
     'global',
     '  maxconn 4000',
@@ -59,16 +59,17 @@ export function haproxyConfig(config: ResolvedConfig): string {
 }
 
 /** The load balancer's container: fixed address, the API server's host port published on it (at `listen`, 127.0.0.1 unless told otherwise). */
-export function loadBalancerSpec(config: ResolvedConfig, network: string, hostPort: number, listen = '127.0.0.1'): NodeSpec {
+export function loadBalancerSpec(config: ResolvedConfig, plan: NodePlan, network: string, hostPort: number, listen = '127.0.0.1'): NodeSpec {
   const cluster = config.cluster.name;
+  if (!plan.loadBalancer) throw new Error(`cluster "${cluster}" has one control plane: no load balancer`);
   return {
-    name: containerName(cluster, LOAD_BALANCER_HOSTNAME),
-    hostname: LOAD_BALANCER_HOSTNAME,
+    name: containerName(cluster, plan.loadBalancer.hostname),
+    hostname: plan.loadBalancer.hostname,
     image: LOAD_BALANCER_IMAGE,
     network,
-    ip: loadBalancerAddress(config),
+    ip: plan.loadBalancer.address,
     labels: ownerLabels(cluster, 'load-balancer'),
-    env: { [CONFIG_ENV]: haproxyConfig(config) },
+    env: { [CONFIG_ENV]: haproxyConfig(plan) },
     ports: [{ containerPort: API_SERVER_PORT, hostIp: listen, hostPort }],
     privileged: false,
   };

@@ -1,35 +1,56 @@
 import { TAINT_PATTERN, type ResolvedConfig } from '../config/schema.js';
 import type { NodeRole } from '../contracts/driver.js';
 import { nthAddress } from '../config/schema.js';
-import { controlPlaneHostname, workerHostname } from './naming.js';
+import { controlPlaneHostname, LOAD_BALANCER_HOSTNAME, workerHostname } from './naming.js';
 
 /** What the config asks of one node: its labels, taints, mounts and port mappings. */
 export type NodeSettings = ResolvedConfig['cluster']['controlPlane'];
 
 export interface PlannedNode {
-  hostname: string;
-  role: NodeRole;
-  /** The node's place: 0.. the control planes, then the workers; its address is .(2 + index) of dind.subnet. */
-  index: number;
+  readonly hostname: string;
+  readonly role: NodeRole;
+  /** The node's place: 0.. the control planes, then the workers. */
+  readonly index: number;
+  /** Its fixed address on the cluster network: .(2 + index) of dind.subnet. */
+  readonly address: string;
   /** The worker group it belongs to (its name, or group-N). */
-  group?: string;
-  settings: NodeSettings;
+  readonly group?: string;
+  readonly settings: NodeSettings;
+}
+
+/**
+ * The cluster's nodes as the config lays them out: which nodes, their roles, settings and fixed
+ * addresses, and what follows from the layout. Made once per `up` (its context carries it as
+ * `plan`); the steps and modes read it there instead of working it out from the config again.
+ */
+export interface NodePlan {
+  /** Every node, in order: the control planes, then the workers. */
+  readonly nodes: readonly PlannedNode[];
+  /** The API servers' load balancer, with several control planes only: the address after the last node's. */
+  readonly loadBalancer?: { readonly hostname: string; readonly address: string };
+  /** The address the API server is reached at on the cluster network, without a Service: the load balancer's, else the first control plane's. */
+  readonly apiEndpointAddress: string;
+  /** Whether control planes carry no NoSchedule taint: no workers, or cluster.noDedicated. */
+  readonly controlPlanesSchedulable: boolean;
 }
 
 const NO_SETTINGS: NodeSettings = { labels: {}, taints: [], extraMounts: [], extraPortMappings: [] };
 
 /**
- * Every node of the cluster, in order: kube-master (kube-master-2.. with cluster.controlPlanes),
- * then kube-node-1.. filled from cluster.workers groups in order (or cluster.numNodes plain
- * workers). The one place that decides how many nodes a cluster has and what each is.
- * cluster.controlPlane's settings apply to every control plane, except its port mappings:
- * only the first publishes them (a host port can be mapped once).
+ * The node plan of a config: kube-master (kube-master-2.. with cluster.controlPlanes), then
+ * kube-node-1.. filled from cluster.workers groups in order (or cluster.numNodes plain workers),
+ * on consecutive addresses from .2 of dind.subnet, and the load balancer after them with several
+ * control planes. The one place that decides how many nodes a cluster has and what each is.
+ * cluster.controlPlane's settings apply to every control plane, except its port mappings: only
+ * the first publishes them (a host port can be mapped once).
  */
-export function planNodes(config: ResolvedConfig): PlannedNode[] {
+export function planNodes(config: ResolvedConfig): NodePlan {
+  const subnet = config.dind.subnet;
   const cp = config.cluster.controlPlane ?? NO_SETTINGS;
   const nodes: PlannedNode[] = [];
+  const add = (node: Omit<PlannedNode, 'address'>) => nodes.push({ ...node, address: nthAddress(subnet, 2 + node.index) });
   for (let i = 0; i < config.cluster.controlPlanes; i++) {
-    nodes.push({ hostname: controlPlaneHostname(i), role: 'control-plane', index: i, settings: i === 0 ? cp : { ...cp, extraPortMappings: [] } });
+    add({ hostname: controlPlaneHostname(i), role: 'control-plane', index: i, settings: i === 0 ? cp : { ...cp, extraPortMappings: [] } });
   }
   const first = nodes.length;
   let worker = 1;
@@ -38,40 +59,22 @@ export function planNodes(config: ResolvedConfig): PlannedNode[] {
     groups.forEach((group, g) => {
       const { count, name, ...settings } = group;
       for (let i = 0; i < count; i++, worker++) {
-        nodes.push({ hostname: workerHostname(worker), role: 'worker', index: first + worker - 1, group: name ?? `group-${g + 1}`, settings });
+        add({ hostname: workerHostname(worker), role: 'worker', index: first + worker - 1, group: name ?? `group-${g + 1}`, settings });
       }
     });
-  } else for (; worker <= config.cluster.numNodes; worker++) nodes.push({ hostname: workerHostname(worker), role: 'worker', index: first + worker - 1, settings: NO_SETTINGS });
-  return nodes;
+  } else for (; worker <= config.cluster.numNodes; worker++) add({ hostname: workerHostname(worker), role: 'worker', index: first + worker - 1, settings: NO_SETTINGS });
+  const loadBalancer = config.cluster.controlPlanes > 1 ? { hostname: LOAD_BALANCER_HOSTNAME, address: nthAddress(subnet, 2 + nodes.length) } : undefined;
+  return {
+    nodes,
+    ...(loadBalancer ? { loadBalancer } : {}),
+    apiEndpointAddress: loadBalancer?.address ?? nodes[0]!.address,
+    controlPlanesSchedulable: config.cluster.noDedicated || nodes.every((n) => n.role === 'control-plane'),
+  };
 }
 
-/** A node's fixed address on the cluster network. */
-export function nodeAddress(config: ResolvedConfig, node: PlannedNode): string {
-  return nthAddress(config.dind.subnet, 2 + node.index);
-}
-
-/** Whether the API servers sit behind a load balancer (more than one control plane). */
-export function hasLoadBalancer(config: ResolvedConfig): boolean {
-  return config.cluster.controlPlanes > 1;
-}
-
-/** The load balancer's fixed address: the one after the last node's. */
-export function loadBalancerAddress(config: ResolvedConfig): string {
-  return nthAddress(config.dind.subnet, 2 + planNodes(config).length);
-}
-
-/** The address the API server is reached at on the cluster network, without a Service: the load balancer with several control planes, else the first control plane's. */
-export function apiEndpointAddress(config: ResolvedConfig): string {
-  return hasLoadBalancer(config) ? loadBalancerAddress(config) : nodeAddress(config, planNodes(config)[0]!);
-}
-
-/** Whether control planes carry no NoSchedule taint: no workers, or cluster.noDedicated. */
-export function controlPlanesSchedulable(config: ResolvedConfig): boolean {
-  return config.cluster.noDedicated || planNodes(config).every((n) => n.role === 'control-plane');
-}
-
-export function plannedNode(config: ResolvedConfig, hostname: string): PlannedNode | undefined {
-  return planNodes(config).find((n) => n.hostname === hostname);
+/** The planned node of that hostname, if the plan has one. */
+export function plannedNode(plan: NodePlan, hostname: string): PlannedNode | undefined {
+  return plan.nodes.find((n) => n.hostname === hostname);
 }
 
 /** "key=value:Effect" as the kubeadm/Kubernetes taint object. */

@@ -9,7 +9,7 @@ import { LABELS, type NodeSpec } from '../contracts/driver.js';
 import { LocalClusterError } from '../errors.js';
 import { componentFlags, SERVICE_SUBNET } from './kubeadm-config.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels } from './naming.js';
-import { nodeAddress, planNodes } from './node-plan.js';
+import type { NodePlan } from './node-plan.js';
 
 /**
  * Services mode (node e2e's "services mode", cluster.mode: services): etcd, kube-apiserver and
@@ -148,14 +148,14 @@ function flagLines(flags: Record<string, string>): string {
     .join('\n');
 }
 
-/** The address of the services container (the first node address of dind.subnet). */
-export function servicesAddress(config: ResolvedConfig): string {
-  return nodeAddress(config, planNodes(config)[0]!);
+/** The address of the services container: the first control plane's in the plan (.2 of dind.subnet). */
+export function servicesAddress(plan: NodePlan): string {
+  return plan.nodes[0]!.address;
 }
 
 /** What the container needs to know, as environment: the kubeadm config for the certificates and each component's flags. */
-export function servicesEnv(config: ResolvedConfig, apiServerAddress: string): Record<string, string> {
-  const ip = servicesAddress(config);
+export function servicesEnv(config: ResolvedConfig, plan: NodePlan, apiServerAddress: string): Record<string, string> {
+  const ip = servicesAddress(plan);
   const pki = '/etc/kubernetes/pki';
   const kubeadm = [
     { apiVersion: 'kubeadm.k8s.io/v1beta4', kind: 'InitConfiguration', localAPIEndpoint: { advertiseAddress: ip, bindPort: API_SERVER_PORT }, nodeRegistration: { name: CONTROL_PLANE_HOSTNAME } },
@@ -218,16 +218,16 @@ export function servicesEnv(config: ResolvedConfig, apiServerAddress: string): R
 }
 
 /** The services container: the control plane's name and address, the API port published like a node cluster's. */
-export function servicesSpec(config: ResolvedConfig, image: string, network: string, hostPort: number, listen: string, apiServerAddress: string, configHash: string): NodeSpec {
+export function servicesSpec(config: ResolvedConfig, plan: NodePlan, image: string, network: string, hostPort: number, listen: string, apiServerAddress: string, configHash: string): NodeSpec {
   const cluster = config.cluster.name;
   return {
     name: containerName(cluster, CONTROL_PLANE_HOSTNAME),
     hostname: CONTROL_PLANE_HOSTNAME,
     image,
     network,
-    ip: servicesAddress(config),
+    ip: servicesAddress(plan),
     labels: { ...ownerLabels(cluster, 'node', 'control-plane'), [MODE_LABEL]: 'services', [LABELS.configHash]: configHash },
-    env: servicesEnv(config, apiServerAddress),
+    env: servicesEnv(config, plan, apiServerAddress),
     ports: [{ containerPort: API_SERVER_PORT, hostIp: listen, hostPort }],
     privileged: false,
   };

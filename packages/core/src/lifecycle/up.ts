@@ -10,7 +10,6 @@ import { controlPlaneOf, kubectlOn, newUpContext, type UpContext, type UpOptions
 import { newBootstrapToken, newCertificateKey } from './kubeadm-config.js';
 import { apiServerUrl } from './api-address.js';
 import { adminKubeconfigFile, API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, kubeContextName } from './naming.js';
-import { hasLoadBalancer } from './node-plan.js';
 import { preflight } from './steps/preflight.js';
 import { nodeImage } from './steps/node-image.js';
 import { validateComponents } from './steps/validate.js';
@@ -198,7 +197,7 @@ async function existingFromSameConfig(ctx: UpContext, signal?: AbortSignal): Pro
   const snapshots = await ctx.driver.images.list({ cluster: name, role: 'snapshot' }, opts);
   if (snapshots.length !== found.length || snapshots.some((i) => i.labels[LABELS.configHash] !== ctx.configHash)) return undefined;
   const [loadBalancer] = await ctx.driver.listNodes({ cluster: name, role: 'load-balancer' }, opts);
-  if (hasLoadBalancer(ctx.config) && !loadBalancer) return undefined;
+  if (ctx.plan.loadBalancer && !loadBalancer) return undefined;
   const nodes = [...found].sort((a, b) => (a.hostname === CONTROL_PLANE_HOSTNAME ? -1 : b.hostname === CONTROL_PLANE_HOSTNAME ? 1 : a.hostname.localeCompare(b.hostname)));
   const states = await Promise.all([...nodes, ...(loadBalancer ? [loadBalancer] : [])].map((n) => n.state(opts)));
   const base = { nodes, ...(loadBalancer ? { loadBalancer } : {}) };

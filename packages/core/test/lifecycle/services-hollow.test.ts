@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { configSchema } from '../../src/index.js';
+import { configSchema, planNodes } from '../../src/index.js';
 import { servicesEnv, servicesImage, servicesSpec, SERVICES_ENTRYPOINT } from '../../src/lifecycle/services.js';
 import { bootstrapKubeconfig, HOLLOW_ENTRYPOINT, hollowAddress, hollowGroups, hollowMemoryProblem, hollowSpec, inClusterApiServer, kubemarkImage } from '../../src/lifecycle/hollow-nodes.js';
 
@@ -12,7 +12,8 @@ const config = (cluster: Record<string, unknown> = {}, dind: Record<string, unkn
 
 describe('services mode', () => {
   it('gives each component its flags one per line, with the user component flags on top', () => {
-    const env = servicesEnv(config({ mode: 'services', featureGates: { InPlacePodVerticalScaling: true }, componentArgs: { apiServer: { 'max-requests-inflight': 800 } } }), '127.0.0.1');
+    const settings = config({ mode: 'services', featureGates: { InPlacePodVerticalScaling: true }, componentArgs: { apiServer: { 'max-requests-inflight': 800 } } });
+    const env = servicesEnv(settings, planNodes(settings), '127.0.0.1');
     const api = env.LOCAL_CLUSTER_APISERVER_ARGS!.split('\n');
     expect(api).toContain('--advertise-address=10.192.0.2');
     expect(api).toContain('--feature-gates=InPlacePodVerticalScaling=true');
@@ -27,7 +28,8 @@ describe('services mode', () => {
   });
 
   it('makes one unprivileged container named and addressed as the control plane, publishing the API port', () => {
-    const spec = servicesSpec(config({ name: 'svc', mode: 'services' }, { subnet: '10.50.0.0/16' }), 'img', 'net', 40000, '127.0.0.1', '127.0.0.1', 'abc');
+    const settings = config({ name: 'svc', mode: 'services' }, { subnet: '10.50.0.0/16' });
+    const spec = servicesSpec(settings, planNodes(settings), 'img', 'net', 40000, '127.0.0.1', '127.0.0.1', 'abc');
     expect(spec).toMatchObject({ name: 'local-cluster-svc-kube-master', hostname: 'kube-master', ip: '10.50.0.2', privileged: false, ports: [{ containerPort: 6443, hostPort: 40000, hostIp: '127.0.0.1' }] });
     expect(spec.labels).toMatchObject({ 'dev.local-cluster.role': 'node', 'dev.local-cluster.mode': 'services', 'dev.local-cluster.config-hash': 'abc' });
   });
@@ -75,8 +77,8 @@ describe('hollow nodes', () => {
   });
 
   it('registers through the control plane (or the load balancer) with a bootstrap token, labelled and tainted', () => {
-    expect(inClusterApiServer(config({}, { subnet: '10.70.0.0/16' }))).toBe('https://10.70.0.2:6443');
-    expect(inClusterApiServer(config({ controlPlanes: 3, numNodes: 1 }, { subnet: '10.70.0.0/16' }))).toBe('https://10.70.0.6:6443');
+    expect(inClusterApiServer(planNodes(config({}, { subnet: '10.70.0.0/16' })))).toBe('https://10.70.0.2:6443');
+    expect(inClusterApiServer(planNodes(config({ controlPlanes: 3, numNodes: 1 }, { subnet: '10.70.0.0/16' })))).toBe('https://10.70.0.6:6443');
     const kc = yaml.load(bootstrapKubeconfig('https://10.70.0.2:6443', 'Q0E=', 'hollow.0123456789abcdef')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     expect(kc.users[0].user.token).toBe('hollow.0123456789abcdef');
     expect(kc.clusters[0].cluster['certificate-authority-data']).toBe('Q0E=');

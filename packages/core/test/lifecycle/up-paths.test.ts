@@ -2,8 +2,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CNI_API_VERSION, down, isStepError, LABELS, loadConfig, up, type CniPlugin, type ProgressEvent } from '../../src/index.js';
+import { CNI_API_VERSION, down, isStepError, LABELS, loadConfig, planNodes, runSteps, up, UP_STEPS, type CniPlugin, type ProgressEvent } from '../../src/index.js';
 import { fakeDriver, type FakeContainer, type FakeDriver } from '../../src/testing/index.js';
+import { newUpContext } from '../../src/lifecycle/context.js';
 
 // The five paths of `up` (a new cluster, a restore from the snapshot, a resume of stopped
 // containers, a cluster already up, and a failure rolled back) against the fake Driver: what each
@@ -155,5 +156,24 @@ describe('the paths of up, against the fake Driver', () => {
     expect(driver.calls).toContain('createNetwork local-cluster-paths');
     expect([driver.containers.size, driver.networks.size, driver.volumeStore.size]).toEqual([0, 0, 0]);
     expect([...driver.imageStore.keys()]).toEqual([nodeImage.ref]);
+  });
+
+  it('the node plan is made once, with the context, and the steps build the nodes it names (not what the config would plan again)', async () => {
+    const driver = fakeCluster();
+    const home = mkdtempSync(join(tmpdir(), 'lc-paths-'));
+    const given = options(driver, home);
+    const ctx = newUpContext(given, 'abcdef.0123456789abcdef', '0'.repeat(64));
+    expect(ctx.plan).toEqual(planNodes(given.config));
+    expect(ctx.plan.nodes.map((n) => n.hostname)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);
+    // carried instead: one worker, in a labelled group, on the same subnet; a step that planned
+    // the nodes from the config again would make, join or label kube-node-2
+    const { config: other } = loadConfig({ overrides: { cluster: { name: 'paths', workers: [{ count: 1, labels: { pool: 'carried' } }], addons: [] }, dind: { subnet: '10.231.0.0/16' } }, env: {} });
+    ctx.plan = planNodes(other);
+    await runSteps(UP_STEPS, ctx);
+    expect([...driver.containers.values()].map((c) => `${c.spec.hostname} ${c.spec.ip}`).sort()).toEqual(['kube-master 10.231.0.2', 'kube-node-1 10.231.0.3']);
+    expect(driver.volumeStore.size).toBe(2);
+    expect(driver.calls.filter((c) => /kubeadm join/.test(c))).toEqual([expect.stringMatching(/^exec kube-node-1 /)]);
+    expect(driver.calls.filter((c) => c.includes(' label node '))).toEqual([expect.stringContaining('label node kube-node-1 node-role.kubernetes.io/worker= pool=carried')]);
+    expect([...driver.imageStore.keys()].filter((r) => r.startsWith('local-cluster-snapshot/')).sort()).toEqual(['local-cluster-snapshot/paths:kube-master', 'local-cluster-snapshot/paths:kube-node-1']);
   });
 });

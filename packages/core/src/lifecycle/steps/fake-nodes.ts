@@ -6,11 +6,10 @@ import { imageCacheDir } from '../images.js';
 import { apiAccessFromKubeconfig } from '../kube-api.js';
 import { SERVICE_SUBNET } from '../kubeadm-config.js';
 import { API_SERVER_PORT, networkName } from '../naming.js';
-import { apiEndpointAddress } from '../node-plan.js';
 
 /** The API server's URL on the cluster network: the load balancer's (several control planes) or the first control plane's. */
-export function networkApiServerUrl(ctx: Pick<UpContext, 'config'>): string {
-  return `https://${apiEndpointAddress(ctx.config)}:${API_SERVER_PORT}`;
+export function networkApiServerUrl(ctx: Pick<UpContext, 'plan'>): string {
+  return `https://${ctx.plan.apiEndpointAddress}:${API_SERVER_PORT}`;
 }
 
 /** cluster.fakeNodes: kwok's container (made again on every `up`: fresh, restored or resumed) and its Ready fake nodes; in services mode too (Node objects for API-level scale tests; no scheduler places pods there). */

@@ -55,7 +55,7 @@ export const addHollowNodes: Step<UpContext> = {
       const token = await hollowToken(controlPlane, rt.signal);
       const ca = /certificate-authority-data:\s*(\S+)/.exec(await readNodeFile(controlPlane, ADMIN_CONF, rt))?.[1];
       if (!ca) throw new Error(`${ADMIN_CONF} on ${controlPlane.hostname} names no certificate-authority-data`);
-      const kubeconfig = bootstrapKubeconfig(inClusterApiServer(config), ca, token);
+      const kubeconfig = bootstrapKubeconfig(inClusterApiServer(ctx.plan), ca, token);
       rt.onRollback(`hollow-node containers of ${cluster}`, async () => {
         await ctx.driver.removeNodes(await ctx.driver.listNodes({ cluster, role: 'hollow-nodes' }));
       });

@@ -5,7 +5,6 @@ import { isExecError } from '../../errors.js';
 import { readNodeFile, sleep, waitFor, writeNodeFile } from '../../nodeutil.js';
 import { controlPlaneOf, kubectlOn, type UpContext } from '../context.js';
 import { DISCOVERY_FILE, KUBEADM_PATCHES_DIR, discoveryKubeconfig, kubeadmPatchFiles, renderInitConfig, renderJoinConfig } from '../kubeadm-config.js';
-import { controlPlanesSchedulable, hasLoadBalancer, planNodes } from '../node-plan.js';
 
 const CONFIG_PATH = '/etc/local-cluster/kubeadm.yaml';
 
@@ -28,10 +27,10 @@ export const kubeadmInit: Step<UpContext> = {
     const controlPlane = controlPlaneOf(ctx.nodes);
     const config = renderInitConfig({
       config: ctx.config,
+      plan: ctx.plan,
       patches: { ...ctx.patches, podSubnet: ctx.podSubnet },
       controlPlaneIp: await controlPlane.ip(rt),
       bootstrapToken: ctx.bootstrapToken,
-      untaintControlPlane: controlPlanesSchedulable(ctx.config),
       certificateKey: ctx.certificateKey,
       apiServerAddress: ctx.apiServer.address,
     });
@@ -43,7 +42,7 @@ export const kubeadmInit: Step<UpContext> = {
       `--config=${CONFIG_PATH}`,
       '--skip-token-print',
       // several control planes: the others fetch the shared CA and keys from the cluster
-      ...(hasLoadBalancer(ctx.config) ? ['--upload-certs'] : []),
+      ...(ctx.plan.loadBalancer ? ['--upload-certs'] : []),
       `--v=${Math.max(ctx.config.verbose - 1, 0)}`,
     ];
     const result = await execKept(ctx, 'kubeadm-init', controlPlane, argv, rt);
@@ -92,17 +91,17 @@ async function approvingBootstrapCsrs<T>(ctx: UpContext, rt: StepRuntime, joins:
 
 /** The patches kubeadm applies to the static pods and CoreDNS it generates (see kubeadmPatchFiles). */
 async function writeKubeadmPatches(ctx: UpContext, node: NodeHandle, rt: StepRuntime): Promise<void> {
-  for (const [name, content] of Object.entries(kubeadmPatchFiles(ctx.config))) await writeNodeFile(node, `${KUBEADM_PATCHES_DIR}/${name}`, content, rt);
+  for (const [name, content] of Object.entries(kubeadmPatchFiles(ctx.config, ctx.plan))) await writeNodeFile(node, `${KUBEADM_PATCHES_DIR}/${name}`, content, rt);
 }
 
 /** The discovery file every joining node gets: the endpoint and the first control plane's CA. */
 async function discoveryFor(ctx: UpContext, rt: StepRuntime): Promise<string> {
-  return discoveryKubeconfig(ctx.config, await readNodeFile(controlPlaneOf(ctx.nodes), '/etc/kubernetes/pki/ca.crt', rt));
+  return discoveryKubeconfig(ctx.plan, await readNodeFile(controlPlaneOf(ctx.nodes), '/etc/kubernetes/pki/ca.crt', rt));
 }
 
 /** `kubeadm join` on one node (a control plane joins with the uploaded certificates). */
 async function join(ctx: UpContext, node: NodeHandle, discovery: string, rt: StepRuntime): Promise<void> {
-  const config = renderJoinConfig({ config: ctx.config, hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, certificateKey: ctx.certificateKey });
+  const config = renderJoinConfig({ config: ctx.config, plan: ctx.plan, hostname: node.hostname, ip: await node.ip(rt), bootstrapToken: ctx.bootstrapToken, certificateKey: ctx.certificateKey });
   await writeNodeFile(node, CONFIG_PATH, config, rt);
   await writeNodeFile(node, DISCOVERY_FILE, discovery, rt);
   if (node.role === 'control-plane') await writeKubeadmPatches(ctx, node, rt);
@@ -195,10 +194,10 @@ export const joinWorkers: Step<UpContext> = {
 export const labelNodes: Step<UpContext> = {
   name: 'label-nodes',
   title: 'Label nodes',
-  skip: (ctx) => planNodes(ctx.config).every((n) => n.role === 'control-plane' && Object.keys(n.settings.labels).length === 0),
+  skip: (ctx) => ctx.plan.nodes.every((n) => n.role === 'control-plane' && Object.keys(n.settings.labels).length === 0),
   async run(ctx, rt) {
     const controlPlane = controlPlaneOf(ctx.nodes);
-    for (const planned of planNodes(ctx.config)) {
+    for (const planned of ctx.plan.nodes) {
       const labels = [
         ...(planned.role === 'worker' ? ['node-role.kubernetes.io/worker='] : []),
         ...Object.entries(planned.settings.labels).map(([k, v]) => `${k}=${v}`),

@@ -8,14 +8,14 @@ import { clusterContainers } from '../teardown.js';
 import { imageCacheDir } from '../images.js';
 import { loadBalancerImage, loadBalancerSpec } from '../load-balancer.js';
 import { API_SERVER_PORT, containerName, ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
-import { hasLoadBalancer, nodeAddress, planNodes, type PlannedNode } from '../node-plan.js';
+import type { PlannedNode } from '../node-plan.js';
 
 /**
  * Fixed addresses (.2.. the control planes, then the workers, then the load balancer if any;
  * .1 is Docker's gateway): certificates and kubelet flags name them, so a node must keep its address.
  */
 function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
-  const { hostname, role, index, settings } = planned;
+  const { hostname, role, index, address, settings } = planned;
   const cluster = ctx.config.cluster.name;
   const ports: PortMapping[] = settings.extraPortMappings.map((p) => ({
     containerPort: p.containerPort,
@@ -24,7 +24,7 @@ function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
     protocol: p.protocol === 'UDP' ? 'udp' : 'tcp',
   }));
   // several control planes: the load balancer publishes the API instead
-  if (index === 0 && !hasLoadBalancer(ctx.config)) ports.unshift({ containerPort: API_SERVER_PORT, hostIp: ctx.apiServer.listen, hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
+  if (index === 0 && !ctx.plan.loadBalancer) ports.unshift({ containerPort: API_SERVER_PORT, hostIp: ctx.apiServer.listen, hostPort: ctx.apiServerHostPort ?? ctx.config.cluster.apiServerPort ?? 0 });
   return {
     name: containerName(cluster, hostname),
     hostname,
@@ -36,7 +36,7 @@ function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
       ...settings.extraMounts.map((m) => ({ type: 'bind' as const, source: m.hostPath, target: m.containerPath, readOnly: m.readOnly })),
     ],
     network: ctx.networkName!,
-    ip: nodeAddress(ctx.config, planned),
+    ip: address,
     labels: {
       ...ownerLabels(cluster, 'node', role),
       // what `e2e` needs to know about the running cluster
@@ -105,10 +105,10 @@ export const createNodes: Step<UpContext> = {
   title: 'Create node containers',
   async run(ctx, rt) {
     ctx.apiServerHostPort = await firstApiPort(ctx);
-    const plans = planNodes(ctx.config);
+    const plans = ctx.plan.nodes;
     const specs = plans.map((node) => spec(ctx, node));
     const cluster = ctx.config.cluster.name;
-    const lb = hasLoadBalancer(ctx.config);
+    const lb = ctx.plan.loadBalancer !== undefined;
     if (lb) await ensureImage({ image: loadBalancerImage, neededBy: `cluster.controlPlanes ${ctx.config.cluster.controlPlanes}` }, { driver: ctx.driver, cacheDir: imageCacheDir(ctx.home), logger: rt.logger, signal: rt.signal });
     if (!ctx.restore) {
       // labelled, so `clean` finds them; a restore reuses the snapshot's
@@ -122,7 +122,7 @@ export const createNodes: Step<UpContext> = {
     });
     const results = await Promise.allSettled([
       ...plans.map((plan, i) => (plan.index === 0 && !lb ? createPublishing(ctx, () => spec(ctx, plan), rt.signal) : ctx.driver.createNode(specs[i]!, rt))),
-      ...(lb ? [createPublishing(ctx, () => loadBalancerSpec(ctx.config, ctx.networkName!, ctx.apiServerHostPort!, ctx.apiServer.listen), rt.signal)] : []),
+      ...(lb ? [createPublishing(ctx, () => loadBalancerSpec(ctx.config, ctx.plan, ctx.networkName!, ctx.apiServerHostPort!, ctx.apiServer.listen), rt.signal)] : []),
     ]);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;

@@ -13,7 +13,7 @@ import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
 import { hasUsableSnapshot } from './snapshot.js';
-import { planNodes } from '../node-plan.js';
+import type { PlannedNode } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
 import { hollowMemoryProblem } from '../hollow-nodes.js';
 
@@ -37,11 +37,10 @@ function udpPortFree(port: number, host: string): Promise<boolean> {
  * The nodes' extra mounts and port mappings: every host path exists, no host port is
  * mapped twice (a group of several workers cannot share one), and each is free now.
  */
-async function checkNodeSettings(config: UpContext['config'], remote: boolean): Promise<void> {
+async function checkNodeSettings(nodes: readonly PlannedNode[], apiPort: number | undefined, remote: boolean): Promise<void> {
   const taken = new Map<string, string>();
-  const apiPort = config.cluster.apiServerPort;
   if (apiPort !== undefined) taken.set(`tcp/${apiPort}`, 'cluster.apiServerPort');
-  for (const node of planNodes(config)) {
+  for (const node of nodes) {
     const where = node.role === 'control-plane' ? 'cluster.controlPlane' : `cluster.workers (${node.group ?? 'workers'}, node ${node.hostname})`;
     // a remote engine's host paths and ports are on its machine: the engine judges them
     for (const mount of remote ? [] : node.settings.extraMounts) {
@@ -145,7 +144,7 @@ export const preflight: Step<UpContext> = {
     ctx.restore = await hasUsableSnapshot(ctx, rt);
     if (ctx.restore) rt.logger.info(`restoring cluster "${name}" from its snapshot`);
 
-    const workers = planNodes(config).length - 1;
+    const workers = ctx.plan.nodes.length - 1;
     if (workers > 0 && cni.supports?.multiNode === false) {
       throw new PreflightError('cni-layout', `CNI plugin "${cni.name}" supports a single node only, but the cluster has ${workers} worker(s) (cluster.numNodes/cluster.workers).`, {
         hint: 'Set cluster.numNodes to 0 (--num-nodes 0) or choose another cluster.cniPlugin.',
@@ -158,14 +157,14 @@ export const preflight: Step<UpContext> = {
         `the engine runs on another machine (${ctx.driver.location?.endpoint ?? ctx.info.endpoint}${ctx.driver.location?.origin ? `, from ${ctx.driver.location.origin}` : ''}): the API server is published on its ${ctx.apiServer.listen} and the kubeconfig points at ${ctx.apiServer.address}; host paths and ports are that machine's`,
       );
     }
-    await checkNodeSettings(config, remote);
+    await checkNodeSettings(ctx.plan.nodes, config.cluster.apiServerPort, remote);
     // hollow nodes: memory on this machine (a remote engine's is its own)
     const hollowProblem = remote ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);
     if (hollowProblem) {
       throw new PreflightError('hollow-nodes', `${hollowProblem}.`, { hint: 'Lower --hollow-nodes (cluster.hollowNodes), or use --fake-nodes (KWOK: API objects only, thousands fit) for scale beyond what hollow kubelets allow.' });
     }
     // patches that cannot apply fail here, before any image is built (the binaries judge the rest)
-    renderClusterKubeadm(config, cni, ctx.apiServer.address);
+    renderClusterKubeadm(config, ctx.plan, cni, ctx.apiServer.address);
 
     await checkPortAndSubnet(ctx, rt);
     if (cidrsOverlap(ctx.podSubnet, config.dind.subnet)) {

@@ -49,7 +49,7 @@ export const createServices: Step<UpContext> = {
     });
     const node = await createPublishing(
       ctx,
-      () => servicesSpec(ctx.config, ctx.servicesImage!.ref, ctx.networkName!, ctx.apiServerHostPort!, ctx.apiServer.listen, ctx.apiServer.address, ctx.configHash),
+      () => servicesSpec(ctx.config, ctx.plan, ctx.servicesImage!.ref, ctx.networkName!, ctx.apiServerHostPort!, ctx.apiServer.listen, ctx.apiServer.address, ctx.configHash),
       rt.signal,
     );
     ctx.nodes = [node];

@@ -3,7 +3,6 @@ import type { Step, StepRuntime } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { removeSnapshotImages, removeVolumes } from '../teardown.js';
 import { ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
-import { planNodes } from '../node-plan.js';
 
 
 /** Whether every node's committed image and /var volume exist, made from the same config. */
@@ -11,7 +10,7 @@ export async function hasUsableSnapshot(ctx: UpContext, rt: StepRuntime): Promis
   const cluster = ctx.config.cluster.name;
   const images = await ctx.driver.images.list({ cluster, role: 'snapshot' }, rt);
   const volumes = await ctx.driver.volumes.list({ cluster, role: 'volume' }, rt);
-  return planNodes(ctx.config).map((n) => n.hostname).every(
+  return ctx.plan.nodes.map((n) => n.hostname).every(
     (host) =>
       images.some((i) => i.tags.includes(snapshotRef(cluster, host)) && i.labels[LABELS.configHash] === ctx.configHash) &&
       volumes.some((v) => v.name === varVolumeName(cluster, host)),

@@ -132,8 +132,8 @@ async function checkKubeadm(ctx: UpContext, kubeadm: string, rt: StepRuntime): P
     // joins discover the cluster by a file `up` writes on each node: kubeadm checks it exists,
     // so these documents point at a stand-in here (same shape, a placeholder CA)
     const discovery = join(dir, 'discovery.conf');
-    await writeFile(discovery, discoveryKubeconfig(config, 'placeholder CA'));
-    const files = renderClusterKubeadm(config, ctx.cni, ctx.apiServer.address).replaceAll(DISCOVERY_FILE, discovery).split(/^---\n(?=# )/m);
+    await writeFile(discovery, discoveryKubeconfig(ctx.plan, 'placeholder CA'));
+    const files = renderClusterKubeadm(config, ctx.plan, ctx.cni, ctx.apiServer.address).replaceAll(DISCOVERY_FILE, discovery).split(/^---\n(?=# )/m);
     for (const [i, text] of files.entries()) {
       const file = join(dir, `node-${i}.yaml`);
       await writeFile(file, text);

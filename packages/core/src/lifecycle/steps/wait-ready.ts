@@ -80,7 +80,7 @@ export const waitReady: Step<UpContext> = {
     // restore they come back together, and each second of polling granularity shows
     const pods = [
       // etcd, API server, controller manager, scheduler on each control plane
-      { what: 'control-plane pods', label: 'tier', value: 'control-plane', count: 4 * ctx.config.cluster.controlPlanes },
+      { what: 'control-plane pods', label: 'tier', value: 'control-plane', count: 4 * ctx.plan.nodes.filter((n) => n.role === 'control-plane').length },
       { what: 'CoreDNS pod', label: 'k8s-app', value: 'kube-dns', count: 1 },
     ];
     let missing = '';
@@ -89,7 +89,7 @@ export const waitReady: Step<UpContext> = {
     const real = encodeURIComponent(`${FAKE_NODE_LABEL.key}!=${FAKE_NODE_LABEL.value}`);
     const read = await apiReader(ctx, rt);
     // several API servers sit behind the load balancer, whose /readyz speaks for one of them
-    const oneApiServer = ctx.config.cluster.controlPlanes === 1;
+    const oneApiServer = !ctx.plan.loadBalancer;
     // A restored node's kubelet that started before the API server (a control plane's always
     // does: it runs it) has had its lists fail, and each backs off on its own, up to seconds.
     // Two of them cost 7-15 s in about one restore in five: pods reaching it before its Services

@@ -1,29 +1,30 @@
-import { unusedPodAddress } from '../network-checks.js';
 import {
+  answeredBy,
   APP,
+  apply,
   CLOSED_PORT,
+  clusterIp,
+  dnsName,
+  type Fixture,
+  grid,
   HOST_SOURCE,
   HOSTNET_CLOSED_PORT,
   HOSTNET_HTTP_PORT,
-  HTTP_PORT,
-  UDP_PORT,
-  WEB_PORTS,
-  answeredBy,
-  apply,
-  clusterIp,
-  dnsName,
-  grid,
   hostnetSources,
+  HTTP_PORT,
+  type NetcheckTable,
   netexecPod,
   podIp,
   podSources,
   service,
+  type Source,
+  type TableSpec,
+  UDP_PORT,
+  unusedPodAddress,
   waitEndpoints,
   waitPodsReady,
-  type Fixture,
-} from './fixtures.js';
-import type { Source, TableSpec } from './probe.js';
-import type { NetcheckTable } from './table.js';
+  WEB_PORTS,
+} from '../reachability/index.js';
 import { nthAddress, parseCidr, waitFor } from '@local-cluster/core';
 
 /** One case: the fixtures it adds and the tables it probes (in order; a case may change things between tables). */

@@ -1,8 +1,12 @@
 import { releaseTestImages } from '../conformance/index.js';
 import { NETCHECK_CASES, type NetcheckCase } from './cases.js';
-import { deployFixture } from './fixtures.js';
-import { runTable, type TableSpec } from './probe.js';
-import { tableMatches, type NetcheckTable } from './table.js';
+import {
+  agnhostServer,
+  deployFixture,
+  type NetcheckTable,
+  tableMatches,
+  tableProber,
+} from '../reachability/index.js';
 import { controlPlaneOf, type Driver, ensureImage, imageCacheDir, kubectlOn, kubeProxyMode, LABELS, LocalClusterError, localClusterHome, type Logger, runningNodes, serverVersion, syncImagesIntoNodes } from '@local-cluster/core';
 
 export interface NetcheckOptions {
@@ -91,16 +95,8 @@ export async function runNetcheck(options: NetcheckOptions): Promise<NetcheckRep
   const cni = controlPlane.labels[LABELS.cni] ?? 'unknown';
   const namespace = `netcheck-${Math.random().toString(36).slice(2, 8)}`;
   logger.info(`netcheck on ${cluster}: Kubernetes ${version}, CNI ${cni}, kube-proxy ${proxyMode}, ${nodes.length} node(s); namespace ${namespace}`);
-  const fixture = await deployFixture(kubectl, { image: agnhost.image.ref, namespace, signal });
-  const probe = async (spec: TableSpec) => {
-    const table = await runTable(spec, {
-      exec: (pod, container, script) => kubectl(['-n', namespace, 'exec', '-i', pod, ...(container ? ['-c', container] : []), '--', 'bash', '-s'], script),
-      ...(options.attempts ? { attempts: options.attempts } : {}),
-      signal,
-    });
-    options.onTable?.(table);
-    return table;
-  };
+  const fixture = await deployFixture(kubectl, { server: agnhostServer(agnhost.image.ref), namespace, signal });
+  const probe = tableProber(fixture, { ...(options.attempts ? { attempts: options.attempts } : {}), ...(options.onTable ? { onTable: options.onTable } : {}) });
   const results: NetcheckCaseResult[] = [];
   try {
     for (const c of cases) {

@@ -1,52 +1,30 @@
 import type { Kubectl } from '@local-cluster/core';
-import { manifestOf, REAL_NODES_SELECTOR, waitFor } from '@local-cluster/core';
+import { manifestOf, REAL_NODES_SELECTOR } from '@local-cluster/core';
+import {
+  answeredBy,
+  describeMismatch,
+  HTTP_PORT,
+  kubectlExec,
+  mismatches,
+  type NetcheckTable,
+  type PodSource,
+  runTable,
+  toolboxServer,
+} from '../reachability/index.js';
 
 /**
  * NetworkPolicy conformance: a server pod and client pods (one allowed by
  * label, one not, one in another namespace allowed by namespace selector),
- * spread over the nodes. Every step states which clients must reach the server
- * (by pod IP and through its Service) and which must not, and waits a bounded
- * time for the network to agree, so a dead network fails the positive cells and
- * an unenforced policy fails the negative ones.
+ * spread over the nodes. Every step is a table of which clients must reach the
+ * server (by pod IP and through its Service) and which must not, probed in
+ * rounds for a bounded time until the network agrees, so a dead network fails
+ * the positive cells and an unenforced policy fails the negative ones.
  */
 
-interface Client {
-  name: string;
-  namespace: string;
-}
+/** Probe rounds per step, 2 s apart (each probe bounded at 3 s): about a minute for policies to be enforced. */
+const POLICY_ATTEMPTS = 12;
 
-export interface PolicyStepResult {
-  step: string;
-  cells: { client: string; target: string; expected: boolean; observed: boolean }[];
-}
-
-const POLICY_TIMEOUT_MS = 60_000;
-
-function pod(name: string, namespace: string, node: string, labels: Record<string, string>, image: string, command: string): object {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace, labels },
-    spec: {
-      nodeName: node,
-      tolerations: [{ operator: 'Exists' }],
-      terminationGracePeriodSeconds: 0,
-      containers: [{ name: 'main', image, imagePullPolicy: 'Never', command: ['sh', '-c', command] }],
-    },
-  };
-}
-
-/** Whether `client` gets an answer from `url` within 3 seconds. */
-async function reaches(kubectl: Kubectl, client: Client, url: string): Promise<boolean> {
-  try {
-    const out = await kubectl(['-n', client.namespace, 'exec', client.name, '--', 'timeout', '3', 'wget', '-q', '-O', '-', url]);
-    return out.trim() === 'server';
-  } catch {
-    return false;
-  }
-}
-
-export async function runPolicyChecks(kubectl: Kubectl, options: { image: string; signal?: AbortSignal }): Promise<PolicyStepResult[]> {
+export async function runPolicyChecks(kubectl: Kubectl, options: { image: string; signal?: AbortSignal }): Promise<NetcheckTable[]> {
   const suffix = Math.random().toString(36).slice(2, 8);
   const ns = `lc-policy-${suffix}`;
   const other = `lc-policy-other-${suffix}`;
@@ -54,43 +32,37 @@ export async function runPolicyChecks(kubectl: Kubectl, options: { image: string
   // server on the last node, clients on the others where there are others (cross-node traffic)
   const serverNode = nodes[nodes.length - 1]!;
   const clientNode = (i: number) => nodes[i % Math.max(1, nodes.length - 1)]!;
+  const server = toolboxServer(options.image);
+  // Ready once running, as the policies come and go (a policy need not exempt the kubelet's probes)
+  const pod = (name: string, node: string, namespace: string, labels: Record<string, string>) => server.pod(name, node, { namespace, labels, readiness: false });
+  const clients: PodSource[] = [
+    { name: `${ns}/allowed`, pod: 'allowed', namespace: ns },
+    { name: `${ns}/denied`, pod: 'denied', namespace: ns },
+    { name: `${other}/outsider`, pod: 'outsider', namespace: other },
+  ];
   const objects: object[] = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } },
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: other, labels: { 'local-cluster-policy': 'allowed-namespace' } } },
-    pod('server', ns, serverNode, { app: 'server' }, options.image, 'mkdir -p /www && echo server > /www/index.html && exec httpd -f -p 8080 -h /www'),
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'server', namespace: ns }, spec: { selector: { app: 'server' }, ports: [{ port: 80, targetPort: 8080 }] } },
-    pod('allowed', ns, clientNode(0), { role: 'allowed' }, options.image, 'exec sleep 3600'),
-    pod('denied', ns, clientNode(1), { role: 'denied' }, options.image, 'exec sleep 3600'),
-    pod('outsider', other, clientNode(2), { role: 'denied' }, options.image, 'exec sleep 3600'),
+    pod('server', serverNode, ns, { app: 'server' }),
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'server', namespace: ns }, spec: { selector: { app: 'server' }, ports: [{ port: 80, targetPort: HTTP_PORT }] } },
+    // the clients are servers of the same image too: one pod recipe, and they can run the probes
+    pod('allowed', clientNode(0), ns, { role: 'allowed' }),
+    pod('denied', clientNode(1), ns, { role: 'denied' }),
+    pod('outsider', clientNode(2), other, { role: 'denied' }),
   ];
-  const clients: Client[] = [
-    { name: 'allowed', namespace: ns },
-    { name: 'denied', namespace: ns },
-    { name: 'outsider', namespace: other },
-  ];
-  const results: PolicyStepResult[] = [];
+  const tables: NetcheckTable[] = [];
   try {
     await kubectl(['apply', '-f', '-'], manifestOf(objects));
     for (const n of [ns, other]) await kubectl(['-n', n, 'wait', '--for=condition=Ready', 'pod', '--all', '--timeout=180s']);
     const serverIp = (await kubectl(['-n', ns, 'get', 'pod', 'server', '-o', 'jsonpath={.status.podIP}'])).trim();
-    const targets = { 'pod IP': `http://${serverIp}:8080/`, Service: `http://server.${ns}.svc.cluster.local/` };
+    const targets = [
+      { target: 'server by pod IP', probe: { kind: 'http' as const, host: serverIp, port: HTTP_PORT } },
+      { target: 'server by Service', probe: { kind: 'http' as const, host: `server.${ns}.svc.cluster.local`, port: 80 } },
+    ];
 
     const expect = async (step: string, allowed: Record<string, boolean>) => {
-      let cells: PolicyStepResult['cells'] = [];
-      await waitFor(
-        `NetworkPolicy step "${step}"`,
-        async () => {
-          cells = [];
-          for (const client of clients) {
-            for (const [target, url] of Object.entries(targets)) {
-              cells.push({ client: `${client.namespace}/${client.name}`, target, expected: allowed[client.name]!, observed: await reaches(kubectl, client, url) });
-            }
-          }
-          return cells.every((c) => c.expected === c.observed) ? true : undefined;
-        },
-        { timeoutMs: POLICY_TIMEOUT_MS, intervalMs: 2000, ...(options.signal ? { signal: options.signal } : {}) },
-      ).catch(() => undefined);
-      results.push({ step, cells });
+      const cells = clients.flatMap((source) => targets.map((t) => ({ source, ...t, expect: allowed[source.pod]!, accept: answeredBy(['server']) })));
+      tables.push(await runTable({ name: step, description: step, cells }, { exec: kubectlExec(kubectl, ns), tools: server.tools, attempts: POLICY_ATTEMPTS, ...(options.signal ? { signal: options.signal } : {}) }));
     };
     const policy = (name: string, spec: object) => ({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name, namespace: ns }, spec });
 
@@ -106,15 +78,13 @@ export async function runPolicyChecks(kubectl: Kubectl, options: { image: string
     await expect('egress deny on the allowed client: it no longer reaches the server', { allowed: false, denied: false, outsider: true });
     await kubectl(['-n', ns, 'delete', 'networkpolicy', '--all']);
     await expect('policies removed: every client reaches the server again', { allowed: true, denied: true, outsider: true });
-    return results;
+    return tables;
   } finally {
     await kubectl(['delete', 'namespace', ns, other, '--wait=false']).catch(() => undefined);
   }
 }
 
-/** The failed cells, one line each. */
-export function describePolicyFailures(results: readonly PolicyStepResult[]): string {
-  return results
-    .flatMap((r) => r.cells.filter((c) => c.expected !== c.observed).map((c) => `${r.step}: ${c.client} -> server by ${c.target} ${c.expected ? 'blocked, expected to pass' : 'passed, expected to be blocked'}`))
-    .join('; ');
+/** The mismatched cells of every step, one clause each. */
+export function describePolicyFailures(tables: readonly NetcheckTable[]): string {
+  return tables.flatMap((t) => mismatches(t.cells).map((c) => `${t.name}: ${describeMismatch(c)}`)).join('; ');
 }

@@ -1,5 +1,5 @@
 import { describePolicyFailures, runPolicyChecks } from './policy-checks.js';
-import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe } from '../network-checks.js';
+import { deployNetworkProbe, describeFailures, podNetworkTables, removeNetworkProbe } from './pod-network.js';
 import { CHECKS_CONFIGMAP, type CallOptions, controlPlaneOf, type Driver, isServicesNode, kubectlOn, type Kubectl, type KubeObjectList, LABELS, readyCondition } from '@local-cluster/core';
 
 export interface QuickChecksOptions extends CallOptions {
@@ -44,6 +44,7 @@ export interface E2eEnv {
   networkPolicy: boolean;
   /** Services mode: an API server and controllers, no nodes. */
   services: boolean;
+  signal?: AbortSignal;
 }
 
 const NO_NODES = 'services mode has no nodes';
@@ -140,7 +141,7 @@ export const QUICK_CHECKS: QuickCheck[] = [
     name: 'pods on every node reach each other over TCP; a ClusterIP Service answers by IP and DNS name, and a NodePort on every node, from every node; a Service port it lacks and an unused pod address answer nothing (traffic stays on the nodes)',
     async run(kubectl, env) {
       if (env.services) return { skipped: `${NO_NODES} and no pod network` };
-      const probe = await deployNetworkProbe(kubectl, { image: env.probeImage });
+      const probe = await deployNetworkProbe(kubectl, { image: env.probeImage, ...(env.signal ? { signal: env.signal } : {}) });
       try {
         const cells = await podNetworkTables(kubectl, probe);
         const failures = describeFailures(cells);
@@ -155,7 +156,7 @@ export const QUICK_CHECKS: QuickCheck[] = [
     async run(kubectl, env) {
       if (env.services) return { skipped: `${NO_NODES} and no pod network` };
       if (!env.networkPolicy) return { skipped: `CNI plugin "${env.cni ?? 'unknown'}" does not enforce NetworkPolicy` };
-      const failures = describePolicyFailures(await runPolicyChecks(kubectl, { image: env.probeImage }));
+      const failures = describePolicyFailures(await runPolicyChecks(kubectl, { image: env.probeImage, ...(env.signal ? { signal: env.signal } : {}) }));
       if (failures) throw new Error(failures);
     },
   },
@@ -174,6 +175,7 @@ export async function runQuickChecks(options: QuickChecksOptions): Promise<Quick
     cni: controlPlane.labels[LABELS.cni],
     networkPolicy: controlPlane.labels[LABELS.networkPolicy] === 'true',
     services: isServicesNode(controlPlane.labels),
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   const runOne = async (check: QuickCheck): Promise<QuickCheckResult> => {
     const started = performance.now();

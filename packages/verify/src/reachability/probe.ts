@@ -1,21 +1,29 @@
 import { createSocket } from 'node:dgram';
 import type { NetcheckCell, NetcheckTable } from './table.js';
-import { sleep } from '@local-cluster/core';
+import { type Kubectl, LocalClusterError, sleep } from '@local-cluster/core';
 
 /**
  * What one cell sends. Every probe is bounded in time (a few seconds), so a
  * packet that goes nowhere is an `X`, never a hang.
  */
 export type Probe =
-  /** HTTP GET; the answer is the body (agnhost netexec's /hostname: the backend's name). `count` > 1: that many requests, answers one per line. */
+  /** HTTP GET; the answer is the body (the servers' /hostname: the backend's name). `count` > 1: that many requests, answers one per line. */
   | { kind: 'http'; host: string; port: number; path?: string; count?: number }
   /** A UDP datagram (netexec answers `hostname` with its name); `sourcePort` pins the flow (conntrack). */
   | { kind: 'udp'; host: string; port: number; payload?: string; sourcePort?: number }
   /** A DNS query through the pod's resolver; the answer is `dig +short`'s lines. */
   | { kind: 'dns'; name: string; type: 'A' | 'CNAME' };
 
-/** Where probes start: a pod (through `kubectl exec`) or this machine. */
-export type Source = { name: string; pod: string; container?: string } | { name: string; host: true };
+/** A pod probes run in (through `kubectl exec`); `namespace` when it is not the table's. */
+export interface PodSource {
+  name: string;
+  pod: string;
+  namespace?: string;
+  container?: string;
+}
+
+/** Where probes start: a pod or this machine. */
+export type Source = PodSource | { name: string; host: true };
 
 export interface CellSpec {
   source: Source;
@@ -35,27 +43,52 @@ export interface TableSpec {
   cells: CellSpec[];
 }
 
-/** Runs a batch of probes from one pod: returns per-probe exit status and output. */
-export type PodExec = (pod: string, container: string | undefined, script: string) => Promise<string>;
-
 const TIMEOUT_S = 3;
 
-/** A bash command (the agnhost image has bash, curl, netcat-openbsd and dig; no coreutils). */
-export function probeCommand(probe: Probe): string {
-  switch (probe.kind) {
-    case 'http': {
-      const url = `http://${bracket(probe.host)}:${probe.port}${probe.path ?? '/hostname'}`;
-      const one = `curl -sS --max-time ${TIMEOUT_S} ${quote(url)}`;
-      if (!probe.count || probe.count <= 1) return one;
-      // one connection per request (no keep-alive), so each request is load-balanced anew
-      return `for ((k=0;k<${probe.count};k++)); do ${one} || exit 1; echo; done`;
-    }
-    case 'udp':
-      return `echo ${quote(probe.payload ?? 'hostname')} | nc -u -w ${TIMEOUT_S - 1}${probe.sourcePort ? ` -p ${probe.sourcePort}` : ''} ${quote(probe.host)} ${probe.port}`;
-    case 'dns':
-      return `dig +short +time=2 +tries=2 ${quote(probe.name)} ${probe.type}`;
-  }
+/** The shell and commands the source pods' image has: each probe as one shell command, bounded in time. */
+export interface ProbeTools {
+  name: string;
+  /** What runs the batch script (`<shell> -s`, the script on stdin). */
+  shell: string;
+  command(probe: Probe): string;
 }
+
+/** `count` requests, one connection each (no keep-alive, so each is load-balanced anew), answers one per line. */
+function repeat(one: string, count: number | undefined): string {
+  if (!count || count <= 1) return one;
+  return `k=0; while [ $k -lt ${count} ]; do ${one} || exit 1; echo; k=$((k+1)); done`;
+}
+
+function url(probe: { host: string; port: number; path?: string }): string {
+  return `http://${bracket(probe.host)}:${probe.port}${probe.path ?? '/hostname'}`;
+}
+
+/** agnhost (what `netcheck` deploys): bash, curl, netcat-openbsd and dig; no coreutils. */
+export const AGNHOST_TOOLS: ProbeTools = {
+  name: 'agnhost',
+  shell: 'bash',
+  command(probe) {
+    switch (probe.kind) {
+      case 'http':
+        return repeat(`curl -sS --max-time ${TIMEOUT_S} ${quote(url(probe))}`, probe.count);
+      case 'udp':
+        return `echo ${quote(probe.payload ?? 'hostname')} | nc -u -w ${TIMEOUT_S - 1}${probe.sourcePort ? ` -p ${probe.sourcePort}` : ''} ${quote(probe.host)} ${probe.port}`;
+      case 'dns':
+        return `dig +short +time=2 +tries=2 ${quote(probe.name)} ${probe.type}`;
+    }
+  },
+};
+
+/** The toolbox image every node preloads (what the quick checks deploy): busybox sh, wget, timeout. HTTP only. */
+export const BUSYBOX_TOOLS: ProbeTools = {
+  name: 'busybox',
+  shell: 'sh',
+  command(probe) {
+    // busybox-static's `wget -T` segfaults (Debian bookworm): bounded by `timeout` instead
+    if (probe.kind === 'http') return repeat(`timeout ${TIMEOUT_S} wget -q -O - ${quote(url(probe))}`, probe.count);
+    throw new LocalClusterError(`A ${probe.kind} probe needs the agnhost tools (dig, netcat); the busybox toolbox probes HTTP only.`);
+  },
+};
 
 function bracket(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
@@ -65,10 +98,13 @@ function quote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** One script running every probe in parallel, printing `index<TAB>status<TAB>output` per probe (newlines as spaces). */
-export function batchScript(probes: readonly Probe[]): string {
+/**
+ * One POSIX shell script (bash, dash and busybox sh alike) running every probe in parallel, printing
+ * `index<TAB>status<TAB>output` per probe in one write (whitespace runs as one space, at most 400 characters).
+ */
+export function batchScript(probes: readonly Probe[], tools: ProbeTools = AGNHOST_TOOLS): string {
   const lines = probes.map(
-    (p, i) => `( out=$( { ${probeCommand(p)} ; } 2>&1 ); rc=$?; out=\${out//$'\\n'/ }; printf '%s\\t%s\\t%s\\n' ${i} "$rc" "\${out:0:400}" ) &`,
+    (p, i) => `( out=$( { ${tools.command(p)} ; } 2>&1 ); rc=$?; set -f; set -- $out; printf '%s\\t%s\\t%.400s\\n' ${i} "$rc" "$*" ) &`,
   );
   return [...lines, 'wait', ''].join('\n');
 }
@@ -84,7 +120,9 @@ export function parseBatch(output: string, count: number): ProbeResult[] {
     const m = /^(\d+)\t(\d+)\t(.*)$/.exec(line);
     if (!m) continue;
     const i = Number(m[1]);
-    if (i < count) results[i] = { ok: m[2] === '0', output: m[3]!.trim() };
+    const output = m[3]!.trim();
+    // a probe killed by its time bound says nothing: its status does
+    if (i < count) results[i] = { ok: m[2] === '0', output: output || (m[2] === '0' ? '' : `exit status ${m[2]}`) };
   }
   return results;
 }
@@ -95,7 +133,7 @@ export async function hostProbe(probe: Probe): Promise<ProbeResult> {
     const answers: string[] = [];
     for (let k = 0; k < (probe.count ?? 1); k += 1) {
       try {
-        const res = await fetch(`http://${bracket(probe.host)}:${probe.port}${probe.path ?? '/hostname'}`, { signal: AbortSignal.timeout(TIMEOUT_S * 1000) });
+        const res = await fetch(url(probe), { signal: AbortSignal.timeout(TIMEOUT_S * 1000) });
         answers.push((await res.text()).trim());
       } catch (e) {
         const cause = (e as { cause?: { code?: string } }).cause?.code;
@@ -123,8 +161,19 @@ export async function hostProbe(probe: Probe): Promise<ProbeResult> {
   return { ok: false, output: 'DNS probes run in pods only' };
 }
 
+/** Runs a batch script in a source pod with `<shell> -s` and returns what it printed. */
+export type PodExec = (source: PodSource, shell: string, script: string) => Promise<string>;
+
+/** `kubectl exec` into the source pod, in its namespace or else `namespace`. */
+export function kubectlExec(kubectl: Kubectl, namespace: string): PodExec {
+  return (source, shell, script) =>
+    kubectl(['-n', source.namespace ?? namespace, 'exec', '-i', source.pod, ...(source.container ? ['-c', source.container] : []), '--', shell, '-s'], script);
+}
+
 export interface RunTableOptions {
   exec: PodExec;
+  /** What the source pods' image has to probe with. Default: agnhost's. */
+  tools?: ProbeTools;
   /** Probe rounds: cells that do not match yet are probed again (rules are programmed asynchronously). Default 6. */
   attempts?: number;
   /** Pause between rounds. Default 2000 ms. */
@@ -141,6 +190,7 @@ export interface RunTableOptions {
 export async function runTable(spec: TableSpec, options: RunTableOptions): Promise<NetcheckTable> {
   const started = performance.now();
   const attempts = options.attempts ?? 6;
+  const tools = options.tools ?? AGNHOST_TOOLS;
   const cells: NetcheckCell[] = spec.cells.map((c) => ({ source: c.source.name, target: c.target, expected: c.expect, observed: false, attempts: 0 }));
   let pending = spec.cells.map((_, i) => i);
   for (let round = 0; round < attempts && pending.length; round += 1) {
@@ -155,7 +205,7 @@ export async function runTable(spec: TableSpec, options: RunTableOptions): Promi
         let results: ProbeResult[];
         if ('host' in source) results = await Promise.all(probes.map(hostProbe));
         else {
-          const out = await options.exec(source.pod, source.container, batchScript(probes)).catch((e: Error) => `exec failed: ${e.message}`);
+          const out = await options.exec(source, tools.shell, batchScript(probes, tools)).catch((e: Error) => `exec failed: ${e.message}`);
           results = parseBatch(out, probes.length);
           if (out.startsWith('exec failed:')) results = results.map(() => ({ ok: false, output: out.split('\n')[0]! }));
         }
@@ -174,7 +224,8 @@ export async function runTable(spec: TableSpec, options: RunTableOptions): Promi
   };
 }
 
-function judge(spec: CellSpec, cell: NetcheckCell, result: ProbeResult): void {
+/** What one attempt at a cell says: reachable when the probe succeeded and its answer is accepted; otherwise why not. */
+export function judge(spec: CellSpec, cell: NetcheckCell, result: ProbeResult): void {
   cell.attempts += 1;
   delete cell.answer;
   delete cell.error;

@@ -29,7 +29,7 @@ export interface NetcheckTable {
 }
 
 export function tableMatches(table: NetcheckTable): boolean {
-  return table.cells.every((c) => c.expected === c.observed);
+  return mismatches(table.cells).length === 0;
 }
 
 type Grid = (cell: NetcheckCell | undefined) => string;
@@ -65,12 +65,17 @@ export function renderTable(table: NetcheckTable): string {
   if (ok) parts.push(`observed (= expected):\n${renderGrid(table, 'observed')}`);
   else {
     parts.push(`expected:\n${renderGrid(table, 'expected')}`, `observed:\n${renderGrid(table, 'observed')}`, `comparison (X = differs):\n${renderGrid(table, 'comparison')}`);
-    const wrong = table.cells.filter((c) => c.expected !== c.observed);
-    parts.push(
-      wrong
-        .map((c) => `  ${c.source} -> ${c.target}: expected ${c.expected ? 'reachable' : 'unreachable'}, ${c.observed ? `answered ${JSON.stringify(c.answer ?? '')}` : (c.error ?? 'no answer')} (${c.attempts} attempt(s))`)
-        .join('\n'),
-    );
+    parts.push(mismatches(table.cells).map((c) => `  ${describeMismatch(c)}`).join('\n'));
   }
   return parts.join('\n');
+}
+
+/** The cells that differ from their expectation. */
+export function mismatches(cells: readonly NetcheckCell[]): NetcheckCell[] {
+  return cells.filter((c) => c.expected !== c.observed);
+}
+
+/** A mismatched cell in one line: `source -> target: expected reachable, <why not> (n attempt(s))`. */
+export function describeMismatch(c: NetcheckCell): string {
+  return `${c.source} -> ${c.target}: expected ${c.expected ? 'reachable' : 'unreachable'}, ${c.observed ? `answered ${JSON.stringify(c.answer ?? '')}` : (c.error ?? 'no answer')} (${c.attempts} attempt(s))`;
 }

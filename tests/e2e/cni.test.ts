@@ -15,7 +15,8 @@ afterAll(async () => {
   await clean({ driver, cluster: PTP }).catch(() => undefined);
 });
 
-// flannel (kube-proxy nftables) also carries netcheck's second table run: every case green
+// flannel (kube-proxy nftables, no addons: the dashboard file tests them) also carries netcheck's
+// second table run: every case green
 describe('flannel, its images built offline by the image factory', () => {
   const k = kubectlFor(FLANNEL);
 
@@ -38,7 +39,7 @@ describe('flannel, its images built offline by the image factory', () => {
   });
 
   it('up --cni-plugin flannel: three Ready nodes, a flannel pod Running on each, VXLAN between them', async () => {
-    const r = await cli(['up', '--name', FLANNEL, '--cni-plugin', 'flannel', '--kube-proxy-mode', 'nftables', '--num-nodes', '2', '--dind-subnet', '10.197.0.0/16']);
+    const r = await cli(['up', '--name', FLANNEL, '--cni-plugin', 'flannel', '--kube-proxy-mode', 'nftables', '--num-nodes', '2', '--addons', '', '--dind-subnet', '10.197.0.0/16']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/Load images into the nodes/);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1', 'kube-node-2']);

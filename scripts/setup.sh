@@ -34,11 +34,4 @@ raise_sysctl() {
 raise_sysctl fs.inotify.max_user_instances 512
 raise_sysctl fs.inotify.max_user_watches 524288
 
-# Debian's chromium: the dashboard test opens the dashboard in a real headless browser
-if ! command -v chromium >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
-  echo "Installing chromium (for the dashboard test)..." >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || {
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-fi
-
 nx run-many -t build --outputStyle=static >/dev/null || nx run-many -t build --outputStyle=static

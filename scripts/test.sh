@@ -9,6 +9,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 START=$SECONDS
 bash scripts/setup.sh
 export PATH=$PWD/node_modules/.bin:$PATH
+# Debian's chromium, a tool only the tests need (setup.sh, which `./local-cluster` runs, leaves
+# it out): the dashboard test opens the dashboard in a real headless browser
+if ! command -v chromium >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+  echo "Installing chromium (for the dashboard test)..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+fi
+
 echo "node $(node --version), deno $(deno --version | head -1 | cut -d' ' -f2), docker engine $(curl -fsS --unix-socket /var/run/docker.sock http://docker/version | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).Version))')"
 
 rm -f packages/*/test-results.json examples/*/test-results.json images/test-results.json .test-results-deno.json tests/e2e/test-results*.json

@@ -3,13 +3,13 @@ import { progressMode, progressRenderer } from '../progress.js';
 import { interruptSignal } from '../signals.js';
 import { runTool, splitClusterFlag } from './kubectl.js';
 
-export const HELM_USAGE = `local-cluster helm [--cluster NAME] HELM-ARGS...
+export const HELM_USAGE = `local-cluster helm [--name NAME] HELM-ARGS...
 
 Runs a Helm 3 client (built from its Go module on first use) against the cluster's
 admin kubeconfig. Everything after "helm" goes to Helm unchanged, e.g.
   local-cluster helm install web ./charts/web --wait
-  local-cluster helm --cluster dev list -A
-The cluster is --cluster NAME (first), else cluster.name from LOCAL_CLUSTER_NAME or the config file.`;
+  local-cluster helm --name dev list -A
+The cluster is --name NAME (first; --cluster NAME too), else cluster.name from LOCAL_CLUSTER_NAME or the config file.`;
 
 const OFFLINE = new Set(['version', 'template', 'create', 'package', 'lint', 'show', 'inspect', 'dependency', 'dep', 'repo', 'search', 'env', 'completion', 'plugin', 'pull', 'fetch', 'verify', 'help']);
 

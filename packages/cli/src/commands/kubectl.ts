@@ -2,27 +2,32 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rename, symlink, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { controlPlaneOf, hostKubectl, kubectlOn, serverVersion, loadConfig, localClusterHome, requireKubeconfig, runningNodes, type NodeHandle } from '@local-cluster/core';
+import { controlPlaneOf, hostKubectl, LocalClusterError, kubectlOn, serverVersion, loadConfig, localClusterHome, requireKubeconfig, runningNodes, type NodeHandle } from '@local-cluster/core';
 import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
 
-export const KUBECTL_USAGE = `local-cluster kubectl [--cluster NAME] KUBECTL-ARGS...
+export const KUBECTL_USAGE = `local-cluster kubectl [--name NAME] KUBECTL-ARGS...
 
 Runs the cluster's own kubectl (its exact version) with the cluster's admin kubeconfig.
 Everything after "kubectl" goes to kubectl unchanged, e.g.
   local-cluster kubectl get pods -A
-  local-cluster kubectl --cluster dev apply -f app.yaml
-The cluster is --cluster NAME (first), else cluster.name from LOCAL_CLUSTER_NAME or the config file.
+  local-cluster kubectl --name dev apply -f app.yaml
+The cluster is --name NAME (first; --cluster NAME too), else cluster.name from LOCAL_CLUSTER_NAME or the config file.
 \`up\` also links ~/.local-cluster/kubectl to it: alias kubectl=~/.local-cluster/kubectl`;
 
-/** `--cluster NAME` / `--cluster=NAME` in front of a passed-through command line. */
+/**
+ * `--name NAME` (as every other command takes it) or `--cluster NAME`, also `--name=NAME`, in
+ * front of a passed-through command line: kubectl and Helm 3 have no global flag of either name.
+ */
 export function splitClusterFlag(argv: readonly string[]): { name?: string; args: string[] } {
   const first = argv[0];
-  if (first === '--cluster' || first?.startsWith('--cluster=')) {
-    const inline = first.includes('=');
-    return { name: inline ? first.slice('--cluster='.length) : argv[1], args: argv.slice(inline ? 1 : 2) };
+  const flag = ['--name', '--cluster'].find((f) => first === f || first?.startsWith(`${f}=`));
+  if (!flag) return { args: [...argv] };
+  if (first === flag) {
+    if (argv[1] === undefined || argv[1].startsWith('-')) throw new LocalClusterError(`${flag} needs a cluster name.`, { hint: `Put it first: local-cluster kubectl ${flag} NAME get nodes` });
+    return { name: argv[1], args: argv.slice(2) };
   }
-  return { args: [...argv] };
+  return { name: first!.slice(flag.length + 1), args: argv.slice(1) };
 }
 
 /**

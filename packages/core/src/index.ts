@@ -113,7 +113,7 @@ export { hostKubectl } from './lifecycle/host-kubectl.js';
 // The image factory: recipes, Go builds, Debian packages, the Kubernetes program builder
 export {
   archiveManifest, canonicalJson, dropBlankImports, ensureGoBinaries, ensureImage, findGo,
-  goBinaryHash, goBinaryProblems, goDirective, goEnv, goModuleDir, goToolchainFor, imageConfig,
+  goBinaryHash, goBinaryProblems, goBuildArgs, goDirective, goEnv, goModuleDir, goToolchainFor, imageConfig,
   type ImageFactoryOptions, type ImageState, imageStatus, type ImageStatus, importedModules,
   type KubeadmImageVersions, type KubernetesRelease, loadImagesIntoNodes, type NeededImage,
   parseDependsClosure, parseGoJsonStream, parseKubeadmConstants, recipeHash, recipeProblems,

@@ -4,7 +4,7 @@
  * machine's apt sources) and load it into every node.
  */
 
-/** One Go main package compiled into the image (CGO off, static, stripped). */
+/** One Go main package compiled into the image (CGO off unless `cgo`, static, stripped). */
 export interface GoBinary {
   /** Module path, e.g. `github.com/flannel-io/flannel`. */
   module: string;
@@ -48,6 +48,19 @@ export interface GoBinary {
    * Kubernetes' `test/e2e` as `e2e.test`.
    */
   test?: boolean;
+  /**
+   * Build with cgo (CGO_ENABLED=1) with this machine's C compiler, whose version joins the
+   * binary's cache key; C flags and libraries come through `env` (CGO_CFLAGS, CGO_LDFLAGS,
+   * PKG_CONFIG_PATH). Default: cgo off.
+   */
+  cgo?: boolean;
+  /** `-buildmode`, e.g. `pie`. Default: Go's (exe). */
+  buildmode?: 'exe' | 'pie';
+  /**
+   * The external linker's flags (`-extldflags`), e.g. `-static-pie` for a cgo program linked
+   * with `-linkmode external -buildmode=pie`. Default `-static`.
+   */
+  extldflags?: string;
 }
 
 /** A file written into the image. Exactly one of content or link. */

@@ -68,12 +68,18 @@ function hostArch(): string {
 }
 
 let goVersion: Promise<string> | undefined;
+let ccVersion: Promise<string> | undefined;
 /** The toolchain a recipe builds with; asks Go for its version once per process. */
 export async function toolchainFor(recipe: ImageRecipe): Promise<Toolchain> {
   if (!recipe.go?.length) return { go: '', arch: hostArch() };
   const go = findGo();
   goVersion ??= go ? exec(go, ['env', 'GOVERSION']).then((r) => r.stdout.trim(), () => 'unknown') : Promise.resolve('none');
-  return { go: await goVersion, arch: hostArch() };
+  if (!recipe.go.some((b) => b.cgo)) return { go: await goVersion, arch: hostArch() };
+  // cgo builds also depend on the C compiler (the one `go env CC` names)
+  ccVersion ??= (go ? exec(go, ['env', 'CC']).then((r) => r.stdout.trim() || 'gcc', () => 'gcc') : Promise.resolve(process.env.CC ?? 'gcc')).then((cc) =>
+    exec(cc, ['--version']).then((r) => r.stdout.split('\n')[0]!.trim(), () => 'none'),
+  );
+  return { go: await goVersion, arch: hostArch(), cc: await ccVersion };
 }
 
 /** Where the image stands, and what the engine holds under its name (one inspect). */

@@ -19,7 +19,22 @@ export function findGo(env: NodeJS.ProcessEnv = process.env): string | undefined
 /** Environment of every `go` call: the machine's own Go settings (proxy, sumdb) are kept. */
 export function goEnv(binary: GoBinary, arch: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const flags = [base.GOFLAGS, '-mod=mod', '-buildvcs=false'].filter(Boolean).join(' ');
-  return { ...base, CGO_ENABLED: '0', GOOS: 'linux', GOARCH: arch, GOWORK: 'off', GOFLAGS: flags, ...binary.env };
+  return { ...base, CGO_ENABLED: binary.cgo ? '1' : '0', GOOS: 'linux', GOARCH: arch, GOWORK: 'off', GOFLAGS: flags, ...binary.env };
+}
+
+/** The `go build` (or `go test -c`) arguments of a binary, up to `-o`: stripped, static unless told otherwise. */
+export function goBuildArgs(binary: GoBinary): string[] {
+  // -extldflags applies only when the external linker runs (cgo, -linkmode external)
+  const ext = binary.extldflags ?? '-static';
+  const ldflags = ['-s', '-w', '-extldflags', ext.includes(' ') ? `'${ext}'` : ext, ...(binary.ldflags ?? [])];
+  return [
+    ...(binary.test ? ['test', '-c', '-vet=off'] : ['build']),
+    '-trimpath',
+    ...(binary.buildmode && binary.buildmode !== 'exe' ? [`-buildmode=${binary.buildmode}`] : []),
+    ...(binary.tags?.length ? ['-tags', binary.tags.join(',')] : []),
+    '-ldflags',
+    ldflags.join(' '),
+  ];
 }
 
 /** Removes `_ "path"` imports from Go source; returns the new text and which paths were found. */
@@ -163,16 +178,16 @@ export async function buildGoBinary(session: BuildSession, binary: GoBinary, too
   if (binary.replace || binary.sums || binary.inTreeReplacesAt) await editGoMod(session, src, binary, go, env);
 
   session.step(`go ${binary.test ? 'test -c' : 'build'} ${binary.binary} (${at}${pkg === '.' ? '' : `/${pkg}`})`);
-  const ldflags = ['-s', '-w', '-extldflags', '-static', ...(binary.ldflags ?? [])].join(' ');
   await mkdir(outDir, { recursive: true });
   const tmp = join(outDir, `.${binary.binary}.${process.pid}.tmp`);
-  const build = binary.test ? ['test', '-c', '-vet=off'] : ['build'];
-  const argv = [go, ...build, '-trimpath', ...(binary.tags?.length ? ['-tags', binary.tags.join(',')] : []), '-ldflags', ldflags, '-o', tmp, `./${pkg === '.' ? '' : pkg}`];
+  const argv = [go, ...goBuildArgs(binary), '-o', tmp, `./${pkg === '.' ? '' : pkg}`];
   const built = await runCommand(argv, { cwd: src, env, log: session.log, signal: session.signal }).finally(() => rm(src, { recursive: true, force: true }));
   if (built.code !== 0) {
     await rm(tmp, { force: true });
     session.fail(`go build of ${binary.binary} from ${at} failed:\n${built.tail}`, {
-      hint: 'CGO is off: a package that needs cgo must be left out (GoBinary.dropImports) or replaced.',
+      hint: binary.cgo
+        ? 'cgo is on: check the C compiler and the C flags and libraries the recipe passes (GoBinary.env CGO_CFLAGS, CGO_LDFLAGS, PKG_CONFIG_PATH).'
+        : 'CGO is off: a package that needs cgo must be left out (GoBinary.dropImports) or replaced.',
     });
   }
   await rename(tmp, out);

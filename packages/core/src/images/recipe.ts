@@ -23,6 +23,9 @@ const goBinarySchema = z.strictObject({
   sums: z.array(z.string().regex(/^\S+ v\S+ h1:[A-Za-z0-9+/=]+$/, 'must be a go.sum line: "module/path version h1:hash"')).optional(),
   inTreeReplacesAt: z.string().regex(/^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/, 'must be a Go module version such as v0.34.4').optional(),
   test: z.boolean().optional(),
+  cgo: z.boolean().optional(),
+  buildmode: z.enum(['exe', 'pie']).optional(),
+  extldflags: z.string().regex(/^\S+( \S+)*$/, 'must be linker flags separated by single spaces').optional(),
 });
 
 const fileSchema = z
@@ -72,6 +75,8 @@ export interface Toolchain {
   go: string;
   /** GOARCH / Debian architecture. */
   arch: string;
+  /** The C compiler's version (first line of `cc --version`), when a binary builds with cgo. */
+  cc?: string;
 }
 
 /** The content address of an image: recipe, image name, toolchain and factory version. */
@@ -92,5 +97,7 @@ export function goBinaryProblems(binary: unknown): string[] {
 export function goBinaryHash(binary: GoBinary, toolchain: Toolchain): string {
   // where the image puts the binary, and its mode there, do not change it
   const inputs = { ...binary, dir: undefined, mode: undefined };
-  return createHash('sha256').update(canonicalJson({ factory: FACTORY_VERSION, inputs, toolchain })).digest('hex').slice(0, 16);
+  // the C compiler only decides cgo builds: the others keep their address when it changes
+  const tools = binary.cgo ? toolchain : { ...toolchain, cc: undefined };
+  return createHash('sha256').update(canonicalJson({ factory: FACTORY_VERSION, inputs, toolchain: tools })).digest('hex').slice(0, 16);
 }

@@ -4,6 +4,8 @@ import {
   canonicalJson,
   dropBlankImports,
   goBinaryHash,
+  goBinaryProblems,
+  goBuildArgs,
   goEnv,
   imageConfig,
   parseDependsClosure,
@@ -100,6 +102,35 @@ describe('Go builds', () => {
     const env = goEnv({ module: 'm', version: 'v1.0.0', binary: 'b', env: { GONOSUMDB: 'example.com' } }, 'amd64', { GOPROXY: 'https://proxy.invalid', GOFLAGS: '-x' });
     expect(env).toMatchObject({ CGO_ENABLED: '0', GOOS: 'linux', GOARCH: 'amd64', GOPROXY: 'https://proxy.invalid', GONOSUMDB: 'example.com', GOWORK: 'off' });
     expect(env.GOFLAGS).toBe('-x -mod=mod -buildvcs=false');
+  });
+
+  it('turns cgo on only for a cgo binary, and lets its env add C flags', () => {
+    expect(goEnv({ module: 'm', version: 'v1.0.0', binary: 'b', cgo: true, env: { CGO_CFLAGS: '-I/x' } }, 'amd64', {})).toMatchObject({ CGO_ENABLED: '1', CGO_CFLAGS: '-I/x' });
+    expect(goEnv({ module: 'm', version: 'v1.0.0', binary: 'b', env: { GOTOOLCHAIN: 'go1.27.0' } }, 'amd64', {})).toMatchObject({ CGO_ENABLED: '0', GOTOOLCHAIN: 'go1.27.0' });
+  });
+
+  it('links static by default; a recipe can set the build mode and the external linker flags', () => {
+    const plain = { module: 'm', version: 'v1.0.0', binary: 'b', tags: ['netgo', 'osusergo'], ldflags: ['-X main.v=1'] };
+    expect(goBuildArgs(plain)).toEqual(['build', '-trimpath', '-tags', 'netgo,osusergo', '-ldflags', '-s -w -extldflags -static -X main.v=1']);
+    expect(goBuildArgs({ ...plain, test: true }).slice(0, 4)).toEqual(['test', '-c', '-vet=off', '-trimpath']);
+    const pie = goBuildArgs({ ...plain, cgo: true, buildmode: 'pie', extldflags: '-static-pie', ldflags: ['-linkmode external'] });
+    expect(pie).toEqual(['build', '-trimpath', '-buildmode=pie', '-tags', 'netgo,osusergo', '-ldflags', '-s -w -extldflags -static-pie -linkmode external']);
+    expect(goBuildArgs({ ...plain, extldflags: '-static -lm' }).at(-1)).toBe("-s -w -extldflags '-static -lm' -X main.v=1");
+  });
+
+  it('checks the cgo, buildmode and extldflags fields', () => {
+    expect(goBinaryProblems({ module: 'm', version: 'v1.0.0', binary: 'b', cgo: true, buildmode: 'pie', extldflags: '-static-pie' })).toEqual([]);
+    expect(goBinaryProblems({ module: 'm', version: 'v1.0.0', binary: 'b', buildmode: 'c-shared' })[0]).toMatch(/^buildmode:/);
+    expect(goBinaryProblems({ module: 'm', version: 'v1.0.0', binary: 'b', extldflags: '' })[0]).toMatch(/^extldflags:/);
+  });
+
+  it('keys a cgo binary by the C compiler too, and only a cgo binary', () => {
+    const bin = { module: 'm', version: 'v1.0.0', binary: 'b' };
+    const gcc12 = { ...toolchain, cc: 'gcc (Debian 12.2.0-14) 12.2.0' };
+    const gcc13 = { ...toolchain, cc: 'gcc (Debian 13.3.0-1) 13.3.0' };
+    expect(goBinaryHash(bin, gcc12)).toBe(goBinaryHash(bin, toolchain));
+    expect(goBinaryHash(bin, gcc12)).toBe(goBinaryHash(bin, gcc13));
+    expect(goBinaryHash({ ...bin, cgo: true }, gcc12)).not.toBe(goBinaryHash({ ...bin, cgo: true }, gcc13));
   });
 });
 

@@ -2,35 +2,36 @@
 # Builds the node image of a Kubernetes release other than the default one of
 # binaries/versions.env (which build-node-image.sh builds, unchanged, so its image and
 # cache stay valid). Same stages, same scripts, plus:
-#   - etcd, CoreDNS and pause at the versions this release's kubeadm asks for (the caller
-#     reads them off cmd/kubeadm/app/constants/constants.go of the release's module);
-#   - GOTOOLCHAIN for the builds when the release's go.mod needs a newer Go than the local one;
-#   - from Kubernetes 1.36 (CONTAINERD_MAJOR=2): containerd 2 and runc built from Go modules
-#     (containerd2/build.sh) over Debian's 1.6 in the root filesystem, with a version 3
+#   - etcd, CoreDNS and pause at the versions this release's kubeadm asks for, and GOTOOLCHAIN
+#     when the release's go.mod needs a newer Go than the local one (both decided, and the
+#     programs built, by the image factory: src/node-binaries.ts);
+#   - from Kubernetes 1.36 (CONTAINERD_MAJOR=2): containerd 2 and runc (built by the image
+#     factory into CONTAINERD2_DIR) over Debian's 1.6 in the root filesystem, with a version 3
 #     configuration (containerd2/config.toml) that the unit starts containerd with.
 #
 # Usage: build-node-image.sh CACHE_DIR IMAGE_REF
-# Environment (required): KUBERNETES_VERSION, ETCD_VERSION, COREDNS_VERSION, PAUSE_VERSION,
-# CONTAINERD_MAJOR (1 or 2), IPTABLES_WRAPPER. Optional: GOTOOLCHAIN, BIN_OVERRIDES,
-# DEBIAN_MIRROR (as for build-node-image.sh).
+# Environment (required): BINARIES_DIR (bin/*, versions.env, kubeadm-images.txt of the
+# release), CONTAINERD_MAJOR (1 or 2), IPTABLES_WRAPPER; CONTAINERD2_DIR (bin/containerd,
+# containerd-shim-runc-v2, ctr, runc and versions.env) when CONTAINERD_MAJOR is 2.
+# Optional: BIN_OVERRIDES, DEBIAN_MIRROR (as for build-node-image.sh).
 set -Eeuo pipefail
 [[ $# == 2 ]] || { sed -n '2,/^set -Eeuo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2; }
 CACHE=$1
 IMAGE_REF=$2
 IMAGES=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-for v in KUBERNETES_VERSION ETCD_VERSION COREDNS_VERSION PAUSE_VERSION CONTAINERD_MAJOR IPTABLES_WRAPPER; do
+for v in BINARIES_DIR CONTAINERD_MAJOR IPTABLES_WRAPPER; do
   [[ -n ${!v:-} ]] || { echo "$v must be set" >&2; exit 2; }
 done
 [[ $CONTAINERD_MAJOR == 1 || $CONTAINERD_MAJOR == 2 ]] || { echo "CONTAINERD_MAJOR must be 1 or 2" >&2; exit 2; }
-export KUBERNETES_VERSION ETCD_VERSION COREDNS_VERSION PAUSE_VERSION
-[[ -z ${GOTOOLCHAIN:-} ]] || export GOTOOLCHAIN
+[[ $CONTAINERD_MAJOR == 1 || -x ${CONTAINERD2_DIR:-}/bin/containerd ]] || { echo "CONTAINERD2_DIR must hold containerd 2 and runc (bin/*)" >&2; exit 2; }
+# shellcheck disable=SC1091 # written by ensureNodeBinaries
+source "$BINARIES_DIR/versions.env"
 STAGES=3
 [[ $CONTAINERD_MAJOR == 1 ]] || STAGES=4
 mkdir -p "$CACHE"
 
-echo "==> stage 1/$STAGES: Kubernetes $KUBERNETES_VERSION binaries (etcd $ETCD_VERSION, CoreDNS $COREDNS_VERSION, pause $PAUSE_VERSION${GOTOOLCHAIN:+, GOTOOLCHAIN=$GOTOOLCHAIN})"
-BINARIES=$CACHE/binaries/$KUBERNETES_VERSION
-bash "$IMAGES/binaries/build.sh" "$BINARIES"
+echo "==> stage 1/$STAGES: Kubernetes $KUBERNETES_VERSION binaries (etcd $ETCD_VERSION, CoreDNS $COREDNS_VERSION, pause $PAUSE_VERSION; image factory): $BINARIES_DIR"
+BINARIES=$BINARIES_DIR
 if [[ -n ${BIN_OVERRIDES:-} ]]; then
   KEY=$(cd "$BIN_OVERRIDES/bin" && sha256sum ./* | sha256sum | cut -c1-16)
   MERGED=$CACHE/merged/$KUBERNETES_VERSION-$KEY
@@ -46,9 +47,8 @@ bash "$IMAGES/node/build-rootfs.sh" "$CACHE/rootfs"
 ROOTFS=$CACHE/rootfs/rootfs.tar
 
 if [[ $CONTAINERD_MAJOR == 2 ]]; then
-  echo "==> stage 3/$STAGES: containerd 2 and runc from Go modules"
-  C2=$CACHE/containerd2
-  bash "$IMAGES/containerd2/build.sh" "$C2"
+  C2=$CONTAINERD2_DIR
+  echo "==> stage 3/$STAGES: containerd 2 and runc from Go modules (image factory): $C2"
   PAUSE_IMAGE=$(awk '$1 ~ /\/pause:/ { print $1 }' "$BINARIES/kubeadm-images.txt")
   [[ -n $PAUSE_IMAGE ]] || { echo "no pause image in $BINARIES/kubeadm-images.txt" >&2; exit 1; }
   # the root filesystem with containerd 2 in place of Debian's 1.6, keyed by its inputs

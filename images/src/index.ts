@@ -1,14 +1,23 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { AbortedError, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, resolveKubernetesRelease, withWaitingLock, type ImageBuildContext, type LockHolder, type ImageRequirement, type KubernetesRelease, type ResolvedConfig } from '@local-cluster/core';
+import {
+  AbortedError, canonicalJson, IPTABLES_WRAPPER, LocalClusterError, NODE_CONTRACT, resolveKubernetesRelease, withWaitingLock,
+  type ImageBuildContext, type LockHolder, type ImageRequirement, type KubernetesRelease, type Logger, type ResolvedConfig,
+} from '@local-cluster/core';
+import { containerd2Versions, ensureContainerd2, ensureNodeBinaries, nodeBinaryRecipes, pinnedVersions, releaseVersions, type NodeVersions } from './node-binaries.js';
 import { binarySources, hasOverrides, OVERRIDABLE, sourcesKey, stageOverrides, type BinarySources } from './sources.js';
 
 export * from './sources.js';
+export {
+  containerd2Dir, containerd2Versions, containerdBinaries, corednsBinary, ensureContainerd2, ensureNodeBinaries, etcdBinaries, KUBERNETES_BINARIES,
+  kubeadmMismatches, kubernetesBinaries, type Libseccomp, moduleTime, nodeBinariesDir, nodeBinaryRecipes, type NodeVersions, normaliseVersions,
+  parseVersionsFile, pinnedVersions, releaseVersions, runcBinary,
+} from './node-binaries.js';
 
 /** Where the recipes live: next to this package's dist/. */
 export const RECIPES_DIR = fileURLToPath(new URL('..', import.meta.url));
@@ -41,16 +50,22 @@ export function isOtherRelease(kubernetesVersion: string, recipesDir = RECIPES_D
 }
 
 /**
- * Hash of every recipe file plus the Kubernetes version: the node image's tag. The default
- * release's image hashes exactly build-node-image.sh, binaries/ and node/; other releases add
- * release/ and containerd2/ (their recipe), so changes there never rebuild the default image.
+ * Hash of every recipe file, the Go recipes of its programs (node-binaries.ts) and the
+ * Kubernetes version: the node image's tag. The default release's image hashes exactly
+ * build-node-image.sh, binaries/, node/ and its programs' recipes; other releases add
+ * release/, containerd2/ and the containerd and runc recipes, so changes there never rebuild
+ * the default image.
  */
 export function nodeImageHash(kubernetesVersion: string, recipesDir = RECIPES_DIR): string {
   // the kube-proxy image carries core's iptables wrapper
   const hash = createHash('sha256').update(kubernetesVersion).update('\0').update(IPTABLES_WRAPPER);
   const files = [join(recipesDir, 'build-node-image.sh'), ...recipeFiles(join(recipesDir, 'binaries')), ...recipeFiles(join(recipesDir, 'node'))];
-  if (isOtherRelease(kubernetesVersion, recipesDir)) files.push(...recipeFiles(join(recipesDir, 'release')), ...recipeFiles(join(recipesDir, 'containerd2')));
+  const other = isOtherRelease(kubernetesVersion, recipesDir);
+  if (other) files.push(...recipeFiles(join(recipesDir, 'release')), ...recipeFiles(join(recipesDir, 'containerd2')));
   for (const file of files) hash.update(relative(recipesDir, file)).update('\0').update(readFileSync(file));
+  // the programs' recipes; another release's etcd, CoreDNS and pause versions follow from its version
+  const recipes = other ? nodeBinaryRecipes({ kubernetes: kubernetesVersion }, containerd2Versions(recipesDir)) : nodeBinaryRecipes(pinnedVersions(recipesDir));
+  hash.update('go\0').update(canonicalJson(recipes));
   return hash.digest('hex').slice(0, 12);
 }
 
@@ -81,6 +96,22 @@ function buildNodeImage(ref: string, kubernetesVersion: string, sources: BinaryS
   return withWaitingLock(lock, `build of ${ref}`, { signal: ctx.signal, onWait }, () => buildNodeImageLocked(ref, kubernetesVersion, sources, ctx, recipesDir));
 }
 
+/** A logger that also writes each line into the build log. */
+function teeLogger(logger: Logger, log: NodeJS.WritableStream): Logger {
+  return {
+    info: (m) => (log.write(`${m}\n`), logger.info(m)),
+    warn: (m) => (log.write(`warning: ${m}\n`), logger.warn(m)),
+    debug: (m) => (log.write(`${m}\n`), logger.debug(m)),
+  };
+}
+
+/** The versions and GOTOOLCHAIN a release's programs build with. */
+async function versionsOf(kubernetesVersion: string, recipesDir: string, signal: AbortSignal): Promise<{ versions: NodeVersions; release?: KubernetesRelease }> {
+  if (!isOtherRelease(kubernetesVersion, recipesDir)) return { versions: pinnedVersions(recipesDir) };
+  const release = await resolveKubernetesRelease(kubernetesVersion, { signal });
+  return { versions: releaseVersions(release), release };
+}
+
 async function buildNodeImageLocked(ref: string, kubernetesVersion: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<void> {
   let overrides: string | undefined;
   if (hasOverrides(sources)) {
@@ -95,17 +126,32 @@ async function buildNodeImageLocked(ref: string, kubernetesVersion: string, sour
   const wrapper = join(ctx.cacheDir, 'node-image', 'iptables-wrapper');
   await mkdir(dirname(wrapper), { recursive: true });
   await writeFile(wrapper, IPTABLES_WRAPPER, { mode: 0o755 });
+  const logger = teeLogger(ctx.logger, log);
+  const bctx = { ...ctx, logger };
   let script = join(recipesDir, 'build-node-image.sh');
-  let env: NodeJS.ProcessEnv = { ...process.env, KUBERNETES_VERSION_OVERRIDE: kubernetesVersion };
-  if (isOtherRelease(kubernetesVersion, recipesDir)) {
-    const release = await resolveKubernetesRelease(kubernetesVersion, { signal: ctx.signal });
+  let env: NodeJS.ProcessEnv = { ...process.env };
+  const { versions, release } = await versionsOf(kubernetesVersion, recipesDir, ctx.signal);
+  if (release) {
     script = join(recipesDir, 'release', 'build-node-image.sh');
     env = { ...process.env, ...releaseEnv(release) };
-    ctx.logger.info(
+    logger.info(
       `Kubernetes ${kubernetesVersion}: etcd ${release.images.etcd}, CoreDNS ${release.images.coredns}, pause ${release.images.pause} (from its kubeadm); ` +
         `go ${release.go ?? '?'} -> ${release.toolchain ? `GOTOOLCHAIN=${release.toolchain}` : `local ${release.localGo}`}; containerd ${release.containerd === 2 ? '2 built from Go modules' : "1.6 (Debian's)"}`,
     );
   }
+  const started = performance.now();
+  try {
+    logger.info(`Kubernetes ${kubernetesVersion} programs through the image factory's Go builder`);
+    env.BINARIES_DIR = (await ensureNodeBinaries(versions, { recipesDir, ...(release?.toolchain ? { toolchain: release.toolchain } : {}) }, bctx)).dir;
+    if (release?.containerd === 2) {
+      logger.info("containerd 2 and runc through the image factory's Go builder");
+      env.CONTAINERD2_DIR = (await ensureContainerd2({ recipesDir }, bctx)).dir;
+    }
+  } catch (error) {
+    log.end(`!! ${(error as Error).message}\n`);
+    throw error;
+  }
+  logger.info(`programs ready in ${((performance.now() - started) / 1000).toFixed(1)}s`);
   const child = spawn('bash', [script, join(ctx.cacheDir, 'node-image'), ref], {
     env: { ...env, IPTABLES_WRAPPER: wrapper, ...(overrides ? { BIN_OVERRIDES: overrides } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -163,16 +209,9 @@ export function nodeImage(config: ResolvedConfig, options: NodeImageOptions = {}
  * prebuilt, downloaded or source-built overrides on top.
  */
 async function nodeBinaries(version: string, sources: BinarySources, ctx: ImageBuildContext, recipesDir: string): Promise<Record<string, string>> {
-  const dir = join(ctx.cacheDir, 'node-image', 'binaries', version);
-  // the same environment as the node image build, so its stamp matches (GOTOOLCHAIN included)
-  const env = isOtherRelease(version, recipesDir) ? releaseEnv(await resolveKubernetesRelease(version, { signal: ctx.signal })) : { KUBERNETES_VERSION: version };
-  await new Promise<void>((resolve, reject) => {
-    execFile('bash', [join(recipesDir, 'binaries', 'build.sh'), dir, 'kubernetes'], { env: { ...process.env, ...env }, signal: ctx.signal, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      if (!error) return resolve();
-      if (ctx.signal.aborted) return reject(new AbortedError('building the Kubernetes binaries'));
-      reject(new LocalClusterError(`Building the Kubernetes ${version} binaries failed: ${(stderr || stdout).trim().split('\n').slice(-3).join(' ')}`, { hint: `See ${join(dir, 'build.log')}` }));
-    });
-  });
+  // the same versions and GOTOOLCHAIN as the node image build, so the binary cache answers
+  const { versions, release } = await versionsOf(version, recipesDir, ctx.signal);
+  const { dir } = await ensureNodeBinaries(versions, { recipesDir, ...(release?.toolchain ? { toolchain: release.toolchain } : {}) }, ctx);
   const paths: Record<string, string> = Object.fromEntries(OVERRIDABLE.map((name) => [name, join(dir, 'bin', name)]));
   if (hasOverrides(sources)) {
     const overrides = join(ctx.cacheDir, 'overrides', sourcesKey(sources));

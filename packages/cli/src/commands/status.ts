@@ -32,11 +32,23 @@ function mib(bytes: number): string {
   return `${Math.round(bytes / 1024 / 1024)} MiB`;
 }
 
-/** Memory the node container uses (its cgroup, v1 or v2), as the node sees it. */
+/**
+ * The working set of a node container's cgroup (v1 or v2), as `docker stats` and `kubectl top`
+ * count it: the usage less the page cache the kernel can drop (inactive files).
+ */
+export function workingSetBytes(usage: number, stat: string): number {
+  // v1 counts the whole hierarchy in total_inactive_file (its inactive_file is this cgroup's own); v2 has inactive_file
+  const inactive = /^total_inactive_file (\d+)$/m.exec(stat) ?? /^inactive_file (\d+)$/m.exec(stat);
+  return Math.max(0, usage - (inactive ? Number(inactive[1]) : 0));
+}
+
 async function memoryOf(node: NodeHandle): Promise<string> {
-  const r = await node.run(['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.usage_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.current']).catch(() => undefined);
-  const bytes = Number(r?.stdout.trim());
-  return r && r.exitCode === 0 && Number.isFinite(bytes) ? mib(bytes) : '-';
+  const script = 'if [ -f /sys/fs/cgroup/memory/memory.usage_in_bytes ]; then d=/sys/fs/cgroup/memory; cat $d/memory.usage_in_bytes; else d=/sys/fs/cgroup; cat $d/memory.current; fi; cat $d/memory.stat';
+  const r = await node.run(['sh', '-c', script]).catch(() => undefined);
+  if (!r || r.exitCode !== 0) return '-';
+  const [first = '', ...stat] = r.stdout.split('\n');
+  const usage = Number(first.trim());
+  return Number.isFinite(usage) && first.trim() ? mib(workingSetBytes(usage, stat.join('\n'))) : '-';
 }
 
 export default defineCommand({

@@ -95,7 +95,7 @@ spec:
     expect(pods).toMatch(/^writer\s+\d+m\s+\d+Mi/m);
   });
 
-  it('`local-cluster dashboard` prints a URL whose page, in headless chromium, lists the nodes', async () => {
+  it('`local-cluster dashboard` prints a URL whose page, in headless chromium, lists the nodes and their usage', async () => {
     proxy = spawn(process.execPath, [CLI, 'dashboard', '--name', NAME, '--port', '0', '--no-open'], {
       env: { ...process.env, HOME: testHome, LOCAL_CLUSTER_HOME: toolHome },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -112,6 +112,8 @@ spec:
     const screenshot = join(ARTIFACTS, 'dashboard-overview.png');
     const page = await renderedPage(`${url}#/`, screenshot);
     for (const node of ['kube-master', 'kube-node-1', 'kube-node-2']) expect(page).toContain(`<span class="node-name">${node}</span>`);
+    // usage as `kubectl top` prints it, with a share of the node's capacity (not raw quantities such as 84410475n, 568784Ki)
+    expect(page).toMatch(/<td>\d+m \(\d+%\) CPU, \d+(\.\d)? (MiB|GiB) \(\d+%\)<\/td>/);
     expect(existsSync(screenshot) && statSync(screenshot).size).toBeGreaterThan(10_000);
   });
 

@@ -8,6 +8,7 @@ import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from 'htm/preact';
 import { CHECKS_CONFIGMAP, INFO_CONFIGMAP } from './paths.js';
+import { cpu, memory, share } from './quantity.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Obj = any;
@@ -37,12 +38,6 @@ function useApi(paths: string[], everyMs = 5000): [Obj[] | undefined, string | u
     };
   }, [key]);
   return [data, error];
-}
-
-/** 24684084Ki -> 23.5 GiB; other quantities as they are. */
-function memory(quantity?: string): string {
-  const m = /^(\d+)Ki$/.exec(quantity ?? '');
-  return m ? `${(Number(m[1]) / 1024 / 1024).toFixed(1)} GiB` : (quantity ?? '');
 }
 
 function age(timestamp?: string): string {
@@ -85,7 +80,7 @@ function Nodes() {
       n.status.nodeInfo?.kubeletVersion,
       ip,
       `${n.status.capacity?.cpu} CPU, ${memory(n.status.capacity?.memory)}, ${n.status.capacity?.pods} pods`,
-      u ? `${u.cpu}, ${u.memory}` : html`<span class="muted">metrics-server not installed</span>`,
+      u ? `${cpu(u.cpu)}${share(u.cpu, n.status.capacity?.cpu)} CPU, ${memory(u.memory)}${share(u.memory, n.status.capacity?.memory)}` : html`<span class="muted">metrics-server not installed</span>`,
       (n.spec.taints ?? []).map((t: Obj) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(' ') || '-',
       problems.length ? html`<span class="bad">${problems.join(', ')}</span>` : html`<span class="ok">no pressure</span>`,
       age(n.metadata.creationTimestamp),

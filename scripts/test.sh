@@ -27,11 +27,12 @@ phase() { echo ", \"$1\": $((SECONDS - PHASE_START))" >>"$PHASES"; PHASE_START=$
 PHASE_START=$SECONDS
 status=0
 
-# The images the default `up` needs (node image, bridge, default addons) start building now,
-# beside typecheck, lint and the unit tests, instead of in the first e2e file's `up`; when
-# they are built already this takes a second. The e2e files wait for it.
+# The node image and the bridge CNI's images, which nearly every e2e file needs, start building
+# now, beside typecheck, lint and the unit tests, instead of in the first e2e file's `up`; when
+# they are built already this takes a second. The e2e files wait for it; the default addons'
+# images come with the other background builds below (only a few files use them).
 PREBUILD_LOG=$(mktemp -t lc-prebuild-XXXXXX.log)
-node packages/cli/dist/bin.js images --build >"$PREBUILD_LOG" 2>&1 &
+node packages/cli/dist/bin.js images --build --addons '' >"$PREBUILD_LOG" 2>&1 &
 PREBUILD=$!
 
 # Typecheck, lint, the unit tests and the Deno smoke test run in the background, beside the

@@ -117,7 +117,7 @@ export {
   type ImageFactoryOptions, type ImageState, imageStatus, type ImageStatus, importedModules,
   type KubeadmImageVersions, type KubernetesRelease, loadImagesIntoNodes, type NeededImage,
   parseDependsClosure, parseGoJsonStream, parseKubeadmConstants, recipeHash, recipeProblems,
-  resolveKubernetesRelease, stagingRequirements, syncImagesIntoNodes, type Toolchain, toolchainFor,
+  resolveKubernetesRelease, sourceTreeKey, stagingRequirements, syncImagesIntoNodes, type Toolchain, toolchainFor,
   withStagingDependencies,
 } from './images/index.js';
 export { kubernetesProgram, kubernetesRelease } from './images/kubernetes-programs.js';

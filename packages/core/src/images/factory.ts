@@ -13,7 +13,7 @@ import type { GoBinary, ImageRecipe } from '../contracts/image.js';
 import { AbortedError, ImageBuildError, LocalClusterError, throwIfAborted } from '../errors.js';
 import { runCommand } from './command.js';
 import { debianClosure, downloadDebs, unpackDebs } from './debian.js';
-import { buildGoBinary, findGo } from './go.js';
+import { buildGoBinary, findGo, SourceTrees } from './go.js';
 import { archiveManifest, baseFiles, DEBIAN_PRUNE, imageConfig, MERGED_USR_LINKS } from './layout.js';
 import { goBinaryProblems, recipeHash, recipeProblems, type Toolchain } from './recipe.js';
 import { BuildSession } from './session.js';
@@ -162,12 +162,17 @@ async function assembleRoot(session: BuildSession, recipe: ImageRecipe, toolchai
       if (!existsSync(path)) await symlink('busybox', path);
     }
   }
-  for (const binary of recipe.go ?? []) {
-    const built = await buildGoBinary(session, binary, toolchain);
-    const dest = join(root, binary.dir ?? '/usr/local/bin', binary.binary);
-    await mkdir(dirname(dest), { recursive: true });
-    await copyFile(built, dest);
-    await chmod(dest, binary.mode ?? 0o755);
+  const trees = new SourceTrees();
+  try {
+    for (const binary of recipe.go ?? []) {
+      const built = await buildGoBinary(session, binary, toolchain, trees);
+      const dest = join(root, binary.dir ?? '/usr/local/bin', binary.binary);
+      await mkdir(dirname(dest), { recursive: true });
+      await copyFile(built, dest);
+      await chmod(dest, binary.mode ?? 0o755);
+    }
+  } finally {
+    await trees.dispose();
   }
   for (const file of recipe.files ?? []) await writeImageFile(root, file.path, file);
   const ca = '/etc/ssl/certs/ca-certificates.crt';
@@ -277,7 +282,12 @@ export async function ensureGoBinaries(
   return withBuildLog(name, options.neededBy, options, async (session) => {
     requireGo(session);
     const paths: Record<string, string> = {};
-    for (const binary of binaries) paths[binary.binary] = await buildGoBinary(session, binary, toolchain);
+    const trees = new SourceTrees();
+    try {
+      for (const binary of binaries) paths[binary.binary] = await buildGoBinary(session, binary, toolchain, trees);
+    } finally {
+      await trees.dispose();
+    }
     return paths;
   });
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -6,7 +7,7 @@ import { promisify } from 'node:util';
 import type { GoBinary } from '../contracts/image.js';
 import { LocalClusterError } from '../errors.js';
 import { runCommand } from './command.js';
-import { goBinaryHash, type Toolchain } from './recipe.js';
+import { canonicalJson, goBinaryHash, type Toolchain } from './recipe.js';
 import type { BuildSession } from './session.js';
 
 /** The Go toolchain: $GO, `go` on PATH, or /usr/local/go/bin/go. */
@@ -119,13 +120,88 @@ async function editGoMod(session: BuildSession, src: string, binary: GoBinary, g
   }
 }
 
+/** Numbers shared trees, so two builds in one process never prepare the same directory. */
+let treeCount = 0;
+
+/** What decides a binary's prepared source tree: binaries that agree on it build from one tree. */
+export function sourceTreeKey(binary: GoBinary): string {
+  const { module, version, replace, sums, inTreeReplacesAt, dropImports, env } = binary;
+  // dropImports edits the main package's files: only binaries of that package share such a tree
+  return canonicalJson({ module, version, replace, sums, inTreeReplacesAt, dropImports, package: dropImports?.length ? binary.package ?? '.' : undefined, env });
+}
+
+/**
+ * The writable module trees of one build, each prepared once (copied out of the module cache,
+ * go.mod edited) and shared by every binary built from it: the seven Kubernetes programs of a
+ * node image copy and edit k8s.io/kubernetes once, not seven times. `dispose` removes them.
+ */
+export class SourceTrees {
+  private readonly trees = new Map<string, Promise<string>>();
+
+  tree(key: string, prepare: () => Promise<string>): Promise<string> {
+    let tree = this.trees.get(key);
+    if (!tree) {
+      tree = prepare();
+      this.trees.set(key, tree);
+    }
+    return tree;
+  }
+
+  async dispose(): Promise<void> {
+    const dirs = await Promise.allSettled(this.trees.values());
+    this.trees.clear();
+    for (const dir of dirs) if (dir.status === 'fulfilled') await rm(dir.value, { recursive: true, force: true });
+  }
+}
+
+/** A writable copy of the module with the recipe's edits (dropped imports, replaces, sums). */
+async function prepareSource(session: BuildSession, binary: GoBinary, go: string, env: NodeJS.ProcessEnv, name: string): Promise<string> {
+  const at = `${binary.module}@${binary.version}`;
+  const dl = await runCommand([go, 'mod', 'download', '-json', at], { env, log: session.log, signal: session.signal, cwd: session.cacheDir });
+  const info = moduleDownload(dl.stdout);
+  if (dl.code !== 0 || !info.Dir) {
+    const why = info.Error ?? dl.tail;
+    session.fail(`the Go module proxy did not serve ${at}: ${why}`, {
+      hint: `Check the module path and version (\`go list -m -versions ${binary.module}\` lists what the proxy serves), and the machine's GOPROXY.`,
+    });
+  }
+  const src = join(session.cacheDir, 'go-src', `${name}.${process.pid}`);
+  await rm(src, { recursive: true, force: true });
+  await mkdir(join(session.cacheDir, 'go-src'), { recursive: true });
+  try {
+    await cp(info.Dir!, src, { recursive: true });
+    await makeWritable(src);
+    const pkg = binary.package && binary.package !== '.' ? binary.package : '.';
+    const pkgDir = join(src, pkg);
+    if (binary.dropImports?.length && existsSync(pkgDir)) {
+      const missing = new Set(binary.dropImports);
+      for (const file of (await readdir(pkgDir)).filter((f) => f.endsWith('.go'))) {
+        const path = join(pkgDir, file);
+        const { text, dropped } = dropBlankImports(await readFile(path, 'utf8'), binary.dropImports);
+        if (dropped.length) {
+          await writeFile(path, text);
+          for (const d of dropped) missing.delete(d);
+          session.log.write(`dropped imports ${dropped.join(', ')} from ${file}\n`);
+        }
+      }
+      if (missing.size) session.fail(`the blank imports ${[...missing].join(', ')} (dropImports) are not in ${at}/${pkg}`, { hint: 'Remove them from the recipe or fix their paths.' });
+    }
+    if (binary.replace || binary.sums || binary.inTreeReplacesAt) await editGoMod(session, src, binary, go, env);
+    return src;
+  } catch (error) {
+    await rm(src, { recursive: true, force: true });
+    throw error;
+  }
+}
+
 /**
  * Builds one Go binary into the shared binary cache (keyed by its inputs and
  * the toolchain) and returns its path. The module is built as the main module
  * (its own go.mod, replace directives and go.sum apply), from a copy of the
- * module cache's read-only tree; Go's module and build caches are shared.
+ * module cache's read-only tree (shared with the build's other binaries of the
+ * same tree when `trees` is given); Go's module and build caches are shared.
  */
-export async function buildGoBinary(session: BuildSession, binary: GoBinary, toolchain: Toolchain): Promise<string> {
+export async function buildGoBinary(session: BuildSession, binary: GoBinary, toolchain: Toolchain, trees?: SourceTrees): Promise<string> {
   const key = goBinaryHash(binary, toolchain);
   const outDir = join(session.cacheDir, 'go-bin', key);
   const out = join(outDir, binary.binary);
@@ -137,51 +213,24 @@ export async function buildGoBinary(session: BuildSession, binary: GoBinary, too
   const env = goEnv(binary, toolchain.arch);
   const at = `${binary.module}@${binary.version}`;
   const started = performance.now();
+  const treeKey = sourceTreeKey(binary);
+  const src = trees
+    ? await trees.tree(treeKey, () => prepareSource(session, binary, go, env, `${createHash('sha256').update(treeKey).digest('hex').slice(0, 16)}-${++treeCount}`))
+    : await prepareSource(session, binary, go, env, key);
+  const cleanup = () => (trees ? Promise.resolve() : rm(src, { recursive: true, force: true }));
 
-  const dl = await runCommand([go, 'mod', 'download', '-json', at], { env, log: session.log, signal: session.signal, cwd: session.cacheDir });
-  const info = moduleDownload(dl.stdout);
-  if (dl.code !== 0 || !info.Dir) {
-    const why = info.Error ?? dl.tail;
-    session.fail(`the Go module proxy did not serve ${at}: ${why}`, {
-      hint: `Check the module path and version (\`go list -m -versions ${binary.module}\` lists what the proxy serves), and the machine's GOPROXY.`,
-    });
-  }
-
-  const src = join(session.cacheDir, 'go-src', `${key}.${process.pid}`);
-  await rm(src, { recursive: true, force: true });
-  await mkdir(join(session.cacheDir, 'go-src'), { recursive: true });
-  await cp(info.Dir!, src, { recursive: true });
-  await makeWritable(src);
   const pkg = binary.package && binary.package !== '.' ? binary.package : '.';
   const pkgDir = join(src, pkg);
   if (!existsSync(pkgDir) || !(await stat(pkgDir)).isDirectory()) {
-    await rm(src, { recursive: true, force: true });
+    await cleanup();
     session.fail(`${at} has no package "${pkg}"`, { hint: 'Check GoBinary.package: a path relative to the module root.' });
   }
-  if (binary.dropImports?.length) {
-    const missing = new Set(binary.dropImports);
-    for (const file of (await readdir(pkgDir)).filter((f) => f.endsWith('.go'))) {
-      const path = join(pkgDir, file);
-      const { text, dropped } = dropBlankImports(await readFile(path, 'utf8'), binary.dropImports);
-      if (dropped.length) {
-        await writeFile(path, text);
-        for (const d of dropped) missing.delete(d);
-        session.log.write(`dropped imports ${dropped.join(', ')} from ${file}\n`);
-      }
-    }
-    if (missing.size) {
-      await rm(src, { recursive: true, force: true });
-      session.fail(`the blank imports ${[...missing].join(', ')} (dropImports) are not in ${at}/${pkg}`, { hint: 'Remove them from the recipe or fix their paths.' });
-    }
-  }
-
-  if (binary.replace || binary.sums || binary.inTreeReplacesAt) await editGoMod(session, src, binary, go, env);
 
   session.step(`go ${binary.test ? 'test -c' : 'build'} ${binary.binary} (${at}${pkg === '.' ? '' : `/${pkg}`})`);
   await mkdir(outDir, { recursive: true });
   const tmp = join(outDir, `.${binary.binary}.${process.pid}.tmp`);
   const argv = [go, ...goBuildArgs(binary), '-o', tmp, `./${pkg === '.' ? '' : pkg}`];
-  const built = await runCommand(argv, { cwd: src, env, log: session.log, signal: session.signal }).finally(() => rm(src, { recursive: true, force: true }));
+  const built = await runCommand(argv, { cwd: src, env, log: session.log, signal: session.signal }).finally(cleanup);
   if (built.code !== 0) {
     await rm(tmp, { force: true });
     session.fail(`go build of ${binary.binary} from ${at} failed:\n${built.tail}`, {

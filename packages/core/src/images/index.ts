@@ -1,5 +1,5 @@
 export * from './recipe.js';
 export * from './layout.js';
-export { dropBlankImports, findGo, goBuildArgs, goEnv, goModuleDir } from './go.js';
+export { dropBlankImports, findGo, goBuildArgs, goEnv, goModuleDir, sourceTreeKey } from './go.js';
 export * from './factory.js';
 export * from './kubernetes-release.js';

@@ -7,6 +7,7 @@ import {
   goBinaryProblems,
   goBuildArgs,
   goEnv,
+  sourceTreeKey,
   imageConfig,
   parseDependsClosure,
   recipeHash,
@@ -122,6 +123,15 @@ describe('Go builds', () => {
     expect(goBinaryProblems({ module: 'm', version: 'v1.0.0', binary: 'b', cgo: true, buildmode: 'pie', extldflags: '-static-pie' })).toEqual([]);
     expect(goBinaryProblems({ module: 'm', version: 'v1.0.0', binary: 'b', buildmode: 'c-shared' })[0]).toMatch(/^buildmode:/);
     expect(goBinaryProblems({ module: 'm', version: 'v1.0.0', binary: 'b', extldflags: '' })[0]).toMatch(/^extldflags:/);
+  });
+
+  it('shares one prepared source tree between binaries of the same module and edits', () => {
+    const k8s = (pkg: string, extra = {}) => ({ module: 'k8s.io/kubernetes', version: 'v1.34.4', package: pkg, binary: pkg.split('/').pop()!, inTreeReplacesAt: 'v0.34.4', ...extra });
+    expect(sourceTreeKey(k8s('cmd/kubelet'))).toBe(sourceTreeKey(k8s('cmd/kubeadm', { tags: ['x'], ldflags: ['-X a.b=c'] })));
+    expect(sourceTreeKey(k8s('cmd/kubelet'))).not.toBe(sourceTreeKey(k8s('cmd/kubelet', { env: { GOTOOLCHAIN: 'go1.27.0' } })));
+    expect(sourceTreeKey(k8s('cmd/kubelet'))).not.toBe(sourceTreeKey(k8s('cmd/kubelet', { version: 'v1.34.3' })));
+    // dropped imports edit the main package: only that package shares the tree
+    expect(sourceTreeKey(k8s('cmd/a', { dropImports: ['x/y'] }))).not.toBe(sourceTreeKey(k8s('cmd/b', { dropImports: ['x/y'] })));
   });
 
   it('keys a cgo binary by the C compiler too, and only a cgo binary', () => {

@@ -1,7 +1,7 @@
 // The public API of @local-cluster/core, by explicit list: what the other packages of the project,
 // plugin authors and library users import. Anything not listed here is internal and may change.
 // Plugin authors: @local-cluster/core/contracts carries only the contracts; @local-cluster/core/testing
-// the conformance checks for plugins.
+// the contract checks for plugins and the fake Driver.
 
 // Errors: one class per failure, each with an is...() guard that also matches by name
 export {

@@ -63,7 +63,7 @@ export interface TestApi {
 }
 
 /**
- * A shared conformance suite for CNI plugin packages, so each package's test
+ * The CniPlugin contract checks as a test suite for CNI plugin packages, so each package's test
  * is a few lines: `testCniPlugin({ factory, packageName }, { describe, it, expect })`.
  */
 export function testCniPlugin(

@@ -19,8 +19,8 @@ describe.each(CNIS.map((cni, i) => ({ cni, name: names[i]!, subnet: `10.${210 + 
     expect(r.stdout).toContain(`(CNI ${cni})`);
   });
 
-  it('passes e2e: pod to pod across nodes, ClusterIP by address and DNS, NodePort on every node, and NetworkPolicy where supported', async () => {
-    const r = await cli(['e2e', '--quick', '--name', name]);
+  it('passes the quick checks (check): pod to pod across nodes, ClusterIP by address and DNS, NodePort on every node, and NetworkPolicy where supported', async () => {
+    const r = await cli(['check', '--name', name]);
     const policy = POLICY[cni] ?? false;
     expect(r.stdout, r.stdout + r.stderr).toMatch(policy ? /\b7 passed, 0 failed/ : /\b6 passed, 0 failed, 1 skipped/);
     expect(r.code).toBe(0);

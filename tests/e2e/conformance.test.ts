@@ -16,12 +16,16 @@ const { name: NAME, kubectl } = sharedCluster('bridge');
 const parse = (stdout: string) => JSON.parse(stdout) as ConformanceReport;
 
 describe('local-cluster e2e: the upstream conformance suite', () => {
-  it('refuses to run without a cluster, naming `up`', async () => {
+  it('refuses to run without a cluster, naming `up`; --quick names `check`', async () => {
     const none = `e2e-conf-none-${process.pid}`;
     const r = await cli(['e2e', 'DNS', '--name', none]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Cluster "${none}" is not up`);
     expect(r.stderr).toContain(`local-cluster up --name ${none}`);
+    // the quick checks are a command of their own; `e2e` is the upstream suite only
+    const quick = await cli(['e2e', '--quick', '--name', none]);
+    expect(quick.code).not.toBe(0);
+    expect(quick.stderr).toContain('--quick is gone. The quick checks are a command of their own: run `local-cluster check`');
   });
 
   it('runs focused tests on a 3-node bridge cluster: the removed-Service-port test passes (its traffic no longer leaves the nodes), JSON and JUnit reports', async () => {

@@ -123,8 +123,8 @@ spec:
     const info = await renderedPage(`${url}#/local-cluster`);
     expect(info).toContain('<span id="cni">bridge</span>');
     expect(info).toContain('No checks run yet');
-    // `e2e --quick` leaves its results where the dashboard shows them
-    const quick = await cli(['e2e', '--quick', '--name', NAME]);
+    // `check` leaves its results where the dashboard shows them
+    const quick = await cli(['check', '--name', NAME]);
     expect(quick.code, quick.stderr.slice(-2000)).toBe(0);
     const checks = await renderedPage(`${url}#/local-cluster`);
     expect(checks).toMatch(/<table id="checks">.*pods on every node reach each other.*<span class="ok">pass<\/span>/s);

@@ -57,7 +57,7 @@ describe('services mode', () => {
     // a token for it is issued (TokenRequest: the API server's own signing key)
     expect((await kubectl('-n', 'svc-test', 'create', 'token', 'default')).stdout.split('.')).toHaveLength(3);
 
-    const quick = await cli(['e2e', '--quick', '--name', NAME]);
+    const quick = await cli(['check', '--name', NAME]);
     expect(quick.code, quick.stdout + quick.stderr).toBe(0);
     expect(quick.stdout).toMatch(/PASS the API server answers \/readyz/);
     expect(quick.stdout).toMatch(/PASS namespaces:/);

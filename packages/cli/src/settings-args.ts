@@ -20,6 +20,11 @@ export const outputArgs = {
   json: { type: 'boolean', description: 'Print machine-readable JSON (progress as JSON events, one per line).' },
 } as const satisfies ArgsDef;
 
+/** Flags that were removed, and what replaces them: their error says so instead of guessing a typo. */
+export const MOVED_FLAGS: Record<string, string> = {
+  quick: 'The quick checks are a command of their own: run `local-cluster check` (`e2e` runs the upstream conformance suite only).',
+};
+
 /** citty ignores unknown flags; a typo must not be silently dropped. */
 export function rejectUnknownFlags(rawArgs: readonly string[], known: ArgsDef): void {
   const names = new Set<string>(['help', 'h', 'version']);
@@ -35,6 +40,8 @@ export function rejectUnknownFlags(rawArgs: readonly string[], known: ArgsDef): 
     if (!m || /^-\d/.test(arg)) continue;
     const name = m[1]!;
     if (names.has(name)) continue;
+    const moved = MOVED_FLAGS[name];
+    if (moved) throw new ConfigError(`--${name} is gone. ${moved}`, { source: { kind: 'flag', name }, hint: 'Run the command with --help to see its flags.' });
     const best = closest(name, [...names]);
     const hint = best && distance(name, best) <= Math.max(2, name.length / 3) ? ` Did you mean --${best}?` : '';
     throw new ConfigError(`Unknown flag ${arg.split('=')[0]}.${hint}`, {

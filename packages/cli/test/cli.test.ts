@@ -121,6 +121,7 @@ describe('bad input gets a clear error and a non-zero exit', () => {
       expect: ['source.kubeadmSha1', 'SHA-1 (40 hex digits) or SHA-256 (64 hex digits)'],
     },
     { name: 'an unknown flag suggests the right one', args: ['--num-node', '3'], expect: ['Unknown flag --num-node', 'Did you mean --num-nodes?'] },
+    { name: 'a removed flag names what replaces it', args: ['--quick'], expect: ['--quick is gone', 'run `local-cluster check`'] },
     { name: 'a config file that does not exist', env: { LOCAL_CLUSTER_CONF: '/nonexistent/lc.yaml' }, expect: ['/nonexistent/lc.yaml', 'LOCAL_CLUSTER_CONF'] },
   ];
 

@@ -15,8 +15,8 @@ function printChecks(report: QuickChecksReport): void {
 }
 
 /** Runs the quick checks, prints them (or their JSON), and sets a failing exit code when one fails. */
-export async function quickChecks(driver: Driver, cluster: string, options: { focus?: string; serial?: boolean; json: boolean; signal: AbortSignal }): Promise<void> {
-  const report = await runQuickChecks({ driver, cluster, serial: Boolean(options.serial), probeImage: TOOLBOX_IMAGE, ...(options.focus ? { focus: options.focus } : {}), signal: options.signal });
+export async function quickChecks(driver: Driver, cluster: string, options: { focus?: string; json: boolean; signal: AbortSignal }): Promise<void> {
+  const report = await runQuickChecks({ driver, cluster, probeImage: TOOLBOX_IMAGE, ...(options.focus ? { focus: options.focus } : {}), signal: options.signal });
   if (options.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else printChecks(report);
   if (report.failed > 0) process.exitCode = 1;
@@ -26,7 +26,7 @@ export const checkCmd = defineCommand({
   meta: {
     name: 'check',
     description:
-      'Run the quick checks against the cluster in about a minute: nodes Ready, CoreDNS, the API server, namespaces, CRDs, pods on every node reaching each other and Services from every node, NetworkPolicy where the CNI enforces it (`e2e --quick` runs the same).',
+      'Run the quick checks against the cluster in about a minute: nodes Ready, CoreDNS, the API server, namespaces, CRDs, pods on every node reaching each other and Services from every node, NetworkPolicy where the CNI enforces it.',
   },
   args: {
     focus: { type: 'positional', required: false, description: 'Only checks whose name contains this text, e.g. NetworkPolicy.' },

@@ -1,7 +1,6 @@
 import { defineCommand } from 'citty';
 import { makeLogger } from '@local-cluster/core';
 import { runConformance, type ConformanceReport } from '@local-cluster/verify';
-import { quickChecks } from './check.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer, specPrinter } from '../progress.js';
 import { createDriver } from '../wiring.js';
@@ -58,11 +57,10 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
       name,
       description: serial
         ? 'Run the upstream Kubernetes [Serial] conformance tests against the cluster, one at a time (focus: a substring of test names).'
-        : 'Run the upstream Kubernetes conformance tests against the cluster, in parallel (focus: a substring of test names); --quick runs the quick checks (`local-cluster check`).',
+        : 'Run the upstream Kubernetes conformance tests against the cluster, in parallel (focus: a substring of test names). The quick checks are `local-cluster check`.',
     },
     args: {
       focus: { type: 'positional', required: false, description: 'Only tests whose full name contains this text, e.g. "[sig-network]" or DNS.' },
-      quick: { type: 'boolean', description: 'Run the quick checks instead of the upstream suite: the same as `local-cluster check`.' },
       skip: { type: 'string', valueHint: 'TEXT', description: 'Leave out tests whose name contains this text.' },
       'focus-regex': { type: 'string', valueHint: 'RE', description: 'Only tests whose name matches this regular expression (ginkgo --focus).' },
       'skip-regex': { type: 'string', valueHint: 'RE', description: 'Leave out tests whose name matches this regular expression.' },
@@ -78,10 +76,6 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
       try {
         const driver = createDriver(loaded);
         const cluster = loaded.config.cluster.name;
-        if (args.quick) {
-          await quickChecks(driver, cluster, { ...(args.focus ? { focus: String(args.focus) } : {}), serial, json: Boolean(args.json), signal });
-          return;
-        }
         const mode = progressMode(Boolean(args.json));
         const render = progressRenderer(mode, loaded.config.verbose);
         if (driver.location?.remote && !args.list) {

@@ -6,7 +6,7 @@
  *   await addonSuite({ addon: 'local-cluster-addon-mine' }, { describe, it, expect, beforeAll, afterAll });
  *
  * Each brings a cluster up with the plugin (createCluster), registers one test per check that
- * applies (the network checks `local-cluster e2e --quick` runs: nodes Ready, CoreDNS, pod to pod
+ * applies (the network checks `local-cluster check` runs: nodes Ready, CoreDNS, pod to pod
  * across nodes, ClusterIP by address and name, NodePort, traffic that must not leave the nodes,
  * and NetworkPolicy when the plugin says it enforces it), and removes the cluster afterwards.
  */
@@ -34,7 +34,7 @@ const UP_TIMEOUT = 1_800_000;
 
 /** The checks a cluster is put through, and which apply: NetworkPolicy only with a CNI that enforces it. */
 async function applicableChecks(cni: CniPlugin): Promise<{ name: string; applies: boolean }[]> {
-  return QUICK_CHECKS.filter((c) => !c.serial).map((c) => ({ name: c.name, applies: !c.name.startsWith('NetworkPolicy') || Boolean(cni.supports?.networkPolicy) }));
+  return QUICK_CHECKS.map((c) => ({ name: c.name, applies: !c.name.startsWith('NetworkPolicy') || Boolean(cni.supports?.networkPolicy) }));
 }
 
 function registerChecks(title: string, options: CreateClusterOptions, checks: { name: string; applies: boolean }[], t: SuiteRunner, extra?: (get: () => ClusterHandle) => void): void {

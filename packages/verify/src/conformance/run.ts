@@ -67,7 +67,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const controlPlane = controlPlaneOf(nodes);
   if (isServicesNode(controlPlane.labels)) {
     throw new LocalClusterError(`Cluster "${cluster}" runs in services mode (an API server and controllers, no nodes): the upstream conformance tests need nodes to run their pods on.`, {
-      hint: 'Run `local-cluster e2e --quick` (API, namespaces, CRDs), or bring up a cluster of nodes (without --mode services) for the upstream suite.',
+      hint: 'Run `local-cluster check` (API, namespaces, CRDs), or bring up a cluster of nodes (without --mode services) for the upstream suite.',
     });
   }
   const version = await serverVersion((args) => kubectlOn(controlPlane, args, { signal }));

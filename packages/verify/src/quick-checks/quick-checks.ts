@@ -5,7 +5,6 @@ import { CHECKS_CONFIGMAP, type CallOptions, controlPlaneOf, type Driver, isServ
 export interface QuickChecksOptions extends CallOptions {
   driver: Driver;
   cluster: string;
-  serial?: boolean;
   focus?: string;
   /** An image on every node with busybox httpd/wget (see @local-cluster/images TOOLBOX_IMAGE). */
   probeImage: string;
@@ -28,16 +27,15 @@ export interface QuickChecksReport {
   skipped: number;
 }
 
-/** A conformance check run against a live cluster through kubectl on the control plane. */
+/** A quick check run against a live cluster through kubectl on the control plane. */
 export interface QuickCheck {
   name: string;
-  serial?: boolean;
   /** Resolves, or with `{ skipped }` when the check does not apply to this cluster. */
-  run(kubectl: Kubectl, env: E2eEnv): Promise<void | { skipped: string }>;
+  run(kubectl: Kubectl, env: QuickCheckEnv): Promise<void | { skipped: string }>;
 }
 
 /** What a check knows about the cluster under test. */
-export interface E2eEnv {
+export interface QuickCheckEnv {
   probeImage: string;
   /** The cluster's CNI plugin and whether it enforces NetworkPolicy (from the node labels). */
   cni: string | undefined;
@@ -162,15 +160,15 @@ export const QUICK_CHECKS: QuickCheck[] = [
   },
 ];
 
-/** Runs the conformance checks (`e2e`, `e2e-serial`) against a running cluster. */
+/** Runs the quick checks (`local-cluster check`) against a running cluster, all at once. */
 export async function runQuickChecks(options: QuickChecksOptions): Promise<QuickChecksReport> {
   const nodes = await options.driver.listNodes({ cluster: options.cluster, role: 'node' }, options);
   if (nodes.length === 0) throw new Error(`cluster "${options.cluster}" has no running nodes: run \`local-cluster up\` first`);
   const controlPlane = controlPlaneOf(nodes);
   const kubectl = (args: readonly string[], stdin?: string) =>
     kubectlOn(controlPlane, args, { ...(stdin !== undefined ? { stdin } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-  const checks = QUICK_CHECKS.filter((c) => Boolean(c.serial) === Boolean(options.serial) && (!options.focus || c.name.includes(options.focus)));
-  const env: E2eEnv = {
+  const checks = QUICK_CHECKS.filter((c) => !options.focus || c.name.includes(options.focus));
+  const env: QuickCheckEnv = {
     probeImage: options.probeImage,
     cni: controlPlane.labels[LABELS.cni],
     networkPolicy: controlPlane.labels[LABELS.networkPolicy] === 'true',
@@ -187,9 +185,7 @@ export async function runQuickChecks(options: QuickChecksOptions): Promise<Quick
       return { name: check.name, ok: false, durationMs: performance.now() - started, error: (e as Error).message };
     }
   };
-  const results: QuickCheckResult[] = [];
-  if (options.serial) for (const c of checks) results.push(await runOne(c));
-  else results.push(...(await Promise.all(checks.map(runOne))));
+  const results = await Promise.all(checks.map(runOne));
   // the latest results, for the dashboard's local-cluster view (best effort: a report is no worse without it)
   const record = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: CHECKS_CONFIGMAP, namespace: 'kube-system' }, data: { ranAt: new Date().toISOString(), 'results.json': JSON.stringify(results) } };
   await kubectl(['apply', '-f', '-'], JSON.stringify(record)).catch(() => undefined);

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { clean } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { createCluster } from 'local-cluster';
-import { environment } from 'local-cluster/e2e';
+import { environment } from 'local-cluster/framework';
 import { timed } from './lib.mjs';
 
 const { values } = parseArgs({ options: { namespaces: { type: 'string', default: '20' } } });

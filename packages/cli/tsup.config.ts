@@ -1,3 +1,3 @@
 import { packageBuild } from '../../tsup.base.js';
 
-export default packageBuild(['src/index.ts', 'src/bin.ts', 'src/plugin-resolve.ts', 'src/e2e/index.ts'], ['src/index.ts', 'src/e2e/index.ts']);
+export default packageBuild(['src/index.ts', 'src/bin.ts', 'src/plugin-resolve.ts', 'src/framework/index.ts'], ['src/index.ts', 'src/framework/index.ts']);

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clean } from '@local-cluster/core';
 import { createCluster, type ClusterHandle } from 'local-cluster';
-import { environment, type Environment } from 'local-cluster/e2e';
+import { environment, type Environment } from 'local-cluster/framework';
 import { driver, leftovers, toolHome } from './helpers.js';
 
-// The e2e framework for out-of-tree components, on one cluster shared by the file (as a vitest
+// The test framework (local-cluster/framework) for out-of-tree components, on one cluster shared by the file (as a vitest
 // globalSetup would share it across a suite): a namespace per test, manifests with readiness
 // waits, Service and log assertions, features to skip by, artifacts on failure.
 const NAME = `fw-${process.pid}`;
@@ -56,7 +56,7 @@ spec:
   ports: [{port: 80, targetPort: 8080}]
 `;
 
-describe('the e2e framework', () => {
+describe('the test framework', () => {
   it('gives each test a namespace of its own in well under a second', async () => {
     const times: number[] = [];
     const names = new Set<string>();

@@ -4,7 +4,7 @@
 // Service proxy. Run by the project's CI (tests/e2e/vitest.config.ts includes examples/*/e2e).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { addonSuite, environment } from 'local-cluster/e2e';
+import { addonSuite, environment } from 'local-cluster/framework';
 import { NAMESPACE } from '../index.js';
 
 const here = fileURLToPath(new URL('..', import.meta.url));

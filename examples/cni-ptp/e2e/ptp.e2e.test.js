@@ -3,7 +3,7 @@
 // that must not leave the nodes). Run by the project's CI (tests/e2e/vitest.config.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { cniSuite } from 'local-cluster/e2e';
+import { cniSuite } from 'local-cluster/framework';
 
 await cniSuite(
   {

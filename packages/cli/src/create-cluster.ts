@@ -4,7 +4,7 @@ import { type NetcheckReport } from '@local-cluster/verify';
 import { wireUp } from './wiring.js';
 import { netcheckWithLoadBalancer } from './netcheck-run.js';
 // type only: @kubernetes/client-node (Node 22+) loads when api() is first called, so the CLI and createCluster stay light
-import type { Environment } from './e2e/index.js';
+import type { Environment } from './framework/index.js';
 
 /** What happens to the cluster when the handle is disposed. */
 export type DisposeMode = 'clean' | 'down' | 'keep';
@@ -64,7 +64,7 @@ export interface ClusterHandle extends AsyncDisposable {
   loadImage(...refs: string[]): Promise<void>;
   /** A pod's logs (`kubectl logs`). */
   logs(namespace: string, pod: string, options?: { container?: string; previous?: boolean }): Promise<string>;
-  /** API clients (@kubernetes/client-node, loaded on first call) for this cluster, with the e2e framework's namespaces and helpers. */
+  /** API clients (@kubernetes/client-node, loaded on first call) for this cluster, with the test framework's namespaces and helpers. */
   api(): Promise<Environment>;
   /**
    * Service truth tables (`local-cluster netcheck`) on this cluster: every case, or those named;
@@ -189,7 +189,7 @@ export async function createCluster(options: CreateClusterOptions = {}): Promise
       kubectlOn(controlPlane, ['-n', namespace, 'logs', pod, ...(opts.container ? ['-c', opts.container] : []), ...(opts.previous ? ['--previous'] : [])]),
     netcheck: (cases = []) =>
       netcheckWithLoadBalancer(loaded, { driver, cases, home, logger: makeLogger(onEvent, () => 'netcheck'), signal: controller.signal }),
-    api: async () => (api ??= (await import('./e2e/index.js')).environment(handle)),
+    api: async () => (api ??= (await import('./framework/index.js')).environment(handle)),
     keep: () => {
       keepIt = true;
     },

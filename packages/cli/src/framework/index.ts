@@ -1,5 +1,5 @@
 /**
- * The e2e framework for components developed outside Kubernetes (operators, CNIs, CSI drivers):
+ * The test framework (`local-cluster/framework`) for components developed outside Kubernetes (operators, CNIs, CSI drivers):
  * an environment over a cluster (createCluster's handle or any kubeconfig), a fresh namespace
  * with an API client per test, multi-document manifests applied with readiness waits, the
  * common assertions, features to skip by, parameters from env, flags or a YAML file, and
@@ -19,7 +19,7 @@ import type { ClusterHandle } from '../create-cluster.js';
 export type Params = Record<string, string>;
 
 export interface EnvironmentOptions {
-  /** Test parameters: `LOCAL_CLUSTER_E2E_<NAME>` variables, `--param name=value` flags, and a YAML file (`paramsFile` or `$LOCAL_CLUSTER_E2E_PARAMS`). */
+  /** Test parameters: `LOCAL_CLUSTER_TEST_<NAME>` variables, `--param name=value` flags, and a YAML file (`paramsFile` or `$LOCAL_CLUSTER_TEST_PARAMS`). */
   paramsFile?: string;
   argv?: readonly string[];
   env?: Record<string, string | undefined>;
@@ -28,23 +28,31 @@ export interface EnvironmentOptions {
 }
 
 /**
- * Parameters, later sources winning: the YAML file (a flat mapping), then `LOCAL_CLUSTER_E2E_*`
- * variables (name lower-cased, `_` -> `-`), then `--param name=value` flags.
+ * Parameters, later sources winning: the YAML file (a flat mapping), then `LOCAL_CLUSTER_TEST_*`
+ * variables (name lower-cased, `_` -> `-`), then `--param name=value` flags. The names of before
+ * the framework had its own (`LOCAL_CLUSTER_E2E_PARAMS`, `LOCAL_CLUSTER_E2E_*`) are still read,
+ * below the new ones.
  */
 export function readParams(options: EnvironmentOptions = {}): Params {
   const env = options.env ?? process.env;
   const params: Params = {};
-  const file = options.paramsFile ?? env.LOCAL_CLUSTER_E2E_PARAMS;
+  const [fileVar, file] = options.paramsFile
+    ? ['paramsFile', options.paramsFile]
+    : env.LOCAL_CLUSTER_TEST_PARAMS
+      ? ['LOCAL_CLUSTER_TEST_PARAMS', env.LOCAL_CLUSTER_TEST_PARAMS]
+      : ['LOCAL_CLUSTER_E2E_PARAMS', env.LOCAL_CLUSTER_E2E_PARAMS];
   if (file) {
-    if (!existsSync(file)) throw new ConfigError(`The e2e parameters file ${file} does not exist.`, { setting: 'LOCAL_CLUSTER_E2E_PARAMS', hint: 'Point it at a YAML file of name: value lines.' });
+    if (!existsSync(file)) throw new ConfigError(`The test parameters file ${file} does not exist.`, { setting: fileVar, hint: 'Point it at a YAML file of name: value lines.' });
     const doc = yaml.load(readFileSync(file, 'utf8'));
     if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
-      throw new ConfigError(`The e2e parameters file ${file} must be a mapping of name: value.`, { setting: 'LOCAL_CLUSTER_E2E_PARAMS' });
+      throw new ConfigError(`The test parameters file ${file} must be a mapping of name: value.`, { setting: fileVar });
     }
     for (const [k, v] of Object.entries((doc as Record<string, unknown>) ?? {})) params[k] = String(v);
   }
-  for (const [k, v] of Object.entries(env)) {
-    if (k.startsWith('LOCAL_CLUSTER_E2E_') && k !== 'LOCAL_CLUSTER_E2E_PARAMS' && v !== undefined) params[k.slice(18).toLowerCase().replace(/_/g, '-')] = v;
+  for (const prefix of ['LOCAL_CLUSTER_E2E_', 'LOCAL_CLUSTER_TEST_']) {
+    for (const [k, v] of Object.entries(env)) {
+      if (k.startsWith(prefix) && k !== `${prefix}PARAMS` && v !== undefined) params[k.slice(prefix.length).toLowerCase().replace(/_/g, '-')] = v;
+    }
   }
   const argv = options.argv ?? process.argv;
   for (let i = 0; i < argv.length; i++) {
@@ -190,7 +198,7 @@ export interface Environment {
   supports(...features: string[]): boolean;
   /** A reason to skip when a feature is missing, else undefined: `it.skipIf(env.skipUnless('NetworkPolicy'))`. */
   skipUnless(...features: string[]): string | undefined;
-  /** A fresh namespace (`e2e-<prefix>-xxxxx`) for one test. */
+  /** A fresh namespace (`test-<prefix>-xxxxx`) for one test. */
   namespace(prefix?: string): Promise<TestNamespace>;
 }
 
@@ -223,7 +231,7 @@ export function environment(source: ClusterHandle | { kubeconfigPath: string } |
     },
     async namespace(prefix = 'test') {
       const started = performance.now();
-      const ns = await core.createNamespace({ body: { metadata: { generateName: `e2e-${prefix}-`, labels: { 'local-cluster.dev/e2e': 'true' } } } });
+      const ns = await core.createNamespace({ body: { metadata: { generateName: `test-${prefix}-`, labels: { 'local-cluster.dev/test': 'true' } } } });
       const name = ns.metadata!.name!;
       // the default ServiceAccount is made by a controller shortly after; pods need it
       await poll(`the default ServiceAccount of ${name}`, 30_000, async () => ((await core.readNamespacedServiceAccount({ name: 'default', namespace: name }).catch(() => undefined)) ? true : undefined));

@@ -1,6 +1,6 @@
 // Benchmark of the test suite: runs `npm test` (scripts/test.sh) on a fresh clone of HEAD and
 // writes what it took to bench/results/suite-DATE-{warm,cold}.json: the wall time, each phase
-// (setup, typecheck + lint, unit, Deno, waiting for the default images, e2e), each e2e file's
+// (setup, typecheck + lint, unit, Deno, waiting for the default images, cluster tests), each cluster test file's
 // time and test counts, and each image build the run made (from the build logs it left).
 //   node bench/suite.mjs [--cold] [--keep] [--out FILE]
 //   node bench/suite.mjs --from DIR --wall SECONDS [--cold] [--since ISO] [--out FILE]: only read the reports a
@@ -135,14 +135,14 @@ const imagesReport = readJson(join(checkout, 'images', 'test-results.json'));
 if (imagesReport) reports.images = counts(imagesReport);
 reports.deno = counts(readJson(join(checkout, '.test-results-deno.json')));
 // the side-by-side group, then the files that run alone
-const e2eGroups = { 'side-by-side': 'test-results.json', alone: 'test-results-alone.json' };
+const clusterGroups = { 'side-by-side': 'test-results.json', alone: 'test-results-alone.json' };
 const files = [];
-for (const [group, file] of Object.entries(e2eGroups)) {
-  const report = readJson(join(checkout, 'tests', 'e2e', file));
-  reports[`e2e ${group}`] = counts(report);
+for (const [group, file] of Object.entries(clusterGroups)) {
+  const report = readJson(join(checkout, 'tests', 'clusters', file));
+  reports[`clusters ${group}`] = counts(report);
   files.push(...(report?.testResults ?? []).map((f) => ({ group, ...f })));
 }
-const e2eFiles = files
+const clusterFiles = files
   .map((f) => ({
     file: f.name.replace(`${checkout}/`, ''),
     group: f.group,
@@ -153,7 +153,7 @@ const e2eFiles = files
     skipped: f.assertionResults.filter((a) => a.status !== 'passed' && a.status !== 'failed').length,
   }))
   .sort((a, b) => b.seconds - a.seconds);
-/** The slowest e2e tests, their clusters' `up` included where a test brings one up. */
+/** The slowest cluster tests, their clusters' `up` included where a test brings one up. */
 const slowestTests = files
   .flatMap((f) => f.assertionResults.map((a) => ({ file: f.name.replace(`${checkout}/`, ''), test: a.title, seconds: Math.round((a.duration ?? 0) / 100) / 10 })))
   .sort((a, b) => b.seconds - a.seconds)
@@ -195,7 +195,7 @@ const result = {
   phases,
   tests: total,
   reports,
-  e2eFiles,
+  clusterFiles,
   slowestTests,
   cpuBusy: cpuBusy.length ? { everySeconds: 10, mean: Math.round((cpuBusy.reduce((a, b) => a + b, 0) / cpuBusy.length) * 100) / 100, samples: cpuBusy } : undefined,
   imageBuilds: builds,

@@ -6,7 +6,7 @@
 #    at start, which would cut the first engine's published ports and isolation;
 #  - its default bridge on a bridge of its own made here (--bridge NAME): `--bridge=none` makes
 #    dockerd delete the interface docker0 at start, the first engine's default bridge.
-# For the tests of remote engines (tests/e2e/remote.test.ts); root needed.
+# For the tests of remote engines (tests/clusters/remote.test.ts); root needed.
 #
 # Usage:
 #   second-engine.sh start DIR PORT [ADDRESS...]   generate a CA, server and client certificates in

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean } from '@local-cluster/core';
-import { cli, driver, leftovers } from '../e2e/helpers.js';
+import { cli, driver, leftovers } from '../clusters/helpers.js';
 
 // LOCAL_CLUSTER_MATRIX_CNIS=bridge,flannel picks some; the default is every built-in CNI that runs here.
 const CNIS = (process.env.LOCAL_CLUSTER_MATRIX_CNIS ?? 'bridge,flannel,calico').split(',').map((c) => c.trim()).filter(Boolean);

@@ -1,5 +1,5 @@
 // The library entry under the real `deno` binary: the same createCluster logic as the Node
-// e2e test (tests/e2e/library.test.ts) brings a real cluster up, answers kubectl, and leaves
+// e2e test (tests/clusters/library.test.ts) brings a real cluster up, answers kubectl, and leaves
 // no Docker object behind when the `await using` scope ends.
 import assert from 'node:assert/strict';
 import { createCluster } from 'local-cluster';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clean } from '@local-cluster/core';
 import { NODE_E2E_SKIPS, type NodeE2eReport } from '@local-cluster/verify';
-import { bringUp, cli, driver, leftovers } from '../e2e/helpers.js';
+import { bringUp, cli, driver, leftovers } from '../clusters/helpers.js';
 
 // Kubernetes' node e2e suite (e2e_node.test of the cluster's version, built from the
 // module proxy) in kubelet mode: its own API server and a kubelet of the cluster's node

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean } from '@local-cluster/core';
-import { cli, driver, hostKubectl, leftovers, readyNodes, run, toolHome } from '../e2e/helpers.js';
+import { cli, driver, hostKubectl, leftovers, readyNodes, run, toolHome } from '../clusters/helpers.js';
 
 // The releases brought up here by hand (docs/user/versions.md), one per minor from v1.33: each
 // node image built from Go modules (minutes per release when it is not cached), then a 2-node

@@ -8,7 +8,7 @@ import { newUpContext } from '../../src/lifecycle/context.js';
 
 // The five paths of `up` (a new cluster, a restore from the snapshot, a resume of stopped
 // containers, a cluster already up, and a failure rolled back) against the fake Driver: what each
-// makes, starts, runs and removes, in milliseconds. The real-engine tests (tests/e2e) check the same
+// makes, starts, runs and removes, in milliseconds. The real-engine tests (tests/clusters) check the same
 // paths on real clusters.
 
 const ADMIN_CONF = `apiVersion: v1

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Server } from 'ssh2';
 import { SshDialAgent } from '../../src/ssh.js';
 
-// A stand-in for sshd + `docker system dial-stdio` (the real pair runs in tests/e2e/remote.test.ts):
+// A stand-in for sshd + `docker system dial-stdio` (the real pair runs in tests/clusters/remote.test.ts):
 // an ssh2 server whose exec channels are piped into an HTTP server that plays the engine.
 let dir: string;
 let sshd: Server;

@@ -14,7 +14,7 @@ import { CLI, cli, driver, kubectlFor, ROOT, run, testHome, toolHome } from './h
 const NAME = `dash-${process.pid}`;
 const SUBNET = '10.208.0.0/16';
 const kubectl = kubectlFor(NAME);
-const ARTIFACTS = join(ROOT, 'tests/e2e/artifacts');
+const ARTIFACTS = join(ROOT, 'tests/clusters/artifacts');
 let proxy: ChildProcess | undefined;
 
 afterAll(async () => {

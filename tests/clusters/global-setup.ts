@@ -3,7 +3,7 @@ import { clean } from '@local-cluster/core';
 import { driver } from './helpers.js';
 import { SHARED_CLUSTERS, sharedClusterName, type SharedKind } from './shared-clusters.js';
 
-// The e2e run's shared clusters (shared-clusters.ts): named after this run, brought up by the
+// The cluster test run's shared clusters (shared-clusters.ts): named after this run, brought up by the
 // first file that asks for one, removed here when every file is done, also after a failure.
 export default function setup(project: TestProject): () => Promise<void> {
   const run = String(process.pid);

@@ -12,7 +12,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = join(ROOT, 'packages/cli/dist/bin.js');
 
 /** A HOME of its own, so the user's kubeconfig and ~/.local-cluster are never touched. */
-export const testHome = mkdtempSync(join(tmpdir(), 'lc-e2e-home-'));
+export const testHome = mkdtempSync(join(tmpdir(), 'lc-test-home-'));
 /** The tool's home: image caches are shared between runs to keep warm CI warm. */
 export const toolHome = process.env.LOCAL_CLUSTER_HOME ?? join(process.env.HOME ?? '/root', '.local-cluster');
 

@@ -5,12 +5,12 @@ import { beforeAll, beforeEach, inject } from 'vitest';
 import { clusterContainers, exportLogs, withWaitingLock } from '@local-cluster/core';
 import { cli, driver, kubectlFor, ROOT } from './helpers.js';
 
-// Clusters shared by the files of one e2e run that only look at a cluster (they add namespaces,
+// Clusters shared by the files of one cluster test run that only look at a cluster (they add namespaces,
 // workloads or an addon, and remove what they made): the first file that asks for one brings it
 // up, the others wait for it and use it, and the run's global setup (global-setup.ts) removes it
 // at the end. A file that changes a cluster's shape, breaks it, restarts the engine or times
 // `up` brings up its own. A test that fails in a shared cluster names itself and leaves that
-// cluster's logs under tests/e2e/artifacts/shared/.
+// cluster's logs under tests/clusters/artifacts/shared/.
 
 /** The kinds of shared cluster: what `up` is given for each. */
 export const SHARED_CLUSTERS = {
@@ -31,7 +31,7 @@ export function sharedClusterName(kind: SharedKind, run: string): string {
   return `shared-${kind}-${run}`;
 }
 
-export const ARTIFACTS = join(ROOT, 'tests', 'e2e', 'artifacts', 'shared');
+export const ARTIFACTS = join(ROOT, 'tests', 'clusters', 'artifacts', 'shared');
 
 async function isUp(name: string, nodes: number): Promise<boolean> {
   const found = await driver.listNodes({ cluster: name, role: 'node' });
@@ -50,7 +50,7 @@ export function sharedCluster(kind: SharedKind): { name: string; kubectl: Return
 
   beforeAll(async () => {
     const signal = AbortSignal.timeout(900_000);
-    await withWaitingLock(join(tmpdir(), `local-cluster-e2e-${name}.lock`), `bring up the shared cluster ${name}`, {
+    await withWaitingLock(join(tmpdir(), `local-cluster-tests-${name}.lock`), `bring up the shared cluster ${name}`, {
       signal,
       onWait: (holder) => console.log(`[shared ${name}] waiting for pid ${holder.pid} to bring it up`),
     }, async () => {

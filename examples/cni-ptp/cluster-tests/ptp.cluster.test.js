@@ -1,6 +1,6 @@
 // The CNI author's one call: local-cluster's network checks against a cluster running this
 // plugin (2 nodes: pod to pod across nodes, ClusterIP by address and name, NodePort, traffic
-// that must not leave the nodes). Run by the project's CI (tests/e2e/vitest.config.ts).
+// that must not leave the nodes). Run by the project's CI (tests/clusters/vitest.config.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { cniSuite } from 'local-cluster/framework';

@@ -10,8 +10,8 @@ import LongestFirst from './sequencer.js';
 //   `up` steps aside.
 // The node image is built (or found cached) by the first `up`. Files run longest first
 // (sequencer.ts); the side-by-side files share the clusters of shared-clusters.ts.
-export const ALONE = ['tests/e2e/restart.test.ts', 'tests/e2e/daily.test.ts'];
-const ALL = ['tests/e2e/**/*.test.ts', 'examples/*/e2e/**/*.test.js'];
+export const ALONE = ['tests/clusters/restart.test.ts', 'tests/clusters/daily.test.ts'];
+const ALL = ['tests/clusters/**/*.test.ts', 'examples/*/cluster-tests/**/*.test.js'];
 /** How many files of the side-by-side group run at once (LOCAL_CLUSTER_E2E_FILES, default 2). */
 const SIDE_BY_SIDE = Number(process.env.LOCAL_CLUSTER_E2E_FILES ?? 2);
 
@@ -24,7 +24,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'side-by-side', include: ALL, exclude: ALONE, globalSetup: ['tests/e2e/global-setup.ts'], fileParallelism: SIDE_BY_SIDE > 1, maxWorkers: SIDE_BY_SIDE, sequence: { groupOrder: 0, concurrent: false } },
+        test: { name: 'side-by-side', include: ALL, exclude: ALONE, globalSetup: ['tests/clusters/global-setup.ts'], fileParallelism: SIDE_BY_SIDE > 1, maxWorkers: SIDE_BY_SIDE, sequence: { groupOrder: 0, concurrent: false } },
       },
       {
         extends: true,

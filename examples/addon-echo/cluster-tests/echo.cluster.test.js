@@ -1,7 +1,8 @@
-// This package's own e2e tests, written with local-cluster's framework as an out-of-tree
+// This package's own cluster tests, written with local-cluster's test framework as an out-of-tree
 // component's would be: the reusable addon suite (installed by `up`, network checks with it,
 // restored from the snapshot) plus a check of what the addon does, through the API server's
-// Service proxy. Run by the project's CI (tests/e2e/vitest.config.ts includes examples/*/e2e).
+// Service proxy. Run by the project's CI (tests/clusters/vitest.config.ts includes
+// examples/*/cluster-tests).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { addonSuite, environment } from 'local-cluster/framework';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureImage, waitFor } from '@local-cluster/core';
+import { containerName, ensureImage, waitFor } from '@local-cluster/core';
 import { type ConformanceReport } from '@local-cluster/verify';
 import { CLI, cli, driver, run, testHome, toolHome } from './helpers.js';
 import { sharedCluster } from './shared-clusters.js';
@@ -77,7 +77,7 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
     expect(r.stderr).not.toMatch(/loaded \d+ image\(s\)/);
   });
 
-  it('load image makes an image built on the host runnable with imagePullPolicy Never; load archive imports a docker save tar; kubeconfig prints the admin kubeconfig', async () => {
+  it('load image makes an image built on the host runnable with imagePullPolicy Never; load archive imports a docker save tar; kubeconfig prints the admin kubeconfig, and with --internal one a container on the cluster network uses', async () => {
     const ref = `local-cluster-test/loaded:${process.pid}`;
     const archiveRef = `local-cluster-test/archived:${process.pid}`;
     const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined };
@@ -102,6 +102,20 @@ describe('local-cluster e2e: the upstream conformance suite', () => {
       const kubeconfig = await cli(['kubeconfig', '--name', NAME]);
       expect(kubeconfig.stdout).toBe(readFileSync(join(toolHome, 'clusters', NAME, 'admin.conf'), 'utf8'));
       expect((await cli(['kubeconfig', '--path', '--name', NAME])).stdout.trim()).toBe(join(toolHome, 'clusters', NAME, 'admin.conf'));
+      // --internal: the server is the control plane on the cluster network, and a container there lists the nodes with it
+      const internal = await cli(['kubeconfig', '--internal', '--name', NAME]);
+      expect(internal.code, internal.stderr).toBe(0);
+      expect(internal.stdout).toMatch(/server: https:\/\/10\.218\.0\.2:6443\n/);
+      const conf = join(mkdtempSync(join(tmpdir(), 'lc-internal-')), 'internal.conf');
+      writeFileSync(conf, internal.stdout);
+      const master = containerName(NAME, 'kube-master');
+      const image = (await run('docker', ['inspect', '-f', '{{.Config.Image}}', master])).stdout.trim();
+      const listed = await run('docker', ['run', '--rm', '--network', `local-cluster-${NAME}`, '-v', `${conf}:/internal.conf:ro`, '--entrypoint', 'kubectl', image, '--kubeconfig', '/internal.conf', 'get', 'nodes', '-o', 'name']);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout.trim().split('\n')).toEqual(['node/kube-master', 'node/kube-node-1', 'node/kube-node-2']);
+      const both = await cli(['kubeconfig', '--internal', '--path', '--name', NAME]);
+      expect(both.code).not.toBe(0);
+      expect(both.stderr).toContain('--internal and --path do not go together');
     } finally {
       for (const name of [ref, archiveRef]) await driver.images.remove(name, { role: 'image' }).catch(() => undefined);
     }

@@ -63,7 +63,7 @@ export {
 } from './lifecycle/teardown.js';
 export { extractTar, sleep, waitFor, writeNodeFile } from './nodeutil.js';
 export {
-  adminKubeconfigFile, CHECKS_CONFIGMAP, containerName, ownerLabels, upCommandFor,
+  adminKubeconfigFile, API_SERVER_PORT, CHECKS_CONFIGMAP, containerName, ownerLabels, upCommandFor,
 } from './lifecycle/naming.js';
 export { apiServerPublish, type ApiServerPublish, apiServerUrl } from './lifecycle/api-address.js';
 export {

@@ -1,19 +1,28 @@
 // Benchmark: per-step durations of `up` (node image cached), `down`, `up` again (from the
 // snapshot), and `clean`, and each node's memory after `up`. Prints JSON on stdout (progress on stderr).
-//   node bench/run.mjs [--nodes N] [--control-planes N] [--name NAME] [--runs N] [--out FILE]
+//   node bench/run.mjs [--nodes N] [--control-planes N] [--addons LIST|default] [--name NAME] [--runs N] [--out FILE]
+// --addons default: the addons `up` installs by default (storage, metrics-server, dashboard); the
+// default here is none. With metrics-server, topNodesAfterUpMs is how long after `up` returned
+// `kubectl top nodes` first listed every node.
 // restoreToCold is the up-from-snapshot time over the cold up time of the same run (issue 14
 // asks for <= 0.2). With --runs N the whole cycle runs N times; `summary` gives min, median, max.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { clean, down, loadConfig, up } from '@local-cluster/core';
+import { clean, down, loadConfig, up, withFreeSubnet } from '@local-cluster/core';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { bridge } from '@local-cluster/cni-bridge';
+import { dashboard, metricsServer, storage } from '@local-cluster/addons';
 import { nodeImage } from '@local-cluster/images';
 import { nodeMemory, recorder, timed } from './lib.mjs';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, nodes: { type: 'string', default: '2' }, 'control-planes': { type: 'string', default: '1' }, name: { type: 'string', default: 'bench' }, out: { type: 'string' } } });
-const { config } = loadConfig({ overrides: { cluster: { name: values.name, numNodes: Number(values.nodes), controlPlanes: Number(values['control-planes']) } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '1' }, nodes: { type: 'string', default: '2' }, 'control-planes': { type: 'string', default: '1' }, name: { type: 'string', default: 'bench' }, addons: { type: 'string', default: '' }, out: { type: 'string' } } });
+const BUILTIN_ADDONS = { storage, 'metrics-server': metricsServer, dashboard };
+const addonNames = values.addons === 'default' ? ['storage', 'metrics-server', 'dashboard'] : values.addons.split(',').filter(Boolean);
+for (const a of addonNames) if (!BUILTIN_ADDONS[a]) throw new Error(`--addons ${values.addons}: "${a}" is not one of ${Object.keys(BUILTIN_ADDONS).join(', ')} (or "default")`);
+const addons = () => addonNames.map((a) => BUILTIN_ADDONS[a]());
 const driver = dockerDriver();
+// a free node subnet when another cluster holds the default one, as `up` picks
+const { config } = await withFreeSubnet(loadConfig({ overrides: { cluster: { name: values.name, numNodes: Number(values.nodes), controlPlanes: Number(values['control-planes']), addons: addonNames } } }), driver);
 
 
 const image = nodeImage(config);
@@ -25,7 +34,20 @@ if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs ${values.runs}:
 async function cycle() {
   await clean({ driver, cluster: config.cluster.name, userKubeconfig: false });
   const upRec = recorder('up');
-  const [cluster, upMs] = await timed(() => up({ config, driver, cni: bridge(), nodeImage: image, userKubeconfig: false, onEvent: upRec.onEvent }));
+  const [cluster, upMs] = await timed(() => up({ config, driver, cni: bridge(), addons: addons(), nodeImage: image, userKubeconfig: false, onEvent: upRec.onEvent }));
+  const upReturned = performance.now();
+  let topNodesAfterUpMs;
+  if (addonNames.includes('metrics-server')) {
+    // what a user of `kubectl top` sees: every node listed, counted from `up`'s return
+    for (;;) {
+      const out = await cluster.kubectl(['top', 'nodes', '--no-headers']).catch(() => '');
+      if (out.trim().split('\n').filter(Boolean).length === cluster.nodes.length) break;
+      if (performance.now() - upReturned > 120_000) throw new Error('kubectl top nodes did not list every node in 120 s');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    topNodesAfterUpMs = Math.round(performance.now() - upReturned);
+    process.stderr.write(`kubectl top nodes listed every node ${(topNodesAfterUpMs / 1000).toFixed(1)}s after up returned\n`);
+  }
   const memory = {};
   for (const node of cluster.nodes) memory[node.hostname] = await nodeMemory(node);
 
@@ -34,7 +56,7 @@ async function cycle() {
 
   // `up` again: back from the snapshot the first `up` took
   const restoreRec = recorder('up from snapshot');
-  const [restored, restoreMs] = await timed(() => up({ config, driver, cni: bridge(), nodeImage: image, userKubeconfig: false, onEvent: restoreRec.onEvent }));
+  const [restored, restoreMs] = await timed(() => up({ config, driver, cni: bridge(), addons: addons(), nodeImage: image, userKubeconfig: false, onEvent: restoreRec.onEvent }));
   if (!restored.restored) throw new Error('the second up did not restore from the snapshot');
   await down({ driver, cluster: config.cluster.name });
   const cleanRec = recorder('clean');
@@ -42,6 +64,7 @@ async function cycle() {
   return {
     date: new Date().toISOString(),
     up: { totalMs: upMs, steps: upRec.steps },
+    ...(topNodesAfterUpMs === undefined ? {} : { topNodesAfterUpMs }),
     nodeMemoryAfterUp: memory,
     down: { totalMs: downMs, steps: downRec.steps },
     upFromSnapshot: { totalMs: restoreMs, steps: restoreRec.steps },
@@ -69,12 +92,14 @@ const report = JSON.stringify(
       kubernetesVersion: config.source.kubernetesVersion,
       nodes: config.cluster.controlPlanes + config.cluster.numNodes,
       controlPlanes: config.cluster.controlPlanes,
+      addons: addonNames,
       nodeImageWasCached: cached,
       summary: {
         runs,
         upMs: spread(results.map((r) => r.up.totalMs)),
         upFromSnapshotMs: spread(results.map((r) => r.upFromSnapshot.totalMs)),
         restoreToCold: spread(results.map((r) => r.restoreToCold)),
+        ...(addonNames.includes('metrics-server') ? { topNodesAfterUpMs: spread(results.map((r) => r.topNodesAfterUpMs)) } : {}),
       },
       runs: results,
     },

@@ -41,10 +41,24 @@ describe('the default addons: storage, metrics-server and the dashboard', () => 
   /** What the writer pod wrote to its volume, once. */
   let written = '';
 
-  it('`up` with defaults installs them', async () => {
+  it('`up` with defaults installs them on the control plane, their images loaded there only, and returns without waiting for them', async () => {
     const r = await cli(['up', '--name', NAME, '--dind-subnet', SUBNET]);
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
-    for (const addon of ['storage', 'metrics-server', 'dashboard']) expect(r.stderr).toContain(`addon ${addon} ready`);
+    for (const addon of ['storage', 'metrics-server', 'dashboard']) expect(r.stderr).toContain(`addon ${addon} installed (not waited for: it starts in the background)`);
+    const placed = await retry('the addons to be scheduled', async () => {
+      const out = (await kubectl('get', 'pods', '-A', '-l', 'local-cluster.dev/background=true', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.nodeName} {end}')).stdout.trim();
+      return out.split(' ').length === 3 && !out.includes('= ') && !out.endsWith('=') ? out : undefined;
+    });
+    expect(placed.split(' ').map((p) => p.split('=')[1])).toEqual(['kube-master', 'kube-master', 'kube-master']);
+    // what every node's containerd holds: the addons' images on the control plane, not on the workers
+    const images = async (node: string) => (await run('docker', ['exec', `local-cluster-${NAME}-${node}`, 'ctr', '-n', 'k8s.io', 'images', 'ls', '-q'])).stdout;
+    expect(await images('kube-master')).toMatch(/local-cluster\/dashboard:/);
+    expect(await images('kube-master')).toContain('metrics-server/metrics-server:');
+    for (const worker of ['kube-node-1', 'kube-node-2']) {
+      const listed = await images(worker);
+      expect(listed).toContain('pause'); // the listing worked
+      expect(listed).not.toMatch(/dashboard|metrics-server|local-path-provisioner/);
+    }
   });
 
   it('a PVC of the default StorageClass binds and a pod writes to it', async () => {

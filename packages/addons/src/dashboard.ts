@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ADDON_API_VERSION, LocalClusterError, type Addon, type ClusterContext, type ImageRequirement } from '@local-cluster/core';
+import { ADDON_API_VERSION, BACKGROUND_LABEL, LocalClusterError, type Addon, type ClusterContext, type ImageRequirement } from '@local-cluster/core';
+import { onControlPlanes } from './placement.js';
 import { INFO_CONFIGMAP } from './dashboard/paths.js';
 
 /**
@@ -15,6 +16,8 @@ import { INFO_CONFIGMAP } from './dashboard/paths.js';
 export const DASHBOARD_NAMESPACE = 'local-cluster-dashboard';
 export const DASHBOARD_SERVICE = 'dashboard';
 const NAME = 'dashboard';
+/** The dashboard's Deployment (in DASHBOARD_NAMESPACE), which `local-cluster dashboard` waits for. */
+export const DASHBOARD_DEPLOYMENT = NAME;
 const PORT = 8080;
 
 /** The path `kubectl proxy` serves the dashboard under (append to http://127.0.0.1:PORT). */
@@ -52,6 +55,7 @@ export function dashboardImage(): ImageRequirement {
   const tag = createHash('sha256').update(node.sha256).update(JSON.stringify(app)).digest('hex').slice(0, 12);
   return {
     ref: `docker.io/local-cluster/dashboard:${tag}`,
+    loadIntoNodes: 'control-planes',
     recipe: {
       // the Node binary links libstdc++ and libgcc_s dynamically
       debianPackages: ['libstdc++6'],
@@ -110,10 +114,12 @@ export function dashboardManifest(image: string): object[] {
         replicas: 1,
         selector: { matchLabels: labels },
         template: {
-          metadata: { labels },
+          // `up` does not wait for it (BACKGROUND_LABEL): it starts in the seconds after
+          metadata: { labels: { ...labels, [BACKGROUND_LABEL]: 'true' } },
           spec: {
             serviceAccountName: NAME,
-            tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+            // on the control plane(s), the only nodes its image is loaded into
+            ...onControlPlanes(),
             containers: [
               {
                 name: NAME,
@@ -167,9 +173,6 @@ export function dashboard(): Addon {
     images: () => [image()],
     async install(ctx) {
       await ctx.apply([clusterInfo(ctx), ...dashboardManifest(ref ?? image().ref)]);
-    },
-    async waitReady(ctx) {
-      await ctx.waitForRollout('deployment', DASHBOARD_NAMESPACE, NAME, { timeoutSeconds: 180 });
     },
   };
 }

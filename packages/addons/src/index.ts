@@ -1,4 +1,4 @@
-export { dashboard, dashboardImage, dashboardManifest, nodeRuntime, DASHBOARD_NAMESPACE, DASHBOARD_SERVICE, DASHBOARD_PROXY_PATH } from './dashboard.js';
+export { dashboard, dashboardImage, dashboardManifest, nodeRuntime, DASHBOARD_DEPLOYMENT, DASHBOARD_NAMESPACE, DASHBOARD_SERVICE, DASHBOARD_PROXY_PATH } from './dashboard.js';
 export { allowed as dashboardAllows } from './dashboard/paths.js';
 export { manifestAddon, loadManifestAddon, manifestDocuments, manifestImages, readManifest, isManifestSpec, type ManifestAddonOptions } from './manifest.js';
 export { storage, storageImages, storageManifest, LOCAL_PATH_IMAGE, STORAGE_CLASS, STORAGE_NAMESPACE, PROVISIONER, VOLUMES_DIR } from './storage.js';

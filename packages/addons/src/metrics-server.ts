@@ -1,4 +1,5 @@
-import { ADDON_API_VERSION, type Addon, type ImageRequirement } from '@local-cluster/core';
+import { ADDON_API_VERSION, BACKGROUND_LABEL, type Addon, type ImageRequirement } from '@local-cluster/core';
+import { onControlPlanes } from './placement.js';
 
 /**
  * Resource metrics for `kubectl top` and autoscalers: sigs.k8s.io/metrics-server, built from its
@@ -16,6 +17,7 @@ export function metricsServerImages(): ImageRequirement[] {
   return [
     {
       ref: METRICS_SERVER_IMAGE,
+      loadIntoNodes: 'control-planes',
       recipe: {
         go: [
           {
@@ -98,11 +100,13 @@ export function metricsServerManifest(): object[] {
         selector: { matchLabels: labels },
         strategy: { rollingUpdate: { maxUnavailable: 0 } },
         template: {
-          metadata: { labels },
+          // `up` does not wait for it: Ready after its first scrape, which nothing at `up`'s return needs
+          metadata: { labels: { ...labels, [BACKGROUND_LABEL]: 'true' } },
           spec: {
             serviceAccountName: NAME,
             priorityClassName: 'system-cluster-critical',
-            tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+            // on the control plane(s), the only nodes its image is loaded into
+            ...onControlPlanes(),
             containers: [
               {
                 name: NAME,
@@ -155,11 +159,10 @@ export function metricsServer(): Addon {
     kind: 'addon',
     name: 'metrics-server',
     images: () => metricsServerImages(),
+    // no waitReady: `up` does not wait for its first scrape (`kubectl top` answers 10-20 s later);
+    // `addon` and a test that needs it wait with `waitForRollout`
     async install(ctx) {
       await ctx.apply(metricsServerManifest());
-    },
-    async waitReady(ctx) {
-      await ctx.waitForRollout('deployment', NAMESPACE, NAME, { timeoutSeconds: 180 });
     },
   };
 }

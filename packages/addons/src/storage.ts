@@ -1,4 +1,5 @@
-import { ADDON_API_VERSION, NODE_CONTRACT, type Addon, type ImageRequirement } from '@local-cluster/core';
+import { ADDON_API_VERSION, BACKGROUND_LABEL, NODE_CONTRACT, type Addon, type ImageRequirement } from '@local-cluster/core';
+import { onControlPlanes } from './placement.js';
 
 /**
  * Dynamic hostPath volumes: rancher/local-path-provisioner, the provisioner kind ships.
@@ -21,6 +22,7 @@ export function storageImages(): ImageRequirement[] {
   return [
     {
       ref: LOCAL_PATH_IMAGE,
+      loadIntoNodes: 'control-planes',
       recipe: {
         go: [
           {
@@ -108,12 +110,13 @@ export function storageManifest(): object[] {
         replicas: 1,
         selector: { matchLabels: labels },
         template: {
-          metadata: { labels },
+          // `up` does not wait for it (BACKGROUND_LABEL): it starts in the seconds after
+          metadata: { labels: { ...labels, [BACKGROUND_LABEL]: 'true' } },
           spec: {
             serviceAccountName: SERVICE_ACCOUNT,
             priorityClassName: 'system-cluster-critical',
-            // like CoreDNS: it may run on the control plane (a cluster whose workers are all tainted still provisions)
-            tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+            // on the control plane(s), the only nodes its image is loaded into
+            ...onControlPlanes(),
             containers: [
               {
                 name: NAME,
@@ -154,9 +157,6 @@ export function storage(): Addon {
     images: () => storageImages(),
     async install(ctx) {
       await ctx.apply(storageManifest());
-    },
-    async waitReady(ctx) {
-      await ctx.waitForRollout('deployment', STORAGE_NAMESPACE, NAME, { timeoutSeconds: 180 });
     },
   };
 }

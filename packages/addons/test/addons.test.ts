@@ -3,9 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkAddon } from '@local-cluster/core/testing';
-import { recipeProblems, NODE_CONTRACT, CHECKS_CONFIGMAP } from '@local-cluster/core';
+import { recipeProblems, NODE_CONTRACT, CHECKS_CONFIGMAP, BACKGROUND_LABEL, type ImageRequirement } from '@local-cluster/core';
 import { CHECKS_CONFIGMAP as DASHBOARD_CHECKS } from '../src/dashboard/paths.js';
-import { loadManifestAddon, manifestDocuments, manifestImages, metricsServer, metricsServerImages, metricsServerManifest, dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
+// the built package: its dashboard image carries the bundle the build makes
+import { dashboardImage as dashboardImageOf } from '@local-cluster/addons';
+import { dashboardManifest as dashboardManifestOf, loadManifestAddon, manifestDocuments, manifestImages, metricsServer, metricsServerImages, metricsServerManifest, dashboard, isManifestSpec, manifestAddon, readManifest, storage, storageImages, storageManifest, PROVISIONER, VOLUMES_DIR } from '../src/index.js';
 
 describe('addons', () => {
   it('dashboard and manifest addons conform to the Addon contract', () => {
@@ -33,6 +35,23 @@ describe('addons', () => {
     expect(VOLUMES_DIR.startsWith('/var/')).toBe(true);
     expect(JSON.parse(config['helperPod.yaml']!).spec.containers[0]).toMatchObject({ image: NODE_CONTRACT.toolboxImage, imagePullPolicy: 'Never' });
     for (const image of storageImages()) expect(recipeProblems(image.recipe!)).toEqual([]);
+  });
+
+  it('the built-in addons run on the control planes, their images loaded there only, and `up` does not wait for them', () => {
+    type Obj = { kind: string; spec?: { template?: { metadata: { labels: Record<string, string> }; spec: { nodeSelector?: Record<string, string>; tolerations?: { key: string }[] } } } };
+    const manifests: [string, Obj[], ImageRequirement[]][] = [
+      ['storage', storageManifest() as Obj[], storageImages()],
+      ['metrics-server', metricsServerManifest() as Obj[], metricsServerImages()],
+      ['dashboard', dashboardManifestOf('docker.io/local-cluster/dashboard:x') as Obj[], [dashboardImageOf()]],
+    ];
+    for (const [name, objects, images] of manifests) {
+      const template = objects.find((o) => o.kind === 'Deployment')!.spec!.template!;
+      expect(template.spec.nodeSelector, name).toEqual({ 'node-role.kubernetes.io/control-plane': '' });
+      expect(template.spec.tolerations!.map((t) => t.key), name).toContain('node-role.kubernetes.io/control-plane');
+      expect(template.metadata.labels[BACKGROUND_LABEL], name).toBe('true');
+      for (const image of images) expect(image.loadIntoNodes, `${name}: ${image.ref}`).toBe('control-planes');
+    }
+    for (const addon of [storage(), metricsServer(), dashboard()]) expect(addon.waitReady, addon.name).toBeUndefined();
   });
 
   it('tells manifest specs from names', () => {

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { defineCommand } from 'citty';
 import { controlPlaneOf, kubectlOn, LocalClusterError, localClusterHome, requireKubeconfig, runningNodes, upCommandFor } from '@local-cluster/core';
-import { DASHBOARD_NAMESPACE, DASHBOARD_PROXY_PATH, DASHBOARD_SERVICE } from '@local-cluster/addons';
+import { DASHBOARD_DEPLOYMENT, DASHBOARD_NAMESPACE, DASHBOARD_PROXY_PATH, DASHBOARD_SERVICE } from '@local-cluster/addons';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { createDriver } from '../wiring.js';
 import { interruptSignal } from '../signals.js';
@@ -44,6 +44,13 @@ export default defineCommand({
           hint: `Add it and make the cluster again: local-cluster down${name === 'local' ? '' : ` --name ${name}`} && ${upCommandFor(name)} --addons storage,dashboard`,
         });
       }
+      // `up` does not wait for the dashboard (it starts in the background): wait for it here
+      process.stderr.write('waiting for the dashboard to start...\n');
+      await kubectlOn(controlPlane, ['-n', DASHBOARD_NAMESPACE, 'rollout', 'status', `deployment/${DASHBOARD_DEPLOYMENT}`, '--timeout=180s'], { signal }).catch((error: Error) => {
+        throw new LocalClusterError(`The dashboard of cluster "${name}" did not start: ${error.message.trim().split('\n').slice(-2).join(' ')}`, {
+          hint: `See its pod: local-cluster kubectl${name === 'local' ? '' : ` --name ${name}`} -n ${DASHBOARD_NAMESPACE} describe pods`,
+        });
+      });
       const kubectl = await clusterKubectl(home, nodes, signal);
       const proxy = spawn(kubectl, ['--kubeconfig', kubeconfig, 'proxy', '--address=127.0.0.1', `--port=${port}`], { stdio: ['ignore', 'pipe', 'pipe'] });
       let errors = '';

@@ -50,8 +50,14 @@ export interface ImageRequirement {
    * so flags and feature gates are checked by the very binaries before nodes are made.
    */
   binaries?(ctx: ImageBuildContext): Promise<Record<string, string>>;
-  /** Load it into every node's containerd (default true; false for the node image itself). */
-  loadIntoNodes?: boolean;
+  /**
+   * Which nodes' containerd it is loaded into: every node (true, the default), none (false: the
+   * node image itself, images that run beside the nodes), or only the control planes
+   * (`'control-planes'`: an addon whose pods the manifest places there, with a nodeSelector on
+   * `node-role.kubernetes.io/control-plane` and its taint tolerated). Loading into fewer nodes
+   * is what makes `up` fast: every byte is written into each node it is loaded into.
+   */
+  loadIntoNodes?: boolean | 'control-planes';
 }
 
 export interface ImageBuildContext {

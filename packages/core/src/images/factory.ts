@@ -363,7 +363,7 @@ export async function loadImagesIntoNodes(
   if (refs.length === 0 || nodes.length === 0) return;
   const dir = join(options.cacheDir, 'archives');
   await mkdir(dir, { recursive: true });
-  const archive = join(dir, `load-${process.pid}-${Date.now()}.tar`);
+  const archive = join(dir, `load-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.tar`);
   try {
     const started = performance.now();
     const saved = await driver.images.save([...refs], { signal: options.signal });

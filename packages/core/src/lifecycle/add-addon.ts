@@ -23,7 +23,7 @@ export function networkOf(addressWithPrefix: string): string | undefined {
 
 /**
  * Installs one addon into a running cluster (as `minikube addons enable` does):
- * its images built and loaded into every node, then install and readiness.
+ * its images built and loaded into the nodes it asks for, then install and readiness.
  * The settings the addon reads that belong to the cluster as made (the node
  * network's subnet, the pod subnet) are read from the cluster, not the config.
  */
@@ -40,8 +40,10 @@ export async function addAddon(options: { driver: Driver; config: ResolvedConfig
   const images = addon.images?.(config) ?? [];
   const cacheDir = imageCacheDir(home);
   for (const image of images) await ensureImage({ image, neededBy: `addon "${addon.name}"` }, { driver, cacheDir, logger, signal });
-  const toLoad = images.filter((i) => i.loadIntoNodes !== false).map((i) => i.ref);
-  if (toLoad.length) await syncImagesIntoNodes(driver, nodes, toLoad, { cacheDir, logger, signal });
+  const everyNode = images.filter((i) => i.loadIntoNodes === undefined || i.loadIntoNodes === true).map((i) => i.ref);
+  const controlPlanes = images.filter((i) => i.loadIntoNodes === 'control-planes').map((i) => i.ref);
+  if (everyNode.length) await syncImagesIntoNodes(driver, nodes, everyNode, { cacheDir, logger, signal });
+  if (controlPlanes.length) await syncImagesIntoNodes(driver, nodes.filter((n) => n.role === 'control-plane'), controlPlanes, { cacheDir, logger, signal });
   const ctx = clusterContext({ config, driver, nodes, podSubnet }, logger, signal);
   const owner = `addon "${addon.name}"`;
   await pluginHook(owner, 'install', () => addon.install(ctx));

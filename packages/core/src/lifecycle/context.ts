@@ -67,6 +67,11 @@ export interface UpContext extends UpOptions {
   startedAt: number;
   /** Images the CNI and addons declare (built by the factory, loaded into nodes). */
   images: NeededImage[];
+  /**
+   * The load of the images only the control planes get (`loadIntoNodes: 'control-planes'`),
+   * which runs while kubeadm brings the cluster up; the CNI and addon steps wait for it.
+   */
+  controlPlaneImages?: Promise<void>;
   /** Services mode: the image of its one container. */
   servicesImage?: ImageRequirement;
 }

@@ -46,6 +46,13 @@ describe('workloadsVerdict: what a restore still waits for', () => {
     expect(workloadsVerdict(pods, since, nodes)).toEqual({ waiting: [], stuck: [] });
   });
 
+  it('does not wait for a pod labelled as background (the built-in addons), however it stands', () => {
+    const background = { labels: { 'local-cluster.dev/background': 'true' } };
+    expect(workloadsVerdict([pod('metrics-server', { status: 'True', at: before }, background), pod('dashboard', { status: 'False', at: after }, background)], since, nodes)).toEqual({ waiting: [], stuck: [] });
+    // any other value is not the mark
+    expect(workloadsVerdict([pod('app', { status: 'True', at: before }, { labels: { 'local-cluster.dev/background': 'false' } })], since, nodes).waiting).toEqual(['default/app']);
+  });
+
   it('names a pod that cannot come back by waiting instead of waiting for it', () => {
     const verdict = workloadsVerdict([pod('crashing', { status: 'False', at: after }, { waiting: 'CrashLoopBackOff' }), pod('starting', { status: 'False', at: after }, { waiting: 'ContainerCreating' })], since, nodes);
     expect(verdict).toEqual({ waiting: ['default/starting'], stuck: ['default/crashing: CrashLoopBackOff'] });

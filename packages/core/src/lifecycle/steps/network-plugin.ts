@@ -1,6 +1,7 @@
 import type { Step } from '../../engine/steps.js';
 import { LocalClusterError, isAbortedError, isLocalClusterError } from '../../errors.js';
 import { pluginContext, type UpContext } from '../context.js';
+import { awaitControlPlaneImages } from './images.js';
 
 /** Runs a plugin hook; its failure names the plugin. */
 export async function pluginHook<T>(owner: string, hook: string, run: () => Promise<T>): Promise<T> {
@@ -25,6 +26,7 @@ export const installCni: Step<UpContext> = {
     const owner = `CNI plugin "${cni.name}"`;
     const pctx = pluginContext(ctx, rt.logger, rt.signal);
     rt.logger.info(`CNI ${cni.name}, pod subnet ${ctx.podSubnet}`);
+    await awaitControlPlaneImages(ctx);
     if (cni.prepareNode) await pluginHook(owner, 'prepareNode', () => Promise.all(ctx.nodes.map((node) => cni.prepareNode!(pctx, node))));
     if (cni.install) await pluginHook(owner, 'install', () => cni.install!(pctx));
     if (cni.waitReady) await pluginHook(owner, 'waitReady', () => cni.waitReady!(pctx));
@@ -33,7 +35,8 @@ export const installCni: Step<UpContext> = {
 
 /**
  * Installs addons: each starts once the addons it depends on are ready, the others at
- * once, so their readiness waits overlap (metrics-server's first scrape, image loads).
+ * once, so their readiness waits overlap. An addon without waitReady (the built-in ones)
+ * is not waited for: its pods start after `up` returns.
  */
 export const installAddons: Step<UpContext> = {
   name: 'addons',
@@ -46,6 +49,7 @@ export const installAddons: Step<UpContext> = {
     if (missing.length) {
       throw new Error(`addons ${missing.map((a) => a.name).join(', ')} depend on addons that are not configured (cluster.addons)`);
     }
+    await awaitControlPlaneImages(ctx);
     const started = new Map<string, Promise<void>>();
     const visiting = new Set<string>();
     const start = (addon: (typeof addons)[number]): Promise<void> => {
@@ -59,8 +63,10 @@ export const installAddons: Step<UpContext> = {
         const pctx = pluginContext(ctx, rt.logger, rt.signal);
         rt.logger.info(`addon ${addon.name}`);
         await pluginHook(owner, 'install', () => addon.install(pctx));
-        if (addon.waitReady) await pluginHook(owner, 'waitReady', () => addon.waitReady!(pctx));
-        rt.logger.info(`addon ${addon.name} ready`);
+        if (addon.waitReady) {
+          await pluginHook(owner, 'waitReady', () => addon.waitReady!(pctx));
+          rt.logger.info(`addon ${addon.name} ready`);
+        } else rt.logger.info(`addon ${addon.name} installed (not waited for: it starts in the background)`);
       });
       started.set(addon.name, run);
       return run;

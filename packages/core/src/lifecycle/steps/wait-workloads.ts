@@ -3,6 +3,7 @@ import { waitFor } from '../../nodeutil.js';
 import type { UpContext } from '../context.js';
 import { type KubeObjectList } from '../kube-objects.js';
 import { apiReader, listOf } from './wait-ready.js';
+import { BACKGROUND_LABEL } from '../../contracts/addon.js';
 
 type Pod = KubeObjectList['items'][number];
 
@@ -33,7 +34,7 @@ export interface WorkloadsVerdict {
  * `down`; a status the kubelets of this run posted carries a transition time after `since`.
  * A pod counts when it is not finished (Succeeded, Failed, being deleted), runs on one of the
  * cluster's node containers (hollow and fake nodes' pods are not real), is not one wait-ready
- * already judged (the control plane, CoreDNS), and either was Ready before `down` (its stored Ready
+ * already judged (the control plane, CoreDNS) nor labelled as background (BACKGROUND_LABEL), and either was Ready before `down` (its stored Ready
  * condition, not changed since) or was changed by this run's kubelet (so it was running). It is
  * back when its Ready condition turned True in this run. A pod that was not Ready before `down`
  * (a stored not-Ready condition) is not waited for.
@@ -45,6 +46,7 @@ export function workloadsVerdict(pods: readonly Pod[], since: number, nodes: Rea
     const node = pod.spec?.nodeName;
     if (!node || !nodes.has(node) || pod.metadata.deletionTimestamp) continue;
     if (WAITED_BY_WAIT_READY.some(([key, value]) => pod.metadata.labels?.[key] === value)) continue;
+    if (pod.metadata.labels?.[BACKGROUND_LABEL] === 'true') continue; // nothing at `up`'s return needs it
     if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') continue;
     const ready = pod.status.conditions?.find((c) => c.type === 'Ready');
     const changedNow = ready?.lastTransitionTime !== undefined && Date.parse(ready.lastTransitionTime) >= since;

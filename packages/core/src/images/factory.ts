@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ImageRequirement, Logger } from '../contracts/context.js';
@@ -349,10 +349,14 @@ async function ensureImageLocked(needed: NeededImage, options: ImageFactoryOptio
   return status;
 }
 
+/** How many `docker save` archives the cache keeps (the newest; each is the images of one set). */
+export const KEPT_ARCHIVES = 4;
+
 /**
  * Loads images from the engine into every node's containerd (namespace k8s.io,
- * where the kubelet looks), in parallel. One `docker save` archive is written
- * to the cache and streamed into each node.
+ * where the kubelet looks), in parallel. One `docker save` archive of the set is
+ * written to the cache, named by the images' engine IDs, and streamed into each node;
+ * the next `up` with the same images streams the same file without saving again.
  */
 export async function loadImagesIntoNodes(
   driver: Driver,
@@ -361,27 +365,63 @@ export async function loadImagesIntoNodes(
   options: { cacheDir: string; logger: Logger; signal: AbortSignal },
 ): Promise<void> {
   if (refs.length === 0 || nodes.length === 0) return;
+  const started = performance.now();
+  const { archive, saved } = await imageArchive(driver, refs, options);
+  const size = (await stat(archive)).size;
+  await importIntoNodes(nodes, archive, { signal: options.signal });
+  options.logger.info(
+    `loaded ${refs.length} image(s) (${(size / 1e6).toFixed(1)} MB${saved ? '' : ', archive cached'}) into ${nodes.length} node(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`,
+  );
+}
+
+/**
+ * The `docker save` archive of these images, from the cache when one was saved of the same
+ * engine image IDs (a rebuilt image has another ID, so another archive); otherwise saved now,
+ * written under a temporary name and renamed, so a reader never sees half a file. The oldest
+ * archives beyond KEPT_ARCHIVES are removed.
+ */
+export async function imageArchive(driver: Driver, refs: readonly string[], options: { cacheDir: string; signal: AbortSignal }): Promise<{ archive: string; saved: boolean }> {
   const dir = join(options.cacheDir, 'archives');
   await mkdir(dir, { recursive: true });
-  const archive = join(dir, `load-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.tar`);
+  const key = createHash('sha256');
+  for (const ref of [...refs].sort()) {
+    const info = await driver.images.inspect(ref, { signal: options.signal });
+    if (!info) throw new LocalClusterError(`image ${ref} is not in the engine, so it cannot be loaded into the nodes`);
+    key.update(ref).update('\0').update(info.id).update('\0');
+  }
+  const archive = join(dir, `${key.digest('hex').slice(0, 16)}.tar`);
+  if (existsSync(archive)) {
+    // the newest again, so pruning keeps it
+    const now = new Date();
+    await utimes(archive, now, now).catch(() => undefined);
+    return { archive, saved: false };
+  }
+  const partial = `${archive}.${process.pid}-${Math.random().toString(36).slice(2, 8)}.partial`;
   try {
-    const started = performance.now();
-    const saved = await driver.images.save([...refs], { signal: options.signal });
+    const stream = await driver.images.save([...refs], { signal: options.signal });
     await new Promise<void>((resolve, reject) => {
-      const out = createWriteStream(archive);
-      saved.once('error', reject);
+      const out = createWriteStream(partial);
+      stream.once('error', reject);
       out.once('error', reject);
       out.once('finish', () => resolve());
-      saved.pipe(out);
+      stream.pipe(out);
     });
-    const size = (await stat(archive)).size;
-    await importIntoNodes(nodes, archive, { signal: options.signal });
-    options.logger.info(
-      `loaded ${refs.length} image(s) (${(size / 1e6).toFixed(1)} MB) into ${nodes.length} node(s) in ${((performance.now() - started) / 1000).toFixed(1)}s`,
-    );
+    await rename(partial, archive);
   } finally {
-    await rm(archive, { force: true });
+    await rm(partial, { force: true });
   }
+  await pruneArchives(dir);
+  return { archive, saved: true };
+}
+
+/** Removes all but the KEPT_ARCHIVES newest archives (and partial files of runs that died). */
+async function pruneArchives(dir: string): Promise<void> {
+  const entries = await Promise.all(
+    (await readdir(dir)).map(async (name) => ({ name, mtime: (await stat(join(dir, name)).catch(() => undefined))?.mtimeMs ?? 0 })),
+  );
+  const archives = entries.filter((e) => e.name.endsWith('.tar')).sort((a, b) => b.mtime - a.mtime);
+  const stale = [...archives.slice(KEPT_ARCHIVES), ...entries.filter((e) => e.name.endsWith('.partial') && Date.now() - e.mtime > 3_600_000)];
+  await Promise.all(stale.map((e) => rm(join(dir, e.name), { force: true })));
 }
 
 /**

@@ -15,6 +15,8 @@ import { nodeImage } from './steps/node-image.js';
 import { validateComponents } from './steps/validate.js';
 import { buildImages, loadImages } from './steps/images.js';
 import { network } from './steps/network.js';
+import { attachAddons } from './steps/attach-addons.js';
+import { registryHosts } from './steps/registry-hosts.js';
 import { createNodes } from './steps/nodes.js';
 import { boot } from './steps/boot.js';
 import { joinControlPlanes, joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
@@ -42,8 +44,10 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   buildOnly(buildImages),
   buildOnly(discardStaleSnapshot),
   network,
+  attachAddons,
   createNodes,
   boot,
+  registryHosts,
   buildOnly(loadImages),
   buildOnly(kubeadmInit),
   buildOnly(joinControlPlanes),
@@ -169,7 +173,7 @@ const startStoppedNodes: Step<UpContext> = {
 };
 
 /** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
-const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig, fakeNodes];
+const RESUME_STEPS: readonly Step<UpContext>[] = [attachAddons, startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig, fakeNodes];
 
 const RESUME_SERVICES_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitServices, exportKubeconfig, fakeNodes];
 

@@ -79,7 +79,10 @@ export function registryName(config: ResolvedConfig): string {
 
 /** Where the nodes' containerd sends pulls of localhost:PORT: the container on the cluster's network. */
 export function registryHosts(config: ResolvedConfig): RegistryHosts {
-  return { registry: registryName(config), server: { url: `http://${REGISTRY_CONTAINER}:${REGISTRY_CONTAINER_PORT}` }, mirrors: [] };
+  // containerd 1.6 refuses a hosts.toml without a [host] table: the container is the one host
+  // and the server too (so a failed pull names it, not an unreachable localhost)
+  const url = `http://${REGISTRY_CONTAINER}:${REGISTRY_CONTAINER_PORT}`;
+  return { registry: registryName(config), server: { url }, mirrors: [{ url }] };
 }
 
 /** The KEP-1755 ConfigMap. */
@@ -223,7 +226,7 @@ export function registry(): Addon {
     async attach(ctx) {
       await startRegistry(ctx.driver, ctx.config, { logger: ctx.logger, cacheDir: ctx.cacheDir, signal: ctx.signal });
       if (!ctx.driver.connectNetwork) throw new DriverError(`attach ${REGISTRY_CONTAINER}`, `driver "${ctx.driver.name}" cannot attach a container to a network`);
-      await ctx.driver.connectNetwork(ctx.network, REGISTRY_CONTAINER, { signal: ctx.signal });
+      await ctx.driver.connectNetwork(ctx.network, REGISTRY_CONTAINER, { ip: ctx.address, signal: ctx.signal });
     },
     async install(ctx) {
       await writeRegistryHosts(ctx.nodes, [registryHosts(ctx.config)], { signal: ctx.signal });

@@ -67,7 +67,7 @@ export async function listAllNetworks(ctx: DockerContext, options: CallOptions =
  * Attaches a container of ours to a network, reachable there by its name and `aliases`;
  * nothing happens when it is attached already.
  */
-export async function connectNetwork(ctx: DockerContext, network: string, container: string, options: CallOptions & { aliases?: readonly string[] } = {}): Promise<void> {
+export async function connectNetwork(ctx: DockerContext, network: string, container: string, options: CallOptions & { aliases?: readonly string[]; ip?: string } = {}): Promise<void> {
   const { signal } = options;
   const operation = `attach container ${container} to network ${network}`;
   const info = await callUnlessMissing(ctx, `inspect container ${container}`, signal, () => ctx.docker.getContainer(container).inspect({ abortSignal: signal }));
@@ -76,7 +76,7 @@ export async function connectNetwork(ctx: DockerContext, network: string, contai
     throw new DriverError(operation, 'refusing: the container was not created by local-cluster', { hint: 'Only containers of ours are attached to cluster networks.' });
   }
   if (info.NetworkSettings.Networks?.[network]) return;
-  await call(ctx, operation, signal, () => ctx.docker.getNetwork(network).connect({ Container: info.Id, EndpointConfig: { Aliases: [...(options.aliases ?? [])] } }));
+  await call(ctx, operation, signal, () => ctx.docker.getNetwork(network).connect({ Container: info.Id, EndpointConfig: { Aliases: [...(options.aliases ?? [])], ...(options.ip ? { IPAMConfig: { IPv4Address: options.ip } } : {}) } }));
 }
 
 /** Removes a network only if it carries the selector's labels; missing is fine. */

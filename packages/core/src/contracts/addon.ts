@@ -23,7 +23,11 @@ export interface Addon {
    * start: makes or starts what the addon keeps on the engine beside the cluster (the local
    * registry, shared by clusters) and attaches it to `ctx.network`.
    */
-  attach?(ctx: EngineContext & { readonly network: string }): Promise<void>;
+  attach?(ctx: EngineContext & {
+    readonly network: string;
+    /** The fixed address on that network kept for what addons attach (clear of the nodes', hollow nodes' and kwok's). */
+    readonly address: string;
+  }): Promise<void>;
   install(ctx: ClusterContext): Promise<void>;
   waitReady?(ctx: ClusterContext): Promise<void>;
 }

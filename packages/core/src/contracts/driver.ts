@@ -251,10 +251,10 @@ export interface Driver {
   labelsOf?(kind: 'container' | 'volume', name: string, options?: CallOptions): Promise<Record<string, string> | undefined>;
   /**
    * Attaches a container of ours (one createNode made) to a network too, reachable there by its
-   * name and `aliases`; nothing happens when it is attached already. A container shared by
+   * name and `aliases`, at `ip` when given (nodes take fixed addresses: a dynamic one could take a node's); nothing happens when it is attached already. A container shared by
    * clusters (the local registry) joins each cluster's network this way. Removing a network
    * detaches the containers of ours still on it.
    */
-  connectNetwork?(network: string, container: string, options?: CallOptions & { aliases?: readonly string[] }): Promise<void>;
+  connectNetwork?(network: string, container: string, options?: CallOptions & { aliases?: readonly string[]; ip?: string }): Promise<void>;
   close?(): Promise<void>;
 }

@@ -91,7 +91,7 @@ export function registryHostingManifest(config: ResolvedConfig): object[] {
     `host: "${registryName(config)}"`,
     `hostFromContainerRuntime: "${registryName(config)}"`,
     `hostFromClusterNetwork: "${REGISTRY_CONTAINER}:${REGISTRY_CONTAINER_PORT}"`,
-    'help: "https://github.com/local-cluster/local-cluster/blob/main/docs/user/registry.md"',
+    // `help` (a documentation URL) is optional: the project has no published docs site to name
   ].join('\n');
   return [
     {

@@ -379,6 +379,8 @@ function checkMode(config: ResolvedConfig, sources: Record<string, ConfigSource>
     { path: 'cluster.hollowNodes', why: 'hollow nodes need a scheduler and node controllers; use the default mode' },
     { path: 'cluster.noDedicated', why: 'services mode has no control-plane node' },
     { path: 'cluster.kubeProxyMode', why: 'services mode runs no kube-proxy' },
+    { path: 'cluster.registry', why: 'services mode has no nodes to pull images' },
+    { path: 'cluster.registries', why: 'services mode has no nodes to pull images' },
   ];
   for (const { path, why } of conflicts) {
     const source = sources[path];

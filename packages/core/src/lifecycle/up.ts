@@ -144,7 +144,8 @@ async function upLocked(options: UpOptions): Promise<Cluster> {
     ctx.loadBalancer = existing.loadBalancer;
     ctx.kubeconfigPath = adminKubeconfigFile(ctx.clusterDir);
     ctx.apiServerHostPort = await (existing.loadBalancer ?? controlPlaneOf(existing.nodes)).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
-    if (existing.ready) return clusterHandle(ctx, [], true);
+    // up already: only what addons keep on the engine is made again if it went (a removed registry)
+    if (existing.ready) return clusterHandle(ctx, services || !(options.addons ?? []).some((a) => a.attach) ? [] : await run([attachAddons], true), true);
     // stopped (the engine restarted, or someone stopped them) or still booting: start what is
     // stopped and wait as a restore does (only heartbeats from now count); nothing is removed
     ctx.restore = true;

@@ -216,17 +216,23 @@ describe('local registry', () => {
     expect(await leftovers(B)).toEqual([]);
   });
 
-  it('a mirror in cluster.registries is the one containerd pulls through', async () => {
+  it('a mirror in cluster.registries, with its credentials, is the one containerd pulls through', async () => {
     // a second registry container on the engine is docker.io's mirror (a pull-through cache on
     // the LAN, say); an image pushed to it is pulled by its docker.io name
-    const mirror = await docker('run', '-d', '--name', MIRROR, '-p', `127.0.0.1:${MIRROR_PORT}:5000`, REGISTRY_IMAGE);
+    // the mirror asks for credentials (htpasswd: user "me", password "s3cret", bcrypt), which
+    // cluster.registries.configs gives the nodes
+    const auth = mkdtempSync(join(dir, 'auth-'));
+    writeFileSync(join(auth, 'htpasswd'), 'me:$2b$12$c2W9E/LMWaVamcYo.v2m9ufVkCdSDPobe2UrBRPDoQ0TWrVEiG1Gq\n');
+    const mirror = await docker('run', '-d', '--name', MIRROR, '-p', `127.0.0.1:${MIRROR_PORT}:5000`, '-v', `${auth}:/auth:ro`, '-e', 'REGISTRY_AUTH=htpasswd', '-e', 'REGISTRY_AUTH_HTPASSWD_REALM=lan', '-e', 'REGISTRY_AUTH_HTPASSWD_PATH=/auth/htpasswd', REGISTRY_IMAGE);
     expect(mirror.code, mirror.stderr).toBe(0);
     const mirrored = `reg-mirrored-${process.pid}`;
-    await waitFor('the mirror answers', async () => ((await run('curl', ['-sf', `http://127.0.0.1:${MIRROR_PORT}/v2/`])).code === 0 ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
+    await waitFor('the mirror answers', async () => ((await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://127.0.0.1:${MIRROR_PORT}/v2/`])).stdout === '401' ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
+    const loggedIn = await run('sh', ['-c', `printf s3cret | docker login -u me --password-stdin localhost:${MIRROR_PORT}`]);
+    expect(loggedIn.code, loggedIn.stderr).toBe(0);
     await buildAndPush(`localhost:${MIRROR_PORT}/library/${mirrored}:v1`, `mirrored ${MARK}`);
 
     const config = join(dir, 'mirror.yaml');
-    writeFileSync(config, `cluster:\n  registries:\n    mirrors:\n      docker.io: ["http://${MIRROR}:5000"]\n`);
+    writeFileSync(config, `cluster:\n  registries:\n    mirrors:\n      docker.io: ["http://${MIRROR}:5000"]\n    configs:\n      ${MIRROR}:5000: {username: me, password: s3cret}\n`);
     expect((await cli(['clean', '--name', A])).code).toBe(0);
     const up = await cli(['up', ...ARGS_A], { LOCAL_CLUSTER_CONF: config });
     expect(up.code, up.stderr.slice(-3000)).toBe(0);
@@ -235,6 +241,7 @@ describe('local registry', () => {
     const hosts = await docker('exec', `local-cluster-${A}-kube-node-1`, 'cat', '/etc/containerd/certs.d/docker.io/hosts.toml');
     expect(hosts.stdout).toContain('server = "https://registry-1.docker.io"');
     expect(hosts.stdout).toContain(`[host."http://${MIRROR}:5000"]`);
+    expect(hosts.stdout).toContain(`[host."http://${MIRROR}:5000".header]\n  Authorization = "Basic ${Buffer.from('me:s3cret').toString('base64')}"`);
     // the local registry's hosts.toml is there beside it
     expect((await docker('exec', `local-cluster-${A}-kube-node-1`, 'test', '-f', `/etc/containerd/certs.d/${REGISTRY}/hosts.toml`)).code).toBe(0);
 

@@ -45,7 +45,8 @@ const start = defineCommand({
       const logger = makeLogger(render, () => 'registry');
       const node = await startRegistry(driver, loaded.config, { signal, logger, cacheDir: imageCacheDir(localClusterHome()) });
       const port = await node.hostPort(REGISTRY_CONTAINER_PORT, { signal });
-      process.stdout.write(`${node.name} is running: docker push localhost:${port ?? loaded.config.cluster.registryPort}/IMAGE:TAG\n`);
+      const published = port ?? loaded.config.cluster.registryPort;
+      process.stdout.write(args.json ? JSON.stringify({ name: node.name, port: published }) + '\n' : `${node.name} is running: docker push localhost:${published}/IMAGE:TAG\n`);
     } finally {
       dispose();
     }

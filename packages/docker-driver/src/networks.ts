@@ -1,7 +1,8 @@
-import { DriverError, LABELS, type CallOptions, type NetworkInfo, type NetworkSpec, type Selector } from '@local-cluster/core';
+import { DriverError, type CallOptions, type NetworkInfo, type NetworkSpec, type Selector } from '@local-cluster/core';
 import type Dockerode from 'dockerode';
 import { call, callUnlessMissing, type DockerContext } from './api.js';
 import { assertOwned, labelFilters, ownedLabels } from './labels.js';
+import { isOurContainer } from './nodes.js';
 
 /** User-defined bridge networks: they give nodes DNS by name and fixed addresses. */
 
@@ -72,8 +73,8 @@ export async function connectNetwork(ctx: DockerContext, network: string, contai
   const operation = `attach container ${container} to network ${network}`;
   const info = await callUnlessMissing(ctx, `inspect container ${container}`, signal, () => ctx.docker.getContainer(container).inspect({ abortSignal: signal }));
   if (!info) throw new DriverError(operation, 'there is no such container');
-  if (info.Config.Labels?.[LABELS.managed] !== 'true') {
-    throw new DriverError(operation, 'refusing: the container was not created by local-cluster', { hint: 'Only containers of ours are attached to cluster networks.' });
+  if (!isOurContainer(info.Config.Labels)) {
+    throw new DriverError(operation, 'refusing: the container was not created by local-cluster (it lacks a container role of ours)', { hint: 'Only containers of ours are attached to cluster networks.' });
   }
   if (info.NetworkSettings.Networks?.[network]) return;
   await call(ctx, operation, signal, () => ctx.docker.getNetwork(network).connect({ Container: info.Id, EndpointConfig: { Aliases: [...(options.aliases ?? [])], ...(options.ip ? { IPAMConfig: { IPv4Address: options.ip } } : {}) } }));
@@ -90,7 +91,7 @@ export async function removeNetwork(ctx: DockerContext, name: string, selector: 
   // nodes are gone: detach them, or the engine refuses ("has active endpoints")
   for (const id of Object.keys(network.Containers ?? {})) {
     const info = await callUnlessMissing(ctx, `inspect container ${id}`, signal, () => ctx.docker.getContainer(id).inspect({ abortSignal: signal }));
-    if (info?.Config.Labels?.[LABELS.managed] !== 'true') continue;
+    if (!info || !isOurContainer(info.Config.Labels)) continue;
     await callUnlessMissing(ctx, `detach container ${info.Name.replace(/^\//, '')} from network ${name}`, signal, () =>
       ctx.docker.getNetwork(network.Id).disconnect({ Container: id, Force: true }),
     );

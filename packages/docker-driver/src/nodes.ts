@@ -78,8 +78,16 @@ export async function listNodes(ctx: DockerContext, selector: Selector, options:
   return nodes.filter((n): n is DockerNode => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The roles of the containers createNode makes: nodes and the satellites beside them. */
-const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e', 'registry'] as const;
+/** The roles of the containers createNode makes: nodes, the satellites beside them, and the local registry. */
+export const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e', 'registry'] as const;
+
+/**
+ * Whether a container is one createNode made: managed=true alone proves little (containers
+ * inherit their image's labels, and our images carry it), so its role must be a container's.
+ */
+export function isOurContainer(labels: Readonly<Record<string, string>> | null | undefined): boolean {
+  return labels?.[LABELS.managed] === 'true' && CONTAINER_ROLES.some((r) => r === labels[LABELS.role]);
+}
 
 /** Force-removes node containers with their anonymous volumes; refuses containers not created by local-cluster. */
 export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle[], options: CallOptions = {}): Promise<void> {

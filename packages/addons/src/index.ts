@@ -4,3 +4,4 @@ export { manifestAddon, loadManifestAddon, manifestDocuments, manifestImages, re
 export { storage, storageImages, storageManifest, LOCAL_PATH_IMAGE, STORAGE_CLASS, STORAGE_NAMESPACE, PROVISIONER, VOLUMES_DIR } from './storage.js';
 export { metricsServer, metricsServerImages, metricsServerManifest, METRICS_SERVER_IMAGE } from './metrics-server.js';
 export { metallb, metallbImages, metallbManifest, metallbPoolManifest, metallbCrds, metallbPool, METALLB_CONTROLLER_IMAGE, METALLB_SPEAKER_IMAGE, METALLB_NAMESPACE, METALLB_POOL_NAME, METALLB_POOL_SIZE } from './metallb.js';
+export { registry, registryImage, registryName, registryHosts, registryHostingManifest, registryPreflight, registryStatus, startRegistry, removeRegistry, findRegistry, REGISTRY_CONTAINER, REGISTRY_CONTAINER_PORT, REGISTRY_IMAGE, REGISTRY_VOLUME, REGISTRY_HOSTING_CONFIGMAP, type RegistryStatus } from './registry.js';

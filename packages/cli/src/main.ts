@@ -15,6 +15,7 @@ import { e2eNodeCmd } from './commands/e2e-node.js';
 import netcheckCommand from './commands/netcheck.js';
 import statusCommand from './commands/status.js';
 import exportCommand from './commands/export.js';
+import registryCommand from './commands/registry.js';
 import { rejectUnknownFlags } from './settings-args.js';
 import { HELM_USAGE, helmPassthrough } from './commands/helm.js';
 import { KUBECTL_USAGE, kubectlPassthrough } from './commands/kubectl.js';
@@ -44,6 +45,7 @@ export const rootCommand = defineCommand({
     load: loadCommand,
     kubeconfig: kubeconfigCommand,
     dashboard: dashboardCommand,
+    registry: registryCommand,
     config: configCommand,
     // listed for --help; main() hands `helm ...` to Helm before citty parses anything
     kubectl: defineCommand({ meta: { name: 'kubectl', description: `Run the cluster's own kubectl: ${KUBECTL_USAGE.split('\n')[0]}` } }),

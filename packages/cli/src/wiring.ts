@@ -1,6 +1,6 @@
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { loadPlugin, makeLogger, withFreeSubnet, type Addon, type CniPlugin, type Driver, type ImageRequirement, type LoadedConfig, type ProgressListener } from '@local-cluster/core';
-import { isManifestSpec, loadManifestAddon } from '@local-cluster/addons';
+import { isManifestSpec, loadManifestAddon, registry } from '@local-cluster/addons';
 import { nodeImage } from '@local-cluster/images';
 
 export { nodeImage };
@@ -33,8 +33,10 @@ export async function loadCni(loaded: LoadedConfig): Promise<CniPlugin> {
   });
 }
 
+/** cluster.addons, and the local registry when cluster.registry asks for it. */
 export async function loadAddons(loaded: LoadedConfig): Promise<Addon[]> {
-  return Promise.all(loaded.config.cluster.addons.map((spec) => (isManifestSpec(spec) ? loadManifestAddon(spec, loaded.baseDir) : loadAddonPlugin(spec, loaded))));
+  const addons = await Promise.all(loaded.config.cluster.addons.map((spec) => (isManifestSpec(spec) ? loadManifestAddon(spec, loaded.baseDir) : loadAddonPlugin(spec, loaded))));
+  return loaded.config.cluster.registry ? [...addons, registry()] : addons;
 }
 
 /** An addon package: a built-in name (netcheck adds `metallb` this way), a ./path or an npm package. */

@@ -23,7 +23,7 @@ export {
   type ClusterContext, type ImageBuildContext, type ImageRequirement, type Logger,
 } from './contracts/context.js';
 export { CNI_API_VERSION, type CniPlugin, type CniSupports, type KubeadmPatches } from './contracts/cni.js';
-export { type Addon, ADDON_API_VERSION, BACKGROUND_LABEL } from './contracts/addon.js';
+export { type Addon, ADDON_API_VERSION, BACKGROUND_LABEL, type EngineContext } from './contracts/addon.js';
 export { type GoBinary, type ImageFile, type ImageRecipe } from './contracts/image.js';
 export { IPTABLES_COMMANDS, IPTABLES_WRAPPER, iptablesWrapperFiles } from './contracts/iptables.js';
 export { capabilityName, extraNodeCapabilities, NODE_CAPABILITIES, NODE_CONTRACT } from './contracts/node.js';
@@ -31,7 +31,7 @@ export { capabilityName, extraNodeCapabilities, NODE_CAPABILITIES, NODE_CONTRACT
 // Config: the schema behind the file, the environment, the flags and the docs table
 export {
   cidrsOverlap, type Component, type ConfigInput, configSchema, DEFAULT_KUBERNETES_VERSION,
-  isNetworkAddress, nthAddress, parseCidr, type ResolvedConfig, type SettingMeta,
+  isNetworkAddress, mirrorUrlProblem, nthAddress, parseCidr, type ResolvedConfig, type SettingMeta,
   SUPPORTED_KUBERNETES,
 } from './config/schema.js';
 export {
@@ -62,6 +62,7 @@ export {
   clean, clusterContainers, down, type TeardownOptions, type TeardownResult,
 } from './lifecycle/teardown.js';
 export { extractTar, sleep, waitFor, writeNodeFile } from './nodeutil.js';
+export { configuredRegistryHosts, defaultServer, registryHostsFiles, writeRegistryHosts, type NodeFile, type RegistryHost, type RegistryHosts } from './lifecycle/registry-hosts.js';
 export {
   adminKubeconfigFile, API_SERVER_PORT, CHECKS_CONFIGMAP, containerName, ownerLabels, upCommandFor,
 } from './lifecycle/naming.js';

@@ -5,8 +5,8 @@ import { listClusters } from './clusters.js';
 import { dockerodeOptions, engineLocation, formatEndpoint, resolveEngine, type EndpointOptions } from './endpoint.js';
 import { imageOps } from './images.js';
 import { chooseSecurityMode, probePrivileged, readInfo, type SecurityMode, type SecurityModeOption } from './info.js';
-import { createNetwork, listAllNetworks, listNetworks, removeNetwork } from './networks.js';
-import { createNode, listNodes, removeNodes } from './nodes.js';
+import { connectNetwork, createNetwork, listAllNetworks, listNetworks, removeNetwork } from './networks.js';
+import { createNode, labelsOf, listNodes, removeNodes } from './nodes.js';
 import { volumeOps } from './volumes.js';
 
 export {
@@ -87,5 +87,7 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
     images: imageOps(ctx),
     volumes: volumeOps(ctx),
     listClusters: (callOptions) => listClusters(ctx, callOptions),
+    labelsOf: (kind, name, callOptions) => labelsOf(ctx, kind, name, callOptions),
+    connectNetwork: (network, container, callOptions) => connectNetwork(ctx, network, container, callOptions),
   };
 }

@@ -57,6 +57,17 @@ export async function createNode(
   }
 }
 
+/** The labels of the container or volume of that name, whoever made it; undefined when there is none. */
+export async function labelsOf(ctx: DockerContext, kind: 'container' | 'volume', name: string, options: CallOptions = {}): Promise<Record<string, string> | undefined> {
+  const { signal } = options;
+  if (kind === 'container') {
+    const info = await callUnlessMissing(ctx, `inspect container ${name}`, signal, () => ctx.docker.getContainer(name).inspect({ abortSignal: signal }));
+    return info ? (info.Config.Labels ?? {}) : undefined;
+  }
+  const volume = await callUnlessMissing(ctx, `inspect volume ${name}`, signal, () => ctx.docker.getVolume(name).inspect({ abortSignal: signal }) as Promise<{ Labels?: Record<string, string> | null }>);
+  return volume ? (volume.Labels ?? {}) : undefined;
+}
+
 /** Node containers carrying the selector's labels (role defaults to node), sorted by name. */
 export async function listNodes(ctx: DockerContext, selector: Selector, options: CallOptions = {}): Promise<DockerNode[]> {
   const { signal } = options;
@@ -67,8 +78,16 @@ export async function listNodes(ctx: DockerContext, selector: Selector, options:
   return nodes.filter((n): n is DockerNode => n !== undefined).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The roles of the containers createNode makes: nodes and the satellites beside them. */
-const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e'] as const;
+/** The roles of the containers createNode makes: nodes, the satellites beside them, and the local registry. */
+export const CONTAINER_ROLES = ['node', 'load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e', 'registry'] as const;
+
+/**
+ * Whether a container is one createNode made: managed=true alone proves little (containers
+ * inherit their image's labels, and our images carry it), so its role must be a container's.
+ */
+export function isOurContainer(labels: Readonly<Record<string, string>> | null | undefined): boolean {
+  return labels?.[LABELS.managed] === 'true' && CONTAINER_ROLES.some((r) => r === labels[LABELS.role]);
+}
 
 /** Force-removes node containers with their anonymous volumes; refuses containers not created by local-cluster. */
 export async function removeNodes(ctx: DockerContext, nodes: readonly NodeHandle[], options: CallOptions = {}): Promise<void> {

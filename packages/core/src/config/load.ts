@@ -279,6 +279,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   checkMode(config, sources);
   const baseDir = file ? dirname(file) : cwd;
   normalizeNodes(config, sources, baseDir);
+  normalizeRegistries(config, sources, baseDir);
 
   return { config, sources, file, baseDir };
 }
@@ -305,6 +306,38 @@ function normalizeNodes(config: ResolvedConfig, sources: Record<string, ConfigSo
   }
   for (const node of [config.cluster.controlPlane, ...(groups ?? [])]) {
     for (const mount of node.extraMounts) mount.hostPath = resolve(baseDir, mount.hostPath);
+  }
+}
+
+/**
+ * cluster.registries: every configs entry is for a registry or mirror host the mirrors list (a
+ * typo would otherwise leave a registry without its credentials, unseen), and CA files exist;
+ * their paths are made absolute, relative to the config file.
+ */
+function normalizeRegistries(config: ResolvedConfig, sources: Record<string, ConfigSource>, baseDir: string): void {
+  const { mirrors, configs } = config.cluster.registries;
+  const source = sources['cluster.registries'];
+  const listed = new Set([...Object.keys(mirrors), ...Object.values(mirrors).flat().map((url) => new URL(url).host)]);
+  for (const [host, entry] of Object.entries(configs)) {
+    const where = `cluster.registries.configs.${host}`;
+    if (!listed.has(host)) {
+      const what = entry.username !== undefined ? 'Credentials are given for' : 'Settings are given for';
+      throw new ConfigError(`${what} registry "${host}" (${where}), which cluster.registries.mirrors does not list${listed.size ? ` (it lists ${[...listed].join(', ')})` : ''}.`, {
+        setting: 'cluster.registries',
+        ...(source ? { source } : {}),
+        hint: `Check the host's spelling (host:port as in the mirror URL), or list it: mirrors: {"${host}": ["https://${host}"]} for a registry reached directly.`,
+      });
+    }
+    if (entry.ca !== undefined) {
+      entry.ca = resolve(baseDir, entry.ca);
+      if (!existsSync(entry.ca)) {
+        throw new ConfigError(`The CA file of ${where}.ca does not exist: ${entry.ca}.`, {
+          setting: 'cluster.registries',
+          ...(source ? { source } : {}),
+          hint: 'Give the path of a PEM certificate file, relative to the config file or absolute.',
+        });
+      }
+    }
   }
 }
 
@@ -346,6 +379,8 @@ function checkMode(config: ResolvedConfig, sources: Record<string, ConfigSource>
     { path: 'cluster.hollowNodes', why: 'hollow nodes need a scheduler and node controllers; use the default mode' },
     { path: 'cluster.noDedicated', why: 'services mode has no control-plane node' },
     { path: 'cluster.kubeProxyMode', why: 'services mode runs no kube-proxy' },
+    { path: 'cluster.registry', why: 'services mode has no nodes to pull images' },
+    { path: 'cluster.registries', why: 'services mode has no nodes to pull images' },
   ];
   for (const { path, why } of conflicts) {
     const source = sources[path];

@@ -180,6 +180,46 @@ const nodeSettings = {
     .default([]),
 };
 
+/** A registry as images name it: host[:port] (docker.io, registry.lan:5000, localhost:5001). */
+const registryName = z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:\d{1,5})?$/, { message: 'is not a registry name: host or host:port, such as docker.io or registry.lan:5000' });
+
+/** Whether a mirror URL parses: http(s), a host, nothing after the path. */
+export function mirrorUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `"${value}" is not a URL: write http://HOST[:PORT] or https://HOST[:PORT]`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `"${value}" is not an http:// or https:// URL`;
+  if (!url.hostname) return `"${value}" names no host`;
+  if (url.username || url.password) return `"${value}" carries credentials: put them in cluster.registries.configs under its host`;
+  if (url.search || url.hash) return `"${value}" has a query or fragment`;
+  return undefined;
+}
+
+const mirrorUrl = z.string().superRefine((value, ctx) => {
+  const problem = mirrorUrlProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const registryConfig = z
+  .strictObject({
+    /** A CA certificate file (PEM) the host's TLS certificate is checked against; relative to the config file. */
+    ca: z.string().min(1, 'must name a PEM file on this machine').optional(),
+    insecureSkipVerify: z.boolean().default(false),
+    username: z.string().min(1).optional(),
+    password: z.string().optional(),
+  })
+  .refine((c) => (c.username === undefined) === (c.password === undefined), { message: 'username and password go together' });
+
+const registries = z
+  .strictObject({
+    mirrors: z.record(registryName, z.array(mirrorUrl).min(1, 'list at least one mirror URL'), { error: 'must be a mapping of registry names to lists of mirror URLs' }).default({}),
+    configs: z.record(registryName, registryConfig, { error: 'must be a mapping of hosts to {ca, insecureSkipVerify, username, password}' }).default({}),
+  })
+  .default(() => ({ mirrors: {}, configs: {} }));
+
 const nodeGroup = z.strictObject({
   name: kubernetesName('group name', 'gpu').optional(),
   count: z.number().int('must be a whole number').min(1).max(50).default(1),
@@ -409,6 +449,21 @@ export const configSchema = z.strictObject({
         description:
           'Worker groups, each {count, name, labels, taints, extraMounts, extraPortMappings}; their counts add up to cluster.numNodes. Config file only.',
         defaultText: 'cluster.numNodes plain workers',
+      }),
+      registry: setting(z.boolean().default(false), {
+        flag: 'registry',
+        description:
+          'Run the local registry (a container on the engine shared by every cluster that asks, data in a volume) and make the nodes pull localhost:<registryPort>/... from it: push from the host, use the same name in manifests. `local-cluster registry` shows, starts and removes it.',
+      }),
+      registryPort: setting(port.default(5001), {
+        flag: 'registry-port',
+        placeholder: 'PORT',
+        description: "Host port of the local registry (on 127.0.0.1; on a remote engine, that machine's): images are named localhost:PORT/... on the host and in manifests alike.",
+      }),
+      registries: setting(registries, {
+        description:
+          "Registry settings for the nodes' containerd, written as its hosts.toml: mirrors ({registry name: [mirror URLs]}, plain http:// or https://) and configs ({host: {ca, insecureSkipVerify, username, password}}) for a registry or mirror host. Config file only.",
+        defaultText: '(none)',
       }),
       addons: setting(z.array(z.string().min(1)).default(() => [...DEFAULT_ADDONS]), {
         flag: 'addons',

@@ -1,4 +1,5 @@
-import type { ClusterContext, ImageRequirement } from './context.js';
+import type { ClusterContext, ImageRequirement, Logger } from './context.js';
+import type { Driver } from './driver.js';
 import type { ResolvedConfig } from '../config/schema.js';
 
 export const ADDON_API_VERSION = 'local-cluster.dev/addon/v1' as const;
@@ -21,6 +22,32 @@ export interface Addon {
   /** Names of addons that must be installed first. */
   readonly dependsOn?: readonly string[];
   images?(config: ResolvedConfig): ImageRequirement[];
+  /**
+   * Checks made in `up`'s preflight, before anything is made (restore included): throw a typed
+   * error naming the setting. For addons that keep objects on the engine (a port they publish,
+   * a container name they take).
+   */
+  preflight?(ctx: EngineContext): Promise<void>;
+  /**
+   * Runs at every `up`, restore included, once the cluster's network exists and before its nodes
+   * start: makes or starts what the addon keeps on the engine beside the cluster (the local
+   * registry, shared by clusters) and attaches it to `ctx.network`.
+   */
+  attach?(ctx: EngineContext & {
+    readonly network: string;
+    /** The fixed address on that network kept for what addons attach (clear of the nodes', hollow nodes' and kwok's). */
+    readonly address: string;
+  }): Promise<void>;
   install(ctx: ClusterContext): Promise<void>;
   waitReady?(ctx: ClusterContext): Promise<void>;
+}
+
+/** What `preflight` and `attach` get: the engine, not the cluster's nodes (there are none yet). */
+export interface EngineContext {
+  readonly config: ResolvedConfig;
+  readonly driver: Driver;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** The image factory's cache directory (for `ensureImage`: a restore builds no images). */
+  readonly cacheDir: string;
 }

@@ -31,9 +31,10 @@ export const LABELS = {
 /**
  * `load-balancer`: the API server proxy of a cluster with several control planes (not a Kubernetes node);
  * `hollow-nodes`: a container of kubemark hollow kubelets; `fake-nodes`: the kwok controller faking nodes;
- * `node-e2e`: the node-image container `e2e-node` runs the node e2e suite in (its own kubelet, removed after the run).
+ * `node-e2e`: the node-image container `e2e-node` runs the node e2e suite in (its own kubelet, removed after the run);
+ * `registry`: the local registry's container and volume, one per engine, shared by every cluster that asks (no cluster label).
  */
-export type ObjectRole = 'node' | 'load-balancer' | 'hollow-nodes' | 'fake-nodes' | 'node-e2e' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
+export type ObjectRole = 'node' | 'load-balancer' | 'hollow-nodes' | 'fake-nodes' | 'node-e2e' | 'registry' | 'network' | 'volume' | 'snapshot' | 'image' | 'test';
 
 /** Select objects by label. `cluster` undefined means every cluster. */
 export interface Selector {
@@ -243,5 +244,17 @@ export interface Driver {
   readonly volumes: VolumeOps;
   /** Clusters found through ownership labels. */
   listClusters(options?: CallOptions): Promise<ClusterSummary[]>;
+  /**
+   * The labels of the container or volume of that name, whoever made it; undefined when there is
+   * none. Read-only: lets a preflight tell an object of ours from a stranger's before anything is made.
+   */
+  labelsOf?(kind: 'container' | 'volume', name: string, options?: CallOptions): Promise<Record<string, string> | undefined>;
+  /**
+   * Attaches a container of ours (one createNode made) to a network too, reachable there by its
+   * name and `aliases`, at `ip` when given (nodes take fixed addresses: a dynamic one could take a node's); nothing happens when it is attached already. A container shared by
+   * clusters (the local registry) joins each cluster's network this way. Removing a network
+   * detaches the containers of ours still on it.
+   */
+  connectNetwork?(network: string, container: string, options?: CallOptions & { aliases?: readonly string[]; ip?: string }): Promise<void>;
   close?(): Promise<void>;
 }

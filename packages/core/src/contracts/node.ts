@@ -16,6 +16,8 @@ export const NODE_CONTRACT = {
   kubeadm: '/usr/bin/kubeadm',
   /** Where CNI plugins install their binaries (containerd's CNI bin_dir; Debian's plugins are linked there). */
   cniBinDir: '/opt/cni/bin',
+  /** containerd's config_path: one directory per registry name holding its hosts.toml (read at each pull, no restart). */
+  registryHostsDir: '/etc/containerd/certs.d',
   /** Where CNI configs go. */
   cniConfDir: '/etc/cni/net.d',
   /** A busybox image every node has (sh, httpd, wget, nslookup, nc), for checks; pods use it with imagePullPolicy Never. */

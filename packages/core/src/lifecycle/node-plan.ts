@@ -1,6 +1,6 @@
 import { TAINT_PATTERN, type ResolvedConfig } from '../config/schema.js';
 import type { NodeRole } from '../contracts/driver.js';
-import { nthAddress } from '../config/schema.js';
+import { nthAddress, parseCidr } from '../config/schema.js';
 import { controlPlaneHostname, LOAD_BALANCER_HOSTNAME, workerHostname } from './naming.js';
 
 /** What the config asks of one node: its labels, taints, mounts and port mappings. */
@@ -82,4 +82,14 @@ export function parseTaint(text: string): { key: string; value?: string; effect:
   const m = TAINT_PATTERN.exec(text);
   if (!m) throw new Error(`not a taint: ${text}`);
   return { key: m[1]!, ...(m[2] !== undefined && m[2] !== '' ? { value: m[2] } : {}), effect: m[3]! };
+}
+
+/**
+ * The fixed address of what an addon attaches to the cluster's network (the local registry):
+ * 50 below the top of dind.subnet, clear of the nodes and the load balancer (from .2 up, at most
+ * 61), the hollow-node containers (the 40 below kwok's) and kwok (the last usable address).
+ */
+export function attachedAddress(config: ResolvedConfig): string {
+  const prefix = parseCidr(config.dind.subnet)?.prefix ?? 16;
+  return nthAddress(config.dind.subnet, 2 ** (32 - prefix) - 50);
 }

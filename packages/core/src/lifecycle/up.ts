@@ -15,6 +15,8 @@ import { nodeImage } from './steps/node-image.js';
 import { validateComponents } from './steps/validate.js';
 import { buildImages, loadImages } from './steps/images.js';
 import { network } from './steps/network.js';
+import { attachAddons } from './steps/attach-addons.js';
+import { registryHosts } from './steps/registry-hosts.js';
 import { createNodes } from './steps/nodes.js';
 import { boot } from './steps/boot.js';
 import { joinControlPlanes, joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
@@ -42,8 +44,10 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   buildOnly(buildImages),
   buildOnly(discardStaleSnapshot),
   network,
+  attachAddons,
   createNodes,
   boot,
+  registryHosts,
   buildOnly(loadImages),
   buildOnly(kubeadmInit),
   buildOnly(joinControlPlanes),
@@ -140,7 +144,8 @@ async function upLocked(options: UpOptions): Promise<Cluster> {
     ctx.loadBalancer = existing.loadBalancer;
     ctx.kubeconfigPath = adminKubeconfigFile(ctx.clusterDir);
     ctx.apiServerHostPort = await (existing.loadBalancer ?? controlPlaneOf(existing.nodes)).hostPort(API_SERVER_PORT, options.signal ? { signal: options.signal } : {});
-    if (existing.ready) return clusterHandle(ctx, [], true);
+    // up already: only what addons keep on the engine is made again if it went (a removed registry)
+    if (existing.ready) return clusterHandle(ctx, services || !(options.addons ?? []).some((a) => a.attach) ? [] : await run([attachAddons], true), true);
     // stopped (the engine restarted, or someone stopped them) or still booting: start what is
     // stopped and wait as a restore does (only heartbeats from now count); nothing is removed
     ctx.restore = true;
@@ -169,7 +174,7 @@ const startStoppedNodes: Step<UpContext> = {
 };
 
 /** `up` on a cluster whose containers exist from the same config but are stopped or not Ready yet. */
-const RESUME_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig, fakeNodes];
+const RESUME_STEPS: readonly Step<UpContext>[] = [attachAddons, startStoppedNodes, waitReady, addHollowNodes, exportKubeconfig, fakeNodes];
 
 const RESUME_SERVICES_STEPS: readonly Step<UpContext>[] = [startStoppedNodes, waitServices, exportKubeconfig, fakeNodes];
 

@@ -36,6 +36,8 @@ const addonShape = z.object({
   name: z.string().min(1),
   dependsOn: z.array(z.string()).optional(),
   images: hook.optional(),
+  preflight: hook.optional(),
+  attach: hook.optional(),
   install: hook,
   waitReady: hook.optional(),
 });

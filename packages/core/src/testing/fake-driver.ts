@@ -199,6 +199,17 @@ export function fakeDriver(options: FakeDriverOptions = {}): FakeDriver {
         if (v && matches(v.labels, selector)) volumeStore.delete(name);
       },
     },
+    // everything in the fake engine is ours (the real driver's labels carry managed=true)
+    async labelsOf(kind, name) {
+      const labels = kind === 'container' ? containers.get(name)?.spec.labels : volumeStore.get(name)?.labels;
+      return labels && { [LABELS.managed]: 'true', ...labels };
+    },
+    async connectNetwork(network, container, o) {
+      aborted(o);
+      calls.push(`connectNetwork ${network} ${container}${o?.ip ? ` ${o.ip}` : ''}`);
+      if (!containers.has(container)) throw new Error(`no container ${container}`);
+      if (!networks.has(network)) throw new Error(`no network ${network}`);
+    },
     async listClusters() {
       const names = new Set([...containers.values()].map((c) => c.spec.labels[LABELS.cluster]).filter((n): n is string => Boolean(n)));
       return [...names].map((name) => ({

@@ -47,6 +47,9 @@ describe('settings derived from the schema', () => {
       'cluster.kubeadmPatches',
       'cluster.controlPlane',
       'cluster.workers',
+      'cluster.registry',
+      'cluster.registryPort',
+      'cluster.registries',
       'cluster.addons',
       'e2e.parallelism',
     ]);

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CNI_API_VERSION, down, isStepError, LABELS, loadConfig, planNodes, runSteps, up, UP_STEPS, type CniPlugin, type ProgressEvent } from '../../src/index.js';
+import { ADDON_API_VERSION, CNI_API_VERSION, down, isStepError, LABELS, loadConfig, planNodes, runSteps, up, UP_STEPS, type Addon, type CniPlugin, type ProgressEvent } from '../../src/index.js';
 import { fakeDriver, type FakeContainer, type FakeDriver } from '../../src/testing/index.js';
 import { newUpContext } from '../../src/lifecycle/context.js';
 
@@ -146,6 +146,36 @@ describe('the paths of up, against the fake Driver', () => {
     const cluster = await up(options(driver, home));
     expect(cluster.alreadyUp).toBe(true);
     expect(driver.calls).toEqual(['exec kube-master kubectl --kubeconfig=/etc/kubernetes/admin.conf get --raw /readyz']);
+  });
+
+  it('an addon that keeps something on the engine: preflight before anything is made, attach at every up (restore and up-already too), with the network and its kept address', async () => {
+    const seen: string[] = [];
+    const beside: Addon = {
+      apiVersion: ADDON_API_VERSION,
+      kind: 'addon',
+      name: 'beside',
+      preflight: async () => void seen.push('preflight'),
+      attach: async (ctx) => void seen.push(`attach ${ctx.network} ${ctx.address}`),
+      install: async () => void seen.push('install'),
+    };
+    const driver = fakeCluster();
+    const home = mkdtempSync(join(tmpdir(), 'lc-paths-'));
+    const withAddon = () => ({ ...options(driver, home), addons: [beside] });
+    await up(withAddon());
+    expect(seen).toEqual(['preflight', 'attach local-cluster-paths 10.231.255.206', 'install']);
+    await down({ driver, cluster: 'paths' });
+    seen.length = 0;
+    expect((await up(withAddon())).restored).toBe(true);
+    expect(seen).toEqual(['preflight', 'attach local-cluster-paths 10.231.255.206']);
+    seen.length = 0;
+    expect((await up(withAddon())).alreadyUp).toBe(true);
+    expect(seen).toEqual(['attach local-cluster-paths 10.231.255.206']);
+
+    const refusing: Addon = { ...beside, name: 'refusing', preflight: async () => { throw new Error('port taken'); } };
+    const other = fakeCluster();
+    const error = await up({ ...options(other, mkdtempSync(join(tmpdir(), 'lc-paths-'))), addons: [refusing] }).then(() => expect.unreachable('up succeeded'), (e: unknown) => e);
+    expect(isStepError(error) && error.step).toBe('preflight');
+    expect([other.containers.size, other.networks.size, other.volumeStore.size]).toEqual([0, 0, 0]);
   });
 
   it('a step that fails: the error names it, and the network, nodes and volumes this run made are removed', async () => {

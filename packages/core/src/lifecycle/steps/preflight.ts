@@ -16,6 +16,7 @@ import { hasUsableSnapshot } from './snapshot.js';
 import type { PlannedNode } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
 import { hollowMemoryProblem } from '../hollow-nodes.js';
+import { imageCacheDir } from '../images.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -171,6 +172,11 @@ export const preflight: Step<UpContext> = {
       throw new PreflightError('pod-subnet', `The pod subnet ${ctx.podSubnet} of CNI "${cni.name}" overlaps dind.subnet ${config.dind.subnet}.`, {
         hint: 'Choose another dind.subnet (--dind-subnet).',
       });
+    }
+
+    // what addons keep on the engine (the local registry's port and names)
+    for (const addon of ctx.addons ?? []) {
+      await addon.preflight?.({ config, driver, logger: rt.logger, signal: rt.signal, cacheDir: imageCacheDir(ctx.home) });
     }
 
     // a restore brings its images along in the nodes' /var

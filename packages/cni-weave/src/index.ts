@@ -109,11 +109,15 @@ export function weaveManifest(podSubnet: string): object[] {
             ],
             initContainers: [
               {
-                // checks ipset matching and bridge netfilter, installs the weave CNI plugin and its config on the node
+                // checks ipset matching and bridge netfilter, installs the weave CNI plugin and its config on the node.
+                // First it takes away the node's unreachable route for the pod subnet (written at every node start so that
+                // pod addresses no CNI routes never leave the machine): weave's launch refuses any route overlapping its
+                // range, and its bridge then routes the whole range itself.
                 name: 'weave-init',
                 image: WEAVE_KUBE_IMAGE,
                 imagePullPolicy: 'IfNotPresent',
-                command: ['/home/weave/init.sh'],
+                command: ['/bin/sh', '-c', 'ip route del unreachable "$IPALLOC_RANGE" 2>/dev/null || true; exec /home/weave/init.sh'],
+                env: [{ name: 'IPALLOC_RANGE', value: podSubnet }],
                 securityContext: { privileged: true },
                 volumeMounts: [
                   { name: 'cni-bin', mountPath: '/host/opt/cni/bin' },
@@ -134,6 +138,8 @@ export function weaveManifest(podSubnet: string): object[] {
                   { name: 'IPALLOC_RANGE', value: podSubnet },
                   // sleeve: UDP encapsulation in user space, no openvswitch module needed
                   { name: 'WEAVE_NO_FASTDP', value: '1' },
+                  // no version check against weave's checkpoint service: traffic stays on this machine
+                  { name: 'CHECKPOINT_DISABLE', value: '1' },
                 ],
                 readinessProbe: { httpGet: { host: '127.0.0.1', path: '/status', port: 6784 } },
                 resources: { requests: { cpu: '50m' } },

@@ -31,19 +31,26 @@ describe('weave manifest and images', () => {
     expect(container('weave').image).toBe(WEAVE_KUBE_IMAGE);
     expect(container('weave-npc').image).toBe(WEAVE_NPC_IMAGE);
     for (const c of [...pod.initContainers, ...pod.containers]) expect(c.imagePullPolicy).toBe('IfNotPresent');
-    expect(container('weave-init').command).toEqual(['/home/weave/init.sh']);
+    expect(container('weave-init').command!.at(-1)).toMatch(/exec \/home\/weave\/init\.sh$/);
     expect(container('weave').command).toEqual(['/home/weave/launch.sh']);
   });
 
-  it('allocates pod addresses from the cluster\'s pod subnet, in sleeve mode, without a password', () => {
+  it('allocates pod addresses from the cluster\'s pod subnet, in sleeve mode, without a password or a version check leaving the machine', () => {
     const weave = container('weave');
     expect(env(weave, 'IPALLOC_RANGE')?.value).toBe('10.123.0.0/16');
     expect(env(weave, 'WEAVE_NO_FASTDP')?.value).toBe('1');
     expect(env(weave, 'INIT_CONTAINER')?.value).toBe('true');
+    expect(env(weave, 'CHECKPOINT_DISABLE')?.value).toBe('1');
     expect(env(weave, 'HOSTNAME')?.valueFrom.fieldRef.fieldPath).toBe('spec.nodeName');
     expect(weave.env!.map((e) => e.name)).not.toContain('WEAVE_PASSWORD');
     expect(weave.env!.map((e) => e.name)).not.toContain('EXPECT_NPC');
     expect(weaveManifest('10.50.0.0/16').some((o) => JSON.stringify(o).includes('"IPALLOC_RANGE","value":"10.50.0.0/16"'))).toBe(true);
+  });
+
+  it('takes away the node\'s unreachable route for the pod subnet before weave checks its range is free', () => {
+    const init = container('weave-init');
+    expect(init.command).toEqual(['/bin/sh', '-c', 'ip route del unreachable "$IPALLOC_RANGE" 2>/dev/null || true; exec /home/weave/init.sh']);
+    expect(env(init, 'IPALLOC_RANGE')?.value).toBe('10.123.0.0/16');
   });
 
   it('runs weave-npc beside weave and lets it read NetworkPolicies, pods and namespaces', () => {

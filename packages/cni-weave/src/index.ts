@@ -35,7 +35,7 @@ export function weaveImages(): ImageRequirement[] {
 }
 
 /**
- * ServiceAccount, RBAC and the DaemonSet (weave-init, weave, weave-npc), written from the
+ * ServiceAccount, RBAC, the peer list's ConfigMap and the DaemonSet (weave-init, weave, weave-npc), written from the
  * cluster's settings: sleeve mode (WEAVE_NO_FASTDP: the fast datapath needs the openvswitch
  * module, which these kernels lack), the pod subnet as IPALLOC_RANGE, no password (traffic
  * between nodes stays on the machine's Docker network), weave-npc enforcing NetworkPolicy.
@@ -86,6 +86,9 @@ export function weaveManifest(podSubnet: string): object[] {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: DAEMONSET },
       subjects: [subject],
     },
+    // the peer list's ConfigMap, there from the start: weave's launch reads its UID as the cluster's id before
+    // anything of weave creates it, and would exit once on every node of a new cluster
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(true) },
     {
       apiVersion: 'apps/v1',
       kind: 'DaemonSet',

@@ -15,8 +15,8 @@ describe('weave manifest and images', () => {
   const container = (name: string): Container => [...pod.initContainers, ...pod.containers].find((c: Container) => c.name === name);
   const env = (c: Container, name: string) => c.env?.find((e) => e.name === name);
 
-  it('writes ServiceAccount, ClusterRole/Binding, Role/Binding and the DaemonSet, all named weave-net in kube-system', () => {
-    expect(objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'DaemonSet']);
+  it('writes ServiceAccount, ClusterRole/Binding, Role/Binding, the peer list\'s ConfigMap and the DaemonSet, all named weave-net in kube-system', () => {
+    expect(objects.map((o) => o.kind)).toEqual(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ConfigMap', 'DaemonSet']);
     for (const o of objects) expect(o.metadata.name).toBe('weave-net');
     for (const o of objects.filter((o) => !o.kind.startsWith('Cluster'))) expect(o.metadata.namespace).toBe('kube-system');
     for (const binding of objects.filter((o) => o.kind.endsWith('Binding'))) {

@@ -14,6 +14,7 @@ import {
   type ImageRequirement,
 } from '@local-cluster/core';
 import { nodeImage } from '@local-cluster/images';
+import { weave, WEAVE_IMAGES } from '@local-cluster/cni-weave';
 import { cli, driver, run, toolHome, leftovers } from './helpers.js';
 
 const logger = { info: () => undefined, debug: () => undefined, warn: () => undefined };
@@ -148,5 +149,42 @@ describe('images a user already has win over building', () => {
     } finally {
       await run('docker', ['rmi', ref]);
     }
+  });
+});
+
+describe('weave with images of its names but broken contents', () => {
+  it('up fails naming the weave pod and its log lines, and rolls back; real weave images in the engine keep their names', async () => {
+    const cluster = `e2e-weave-broken-${process.pid}`;
+    const ref = 'docker.io/local-cluster-test/weave-broken:1';
+    // weave-init's script, present but failing as a broken build would
+    const broken: ImageRequirement = {
+      ref,
+      recipe: { shell: true, files: [{ path: '/home/weave/init.sh', content: '#!/bin/sh\necho "weave-init: this weave-kube is broken (a test image)" >&2\nexit 7\n', mode: 0o755 }], entrypoint: ['/bin/sh'] },
+    };
+    await ensureImage({ image: broken, neededBy: 'a test' }, { driver, cacheDir: imageCacheDir(toolHome), logger, signal: new AbortController().signal });
+    // images a user loaded under weave's names are moved aside by id and given their names back afterwards
+    const id = async (name: string) => { const r = await run('docker', ['image', 'inspect', '-f', '{{.Id}}', name]); return r.code === 0 ? r.stdout.trim() : undefined; };
+    const saved = new Map<string, string | undefined>();
+    for (const name of WEAVE_IMAGES) saved.set(name, await id(name));
+    try {
+      for (const name of WEAVE_IMAGES) expect((await run('docker', ['tag', ref, name])).code).toBe(0);
+      // the plugin's own manifest and images; a shorter wait than its 240 s, which a crash loop would only repeat
+      const plugin = weave();
+      const cni: CniPlugin = { ...plugin, waitReady: (ctx) => ctx.waitForRollout('daemonset', 'kube-system', 'weave-net', { timeoutSeconds: 45 }) };
+      const error = await upWith(cluster, '10.201.0.0/16', cni);
+      expect(isStepError(error)).toBe(true);
+      if (!isStepError(error)) return;
+      expect(error.step).toBe('cni');
+      const text = error.describe();
+      expect(text).toContain('CNI plugin "weave" failed in waitReady()');
+      expect(text).toMatch(/daemonset kube-system\/weave-net was not ready within 45s/);
+      expect(text).toMatch(/pod weave-net-\w+ on kube-master: Pending; init container weave-init/);
+      expect(text).toContain('weave-init: this weave-kube is broken (a test image)');
+      expect(await leftovers(cluster)).toEqual([]);
+    } finally {
+      for (const [name, before] of saved) await run('docker', before ? ['tag', before, name] : ['rmi', name]);
+      await driver.images.remove(ref, { role: 'image' });
+    }
+    for (const [name, before] of saved) expect(await id(name)).toBe(before);
   });
 });

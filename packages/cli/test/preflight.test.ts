@@ -116,13 +116,15 @@ describe('up refuses before creating anything', () => {
     await nothingOf(cluster);
   });
 
-  it('weave, whose images cannot be built here: the reason, before anything is made', async () => {
+  it('weave, whose images cannot be built here and are not in the engine: the missing modules and how to load them, before anything is made', async () => {
     const cluster = name();
     const r = await up(['--name', cluster, '--cni-plugin', 'weave']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('docker.io/weaveworks/weave-kube:2.8.1 (CNI plugin "weave")');
     expect(r.stderr).toContain('are not served by the Go module proxy');
     expect(r.stderr.match(/not served by the Go module proxy/g)).toHaveLength(1);
+    // the way out: images loaded into the engine are used as is
+    expect(r.stderr).toContain('Load docker.io/weaveworks/weave-kube:2.8.1 and docker.io/weaveworks/weave-npc:2.8.1 into the engine');
     await nothingOf(cluster);
   });
 

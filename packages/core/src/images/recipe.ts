@@ -81,8 +81,11 @@ export interface Toolchain {
 
 /** The content address of an image: recipe, image name, toolchain and factory version. */
 export function recipeHash(ref: string, recipe: ImageRecipe, toolchain: Toolchain): string {
+  // a copied file counts by its checksum, not by where this checkout keeps it (another clone
+  // has another path, and must not rebuild the image)
+  const files = recipe.files?.map((f) => (f.source && f.sha256 ? { ...f, source: undefined } : f));
   return createHash('sha256')
-    .update(canonicalJson({ factory: FACTORY_VERSION, ref, recipe, toolchain }))
+    .update(canonicalJson({ factory: FACTORY_VERSION, ref, recipe: files ? { ...recipe, files } : recipe, toolchain }))
     .digest('hex')
     .slice(0, 16);
 }

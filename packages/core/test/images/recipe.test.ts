@@ -30,6 +30,13 @@ describe('recipe hashing', () => {
     expect(canonicalJson({ b: 1, a: { d: 2, c: undefined } })).toBe('{"a":{"d":2},"b":1}');
   });
 
+  it('counts a copied file by its checksum, not by where this checkout keeps it', () => {
+    const copied = (source: string, sha256: string) => ({ ...recipe, files: [{ path: '/usr/local/bin/node', source, sha256, mode: 0o755 }] });
+    const here = recipeHash('x/y:1', copied('/work/a/node_modules/node/bin/node', 'abc'), toolchain);
+    expect(recipeHash('x/y:1', copied('/home/ci/clone/node_modules/node/bin/node', 'abc'), toolchain)).toBe(here);
+    expect(recipeHash('x/y:1', copied('/work/a/node_modules/node/bin/node', 'abd'), toolchain)).not.toBe(here);
+  });
+
   it('changes with the image name, any recipe field, the Go version and the architecture', () => {
     const base = recipeHash('x/y:1', recipe, toolchain);
     const variants = [

@@ -37,6 +37,8 @@ describe('settings derived from the schema', () => {
       'cluster.hollowNodes',
       'cluster.fakeNodes',
       'cluster.cniPlugin',
+      'cluster.podSubnet',
+      'cluster.serviceSubnet',
       'cluster.noDedicated',
       'cluster.apiServerPort',
       'cluster.apiServerAddress',

@@ -16,8 +16,10 @@ export const CONFIG_FILE_ENV = 'LOCAL_CLUSTER_CONF';
 export const HOME_ENV = 'LOCAL_CLUSTER_HOME';
 
 export interface LoadConfigOptions {
-  /** Config file path. Default: $LOCAL_CLUSTER_CONF, else ~/.local-cluster/config.yaml when it exists. */
+  /** Config file path (ours, or a kind cluster config). Default: $LOCAL_CLUSTER_CONF, else ~/.local-cluster/config.yaml when it exists. */
   file?: string;
+  /** What named `file`, for messages (the CLI's --config flag). Default: the library caller. */
+  fileSource?: ConfigSource;
   /** Environment to read LOCAL_CLUSTER_* from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Raw CLI flag values keyed by flag name (`num-nodes`), as strings or booleans. */
@@ -222,7 +224,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   let via: ConfigSource | undefined;
   if (options.file) {
     file = resolve(cwd, options.file);
-    via = { kind: 'library' };
+    via = options.fileSource ?? { kind: 'library' };
   } else if (env[CONFIG_FILE_ENV]) {
     file = resolve(cwd, env[CONFIG_FILE_ENV]!);
     via = { kind: 'env', name: CONFIG_FILE_ENV };

@@ -53,6 +53,7 @@ export {
 } from './plugins/resolve.js';
 export { manifestCni, type ManifestCniDefinition } from './plugins/manifest-cni.js';
 export { givesPodNetwork, NO_CNI, noCni } from './plugins/no-cni.js';
+export { connectClusters, type ConnectedCluster, type ConnectOptions, type ConnectResult } from './lifecycle/connect.js';
 export { convertKindConfig, isKindConfig, KIND_API_VERSION, type KindConversion } from './config/kind.js';
 
 // The step engine and the lifecycle (up, down, clean, restore, resume) and its modes

@@ -5,7 +5,7 @@ import { listClusters } from './clusters.js';
 import { dockerodeOptions, engineLocation, formatEndpoint, resolveEngine, type EndpointOptions } from './endpoint.js';
 import { imageOps } from './images.js';
 import { chooseSecurityMode, probePrivileged, readInfo, type SecurityMode, type SecurityModeOption } from './info.js';
-import { createNetwork, listAllNetworks, listNetworks, removeNetwork } from './networks.js';
+import { connectNetwork, createNetwork, listAllNetworks, listNetworks, removeNetwork } from './networks.js';
 import { createNode, listNodes, removeNodes } from './nodes.js';
 import { volumeOps } from './volumes.js';
 
@@ -81,6 +81,7 @@ export function dockerDriver(options: DockerDriverOptions = {}): Driver {
     listNetworks: (selector, callOptions) => listNetworks(ctx, selector, callOptions),
     listAllNetworks: (callOptions) => listAllNetworks(ctx, callOptions),
     removeNetwork: (name, selector, callOptions) => removeNetwork(ctx, name, selector, callOptions),
+    connectNetwork: (name, node, selector, callOptions) => connectNetwork(ctx, name, node, selector, callOptions),
     createNode: (spec, callOptions) => createNode(ctx, securityMode, spec, callOptions),
     listNodes: (selector, callOptions) => listNodes(ctx, selector, callOptions),
     removeNodes: (nodes, callOptions) => removeNodes(ctx, nodes, callOptions),

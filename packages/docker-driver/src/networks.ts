@@ -1,4 +1,4 @@
-import { DriverError, type CallOptions, type NetworkInfo, type NetworkSpec, type Selector } from '@local-cluster/core';
+import { DriverError, LABELS, type CallOptions, type NetworkInfo, type NetworkSpec, type NodeHandle, type Selector } from '@local-cluster/core';
 import type Dockerode from 'dockerode';
 import { call, callUnlessMissing, type DockerContext } from './api.js';
 import { assertOwned, labelFilters, ownedLabels } from './labels.js';
@@ -66,8 +66,70 @@ export async function listAllNetworks(ctx: DockerContext, options: CallOptions =
 export async function removeNetwork(ctx: DockerContext, name: string, selector: Selector, options: CallOptions = {}): Promise<void> {
   const { signal } = options;
   const operation = `remove network ${name}`;
-  const network = await inspectNetwork(ctx, name, signal);
+  const network = (await inspectNetwork(ctx, name, signal)) as NetworkWithEndpoints | undefined;
   if (!network) return;
   assertOwned(operation, 'network', network.Labels, selector);
+  // nodes of other clusters joined to it (`local-cluster connect`) would keep it in use
+  await disconnectVisitors(ctx, network, signal);
   await callUnlessMissing(ctx, operation, signal, () => ctx.docker.getNetwork(network.Id).remove({ abortSignal: signal }));
+}
+
+interface NetworkWithEndpoints extends NetworkLike {
+  Containers?: Record<string, { Name?: string; IPv4Address?: string }> | null;
+}
+
+function ipToInt(ip: string): number {
+  return ip.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0);
+}
+
+function intToIp(value: number): string {
+  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join('.');
+}
+
+/**
+ * Attaches a node container (of another cluster) to a network of ours, at the highest free
+ * address of its subnet: the network's own nodes take addresses from the bottom (.2 up), so a
+ * visitor from the top never takes one of theirs. Already attached: its address is returned.
+ */
+export async function connectNetwork(ctx: DockerContext, name: string, node: NodeHandle, selector: Selector, options: CallOptions = {}): Promise<string> {
+  const { signal } = options;
+  const operation = `connect node ${node.name} to network ${name}`;
+  const network = (await callUnlessMissing(ctx, `inspect network ${name}`, signal, () => ctx.docker.getNetwork(name).inspect() as Promise<NetworkWithEndpoints>));
+  if (!network) throw new DriverError(operation, 'the network does not exist');
+  assertOwned(operation, 'network', network.Labels, selector);
+  const endpoints = Object.entries(network.Containers ?? {});
+  const mine = endpoints.find(([id, e]) => id === node.id || e.Name === node.name);
+  if (mine?.[1].IPv4Address) return mine[1].IPv4Address.split('/')[0]!;
+  const subnet = network.IPAM?.Config?.[0]?.Subnet;
+  const match = subnet ? /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(subnet) : null;
+  if (!match) throw new DriverError(operation, `the network has no IPv4 subnet (${subnet ?? 'none'})`);
+  const used = new Set(endpoints.map(([, e]) => (e.IPv4Address ?? '').split('/')[0]));
+  const base = ipToInt(match[1]!);
+  const size = 2 ** (32 - Number(match[2]));
+  let address: string | undefined;
+  for (let n = size - 2; n >= 2; n--) {
+    const candidate = intToIp(base + n);
+    if (!used.has(candidate)) {
+      address = candidate;
+      break;
+    }
+  }
+  if (!address) throw new DriverError(operation, `no free address left in ${subnet}`);
+  const chosen = address;
+  await call(ctx, operation, signal, () =>
+    ctx.docker.getNetwork(network.Id).connect({ Container: node.id, EndpointConfig: { IPAMConfig: { IPv4Address: chosen } } } as Dockerode.NetworkConnectOptions),
+  );
+  return chosen;
+}
+
+/** Detaches the containers of other clusters (ours, by their labels) from a network about to be removed. */
+async function disconnectVisitors(ctx: DockerContext, network: NetworkWithEndpoints, signal?: AbortSignal): Promise<void> {
+  for (const [id] of Object.entries(network.Containers ?? {})) {
+    const info = await callUnlessMissing(ctx, `inspect container ${id}`, signal, () => ctx.docker.getContainer(id).inspect({ abortSignal: signal }));
+    if (!info || info.Config.Labels?.[LABELS.managed] !== 'true') continue;
+    if (info.Config.Labels?.[LABELS.cluster] === network.Labels?.[LABELS.cluster]) continue;
+    await callUnlessMissing(ctx, `disconnect ${info.Name} from network ${network.Name}`, signal, () =>
+      ctx.docker.getNetwork(network.Id).disconnect({ Container: id, Force: true, abortSignal: signal } as Dockerode.NetworkDisconnectOptions),
+    );
+  }
 }

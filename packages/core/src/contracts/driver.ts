@@ -235,6 +235,12 @@ export interface Driver {
   /** Every network on the engine (for overlap checks); read-only. */
   listAllNetworks(options?: CallOptions): Promise<NetworkInfo[]>;
   removeNetwork(name: string, selector: Selector, options?: CallOptions): Promise<void>;
+  /**
+   * Attaches a node (of another cluster) to a network the selector owns, at a free address of its
+   * subnet, and resolves to that address (the one it has when attached already). Removing the
+   * network detaches such visitors first. Optional: drivers without it cannot `connect` clusters.
+   */
+  connectNetwork?(name: string, node: NodeHandle, selector: Selector, options?: CallOptions): Promise<string>;
   createNode(spec: NodeSpec, options?: CallOptions): Promise<NodeHandle>;
   listNodes(selector: Selector, options?: CallOptions): Promise<NodeHandle[]>;
   /** Force-removes node containers (and their anonymous volumes). */

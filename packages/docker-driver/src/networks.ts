@@ -129,7 +129,7 @@ async function disconnectVisitors(ctx: DockerContext, network: NetworkWithEndpoi
     if (!info || info.Config.Labels?.[LABELS.managed] !== 'true') continue;
     if (info.Config.Labels?.[LABELS.cluster] === network.Labels?.[LABELS.cluster]) continue;
     await callUnlessMissing(ctx, `disconnect ${info.Name} from network ${network.Name}`, signal, () =>
-      ctx.docker.getNetwork(network.Id).disconnect({ Container: id, Force: true, abortSignal: signal } as Dockerode.NetworkDisconnectOptions),
+      ctx.docker.getNetwork(network.Id).disconnect({ Container: id, Force: true, abortSignal: signal }) as unknown as Promise<unknown>,
     );
   }
 }

@@ -20,19 +20,18 @@ afterAll(async () => {
   await clean({ driver, cluster: A }).catch(() => undefined);
 });
 
-/** The engine's networks and each one's attached containers, to see that a refusal changed nothing. */
-async function engineNetworks(): Promise<string> {
-  const ids = (await run('docker', ['network', 'ls', '-q'])).stdout.trim().split('\n');
-  return (await run('docker', ['network', 'inspect', ...ids, '--format', '{{.Name}} {{len .Containers}}'])).stdout;
+/** The containers attached to a cluster's network, to see that a refusal attached nothing. */
+async function attachedTo(cluster: string): Promise<string> {
+  return (await run('docker', ['network', 'inspect', `local-cluster-${cluster}`, '--format', '{{range .Containers}}{{.Name}} {{end}}'])).stdout;
 }
 
 describe('connect refuses a cluster that does not exist, before anything is changed', () => {
   it('neither exists', async () => {
-    const before = await engineNetworks();
     const r = await cli(['connect', `kc-none-${process.pid}`, `kc-none2-${process.pid}`]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Cluster "kc-none-${process.pid}" does not exist`);
-    expect(await engineNetworks()).toBe(before);
+    expect(await leftovers(`kc-none-${process.pid}`)).toEqual([]);
+    expect(await leftovers(`kc-none2-${process.pid}`)).toEqual([]);
   });
 });
 
@@ -45,11 +44,13 @@ describe('two connected clusters', () => {
   });
 
   it('connect with one side missing is refused naming it, and attaches nothing', async () => {
-    const before = await engineNetworks();
+    const before = await attachedTo(A);
     const r = await cli(['connect', A, `kc-none-${process.pid}`]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`Cluster "kc-none-${process.pid}" does not exist`);
-    expect(await engineNetworks()).toBe(before);
+    expect(await attachedTo(A)).toBe(before);
+    expect(before.trim().split(' ').sort()).toEqual([`local-cluster-${A}-kube-master`, `local-cluster-${A}-kube-node-1`]);
+    expect(await leftovers(`kc-none-${process.pid}`)).toEqual([]);
     expect((await cli(['connect', A, A])).stderr).toContain(`Cannot connect cluster "${A}" to itself`);
   });
 

@@ -69,8 +69,9 @@ export async function removeNetwork(ctx: DockerContext, name: string, selector: 
   const network = (await inspectNetwork(ctx, name, signal)) as NetworkWithEndpoints | undefined;
   if (!network) return;
   assertOwned(operation, 'network', network.Labels, selector);
-  // nodes of other clusters joined to it (`local-cluster connect`) would keep it in use
-  await disconnectVisitors(ctx, network, signal);
+  // nodes of other clusters joined to it (`local-cluster connect`) would keep it in use; a shared
+  // network (dind.network) is removed only when no cluster uses it, and the engine refuses otherwise
+  if (!network.Labels?.[LABELS.sharedNetwork]) await disconnectVisitors(ctx, network, signal);
   await callUnlessMissing(ctx, operation, signal, () => ctx.docker.getNetwork(network.Id).remove({ abortSignal: signal }));
 }
 

@@ -226,8 +226,22 @@ export const configSchema = z.strictObject({
       subnet: setting(cidr(8, 24).default('10.192.0.0/16'), {
         flag: 'dind-subnet',
         placeholder: 'CIDR',
-        description: 'IP range of the Docker network the node containers live on.',
+        description: "IP range of the Docker network the node containers live on; with dind.network, the cluster's address block on that shared network.",
       }),
+      network: setting(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'is not a Docker network name (letters, digits, "_", ".", "-")' })
+          .refine((v) => !v.startsWith('local-cluster-'), { message: 'starts with "local-cluster-", the prefix of every cluster\'s own network; choose another name' })
+          .optional(),
+        {
+          flag: 'dind-network',
+          placeholder: 'NAME',
+          defaultText: "the cluster's own network, local-cluster-NAME",
+          description:
+            'A Docker network several clusters share, so that their nodes and pods reach each other: each cluster on it takes its own address block (dind.subnet, default a free /24 of the network\'s range); blocks that overlap are refused. The first cluster that names it makes it (the /16 around its block); the last one cleaned removes it.',
+        },
+      ),
       privileged: setting(z.enum(['auto', 'always', 'never']).default('auto'), {
         flag: 'privileged',
         placeholder: 'MODE',

@@ -26,6 +26,10 @@ export const LABELS = {
   /** On nodes: the cluster's CNI plugin, and whether it enforces NetworkPolicy ("true"/"false"). */
   cni: 'dev.local-cluster.cni',
   networkPolicy: 'dev.local-cluster.network-policy',
+  /** A network several clusters share (dind.network): its name, on the network and on every container of those clusters. */
+  sharedNetwork: 'dev.local-cluster.shared-network',
+  /** On containers of a cluster on a shared network: its address block there (dind.subnet). */
+  block: 'dev.local-cluster.block',
 } as const;
 
 /**

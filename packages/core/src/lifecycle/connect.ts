@@ -1,6 +1,7 @@
 import { cidrsOverlap } from '../config/schema.js';
 import type { Logger } from '../contracts/context.js';
-import type { Driver, NodeHandle } from '../contracts/driver.js';
+import { LABELS, type Driver, type NodeHandle, type Selector } from '../contracts/driver.js';
+import { sharedNetworkSelector } from './shared-network.js';
 import { ConfigError, LocalClusterError } from '../errors.js';
 import { clusterPodSubnet } from './cluster-facts.js';
 import { controlPlaneOf, kubectlOn } from './context.js';
@@ -41,6 +42,8 @@ interface Side {
   nodes: NodeHandle[];
   network: string;
   subnet: string;
+  /** Who owns the network: the cluster, or no one (a shared network, dind.network). */
+  selector: Selector;
 }
 
 /** A running cluster's node containers (and load balancer) and its network; refuses a cluster that does not exist. */
@@ -57,10 +60,13 @@ async function sideOf(driver: Driver, name: string, signal?: AbortSignal): Promi
     });
   }
   await runningNodes(driver, name, signal);
+  const shared = containers[0]!.labels[LABELS.sharedNetwork];
+  const block = containers[0]!.labels[LABELS.block];
+  if (shared && block) return { name, nodes: containers, network: shared, subnet: block, selector: sharedNetworkSelector(shared) };
   const network = networks.find((n) => n.name === networkName(name)) ?? networks[0];
   const subnet = network?.subnets[0];
   if (!network || !subnet) throw new LocalClusterError(`Cluster "${name}" has no network of its own (its network was removed?).`, { hint: `Run \`local-cluster clean --name ${name}\` and bring it up again.` });
-  return { name, nodes: containers, network: network.name, subnet };
+  return { name, nodes: containers, network: network.name, subnet, selector: { cluster: name, role: 'network' } };
 }
 
 /**
@@ -88,9 +94,11 @@ export async function connectClusters(options: ConnectOptions): Promise<ConnectR
   const kubectlFor = (side: Side) => (args: readonly string[]) => kubectlOn(controlPlaneOf(side.nodes.filter((n) => n.hostname !== LOAD_BALANCER_HOSTNAME)), args, opts);
   const podSubnets = await Promise.all(sides.map((s) => clusterPodSubnet(kubectlFor(s))));
   const attached: ConnectResult['attached'] = [];
-  for (const [from, to] of [[sides[0], sides[1]], [sides[1], sides[0]]] as const) {
+  // on one shared network (dind.network) already: only pod routes to add
+  const onOneNetwork = sides[0].network === sides[1].network;
+  for (const [from, to] of onOneNetwork ? [] : ([[sides[0], sides[1]], [sides[1], sides[0]]] as const)) {
     for (const node of from.nodes) {
-      const address = await driver.connectNetwork(to.network, node, { cluster: to.name, role: 'network' }, opts);
+      const address = await driver.connectNetwork!(to.network, node, to.selector, opts);
       attached.push({ node: node.name, cluster: from.name, network: to.network, address });
       options.logger?.info(`${from.name}/${node.hostname} on network ${to.network} at ${address}`);
     }

@@ -86,6 +86,7 @@ export function snapshotConfigHash(options: UpOptions, podSubnet: string, images
       JSON.stringify({
         cluster: clusterPart,
         subnet: dind.subnet,
+        ...(dind.network ? { network: dind.network } : {}),
         source,
         nodeImage: options.nodeImage.ref,
         cni: options.cni.name,

@@ -5,6 +5,7 @@ import { clusterDir } from './context.js';
 import { withClusterLock } from './lock.js';
 import { removeFromUserKubeconfig, userKubeconfigPath } from './kubeconfig.js';
 import { kubeContextName } from './naming.js';
+import { removeUnusedSharedNetworks } from './shared-network.js';
 import type { ProgressListener } from '../engine/steps.js';
 import { runSteps, type Step } from '../engine/steps.js';
 
@@ -58,7 +59,8 @@ const removeNetworks: Step<Ctx> = {
     const selector = { cluster: ctx.cluster, role: 'network' as const };
     const networks = await ctx.driver.listNetworks(selector, rt);
     for (const n of networks) await ctx.driver.removeNetwork(n.name, selector, rt);
-    ctx.result.networks = networks.length;
+    // a shared network (dind.network) goes with the last cluster on it
+    ctx.result.networks = networks.length + (await removeUnusedSharedNetworks(ctx.driver, rt));
   },
 };
 

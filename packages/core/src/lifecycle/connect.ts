@@ -81,9 +81,9 @@ export async function connectClusters(options: ConnectOptions): Promise<ConnectR
   const { driver, signal } = options;
   const [a, b] = options.clusters;
   if (a === b) throw new ConfigError(`Cannot connect cluster "${a}" to itself.`, { setting: 'cluster.name', hint: 'Name two different clusters: local-cluster connect A B.' });
-  if (!driver.connectNetwork) throw new LocalClusterError(`Driver "${driver.name}" cannot attach nodes to other networks.`, { hint: 'Use the Docker driver.' });
   // both sides exist and run before anything is changed
   const sides = [await sideOf(driver, a, signal), await sideOf(driver, b, signal)] as const;
+  if (!driver.connectNetwork && sides[0].network !== sides[1].network) throw new LocalClusterError(`Driver "${driver.name}" cannot attach nodes to other networks.`, { hint: 'Use the Docker driver.' });
   if (cidrsOverlap(sides[0].subnet, sides[1].subnet)) {
     throw new ConfigError(`Clusters "${a}" and "${b}" have overlapping node networks (${sides[0].subnet} and ${sides[1].subnet}): a node could not tell them apart.`, {
       setting: 'dind.subnet',

@@ -17,6 +17,7 @@ describe('settings derived from the schema', () => {
     expect(settings.map((s) => s.path)).toEqual([
       'verbose',
       'dind.subnet',
+      'dind.network',
       'dind.privileged',
       'source.kubernetesVersion',
       'source.buildKubeadm',

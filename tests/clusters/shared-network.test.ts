@@ -1,0 +1,93 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { clean } from '@local-cluster/core';
+import { cli, driver, kubectlFor, leftovers, run } from './helpers.js';
+
+// Two clusters on one shared Docker network (dind.network), each on its own address block: a pod
+// of the first reads the second's API server /version and a NodePort Service of the second. A third
+// cluster asking for the first one's block is refused, naming both, before anything is made.
+const NET = `kc-net-${process.pid}`;
+const ONE = `kc-s1-${process.pid}`;
+const TWO = `kc-s2-${process.pid}`;
+const BAD = `kc-s3-${process.pid}`;
+const dir = mkdtempSync(join(tmpdir(), 'lc-shared-'));
+const inOne = kubectlFor(ONE);
+const inTwo = kubectlFor(TWO);
+
+afterAll(async () => {
+  for (const name of [BAD, TWO, ONE]) await clean({ driver, cluster: name }).catch(() => undefined);
+});
+
+const internalIp = async (kubectl: ReturnType<typeof kubectlFor>) =>
+  (await kubectl('get', 'node', 'kube-master', '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')).stdout;
+
+const networkExists = async () => (await run('docker', ['network', 'inspect', NET])).code === 0;
+
+describe('clusters on one shared network', () => {
+  let oneBlock = '';
+
+  it('two clusters come up on it, each on a free block of its own', async () => {
+    const one = await cli(['up', '--name', ONE, '--num-nodes', '0', '--addons', '', '--dind-network', NET]);
+    expect(one.code, one.stderr.slice(-3000)).toBe(0);
+    expect(one.stdout).toMatch(new RegExp(`made shared network ${NET} \\(10\\.\\d+\\.0\\.0/16\\), address block 10\\.\\d+\\.0\\.0/24`));
+    const two = await cli(['up', '--name', TWO, '--num-nodes', '0', '--addons', '', '--dind-network', NET, '--pod-subnet', '10.245.0.0/16']);
+    expect(two.code, two.stderr.slice(-3000)).toBe(0);
+    const [ipOne, ipTwo] = [await internalIp(inOne), await internalIp(inTwo)];
+    oneBlock = ipOne.replace(/\.\d+$/, '.0/24');
+    expect(ipTwo.replace(/\.\d+$/, '.0/24')).not.toBe(oneBlock);
+    expect(ipOne.split('.').slice(0, 2)).toEqual(ipTwo.split('.').slice(0, 2));
+  });
+
+  it('a third cluster asking for the first one\'s block is refused naming both, and nothing is made', async () => {
+    const r = await cli(['up', '--name', BAD, '--num-nodes', '0', '--addons', '', '--dind-network', NET, '--dind-subnet', oneBlock]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`Clusters "${BAD}" and "${ONE}" ask for overlapping address blocks on dind.network "${NET}": ${oneBlock} and ${oneBlock}.`);
+    expect(await leftovers(BAD)).toEqual([]);
+  });
+
+  it("a pod of the first reads the second's API server /version and its NodePort", async () => {
+    const web = join(dir, 'web.yaml');
+    writeFileSync(
+      web,
+      `apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: web}}
+spec:
+  containers:
+  - name: web
+    image: docker.io/local-cluster/toolbox:1
+    imagePullPolicy: Never
+    command: ["sh", "-c", "mkdir -p /www && echo hello from ${TWO} > /www/index.html && exec httpd -f -p 8080 -h /www"]
+    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  type: NodePort
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080, nodePort: 30082}]
+`,
+    );
+    expect((await inTwo('apply', '-f', web)).code).toBe(0);
+    expect((await inTwo('wait', '--for=condition=Ready', 'pod/web', '--timeout=120s')).code).toBe(0);
+    expect((await inOne('run', 'probe', '--image', 'docker.io/local-cluster/toolbox:1', '--image-pull-policy', 'Never', '--restart', 'Never', '--command', '--', 'sleep', '3600')).code).toBe(0);
+    expect((await inOne('wait', '--for=condition=Ready', 'pod/probe', '--timeout=120s')).code).toBe(0);
+    const twoIp = await internalIp(inTwo);
+    const version = await inOne('exec', 'probe', '--', 'wget', '--no-check-certificate', '-qO-', `https://${twoIp}:6443/version`);
+    expect(version.code, version.stderr).toBe(0);
+    expect(JSON.parse(version.stdout)).toMatchObject({ major: '1', minor: '34' });
+    expect((await inOne('exec', 'probe', '--', 'wget', '-qO-', `http://${twoIp}:30082/`)).stdout).toBe(`hello from ${TWO}\n`);
+  });
+
+  it('the network stays while a cluster is on it and goes with the last one', async () => {
+    expect((await cli(['clean', '--name', ONE])).code).toBe(0);
+    expect(await leftovers(ONE)).toEqual([]);
+    expect(await networkExists()).toBe(true);
+    expect((await cli(['clean', '--name', TWO])).code).toBe(0);
+    expect(await leftovers(TWO)).toEqual([]);
+    expect(await networkExists()).toBe(false);
+  });
+});

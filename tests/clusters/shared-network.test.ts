@@ -31,7 +31,7 @@ describe('clusters on one shared network', () => {
   it('two clusters come up on it, each on a free block of its own', async () => {
     const one = await cli(['up', '--name', ONE, '--num-nodes', '0', '--addons', '', '--dind-network', NET]);
     expect(one.code, one.stderr.slice(-3000)).toBe(0);
-    expect(one.stdout).toMatch(new RegExp(`made shared network ${NET} \\(10\\.\\d+\\.0\\.0/16\\), address block 10\\.\\d+\\.0\\.0/24`));
+    expect(one.stdout + one.stderr).toMatch(new RegExp(`made shared network ${NET} \\(10\\.\\d+\\.0\\.0/16\\), address block 10\\.\\d+\\.0\\.0/24`));
     const two = await cli(['up', '--name', TWO, '--num-nodes', '0', '--addons', '', '--dind-network', NET, '--pod-subnet', '10.245.0.0/16']);
     expect(two.code, two.stderr.slice(-3000)).toBe(0);
     const [ipOne, ipTwo] = [await internalIp(inOne), await internalIp(inTwo)];

@@ -417,7 +417,10 @@ export function convertKindConfig(doc: Doc, file: string): KindConversion {
   if (Object.keys(componentArgs).length) cluster.componentArgs = componentArgs;
   if (kubeadmPatches.length) cluster.kubeadmPatches = kubeadmPatches;
   origins.sort((a, b) => b[0].length - a[0].length);
-  return { config: { cluster }, origins };
+  // in the order a person reads a cluster: what it is, its network, its components, its nodes
+  const order = ['name', 'controlPlanes', 'numNodes', 'cniPlugin', 'podSubnet', 'serviceSubnet', 'kubeProxyMode', 'apiServerAddress', 'apiServerPort', 'featureGates', 'runtimeConfig', 'componentArgs', 'kubeadmPatches', 'controlPlane', 'workers', 'addons'];
+  const ordered = Object.fromEntries([...order.filter((k) => k in cluster).map((k) => [k, cluster[k]]), ...Object.entries(cluster).filter(([k]) => !order.includes(k))]);
+  return { config: { cluster: ordered }, origins };
 }
 
 /** The kind field a setting path of the converted config came from: cluster.workers[0].labels -> nodes[2].labels. */

@@ -82,6 +82,16 @@ spec:
     expect((await inOne('exec', 'probe', '--', 'wget', '-qO-', `http://${twoIp}:30082/`)).stdout).toBe(`hello from ${TWO}\n`);
   });
 
+  it('a cluster that is down keeps its block, and comes back on it from its snapshot', async () => {
+    expect((await cli(['down', '--name', ONE])).code).toBe(0);
+    const r = await cli(['up', '--name', BAD, '--num-nodes', '0', '--addons', '', '--dind-network', NET, '--dind-subnet', oneBlock]);
+    expect(r.stderr).toContain(`Clusters "${BAD}" and "${ONE}" ask for overlapping address blocks`);
+    const again = await cli(['up', '--name', ONE, '--num-nodes', '0', '--addons', '', '--dind-network', NET]);
+    expect(again.code, again.stderr.slice(-3000)).toBe(0);
+    expect(again.stdout).toContain('restored from its snapshot');
+    expect((await internalIp(inOne)).replace(/\.\d+$/, '.0/24')).toBe(oneBlock);
+  });
+
   it('the network stays while a cluster is on it and goes with the last one', async () => {
     expect((await cli(['clean', '--name', ONE])).code).toBe(0);
     expect(await leftovers(ONE)).toEqual([]);

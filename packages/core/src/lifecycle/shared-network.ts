@@ -9,8 +9,9 @@ import { chooseSubnet } from './subnet.js';
 /**
  * dind.network: several clusters on one Docker network, each on its own address block
  * (dind.subnet). The network spans the /16 around the first block put on it; every node
- * container of a cluster on it carries the network's name and the cluster's block as labels, which
- * is how the next cluster finds the blocks taken. A cluster that is down holds no block.
+ * container and snapshot image of a cluster on it carries the network's name and the cluster's
+ * block as labels, which is how the next cluster finds the blocks taken: a cluster that is down
+ * (its snapshot kept) still holds its block, and comes back on it.
  */
 
 /** The selector that owns a shared network (it carries no cluster label: it is no one cluster's). */
@@ -31,13 +32,19 @@ export function sharedRangeFor(block: string): string {
   return `${a}.${b}.0.0/16`;
 }
 
-/** The blocks other clusters hold on a shared network, by cluster. */
-export async function blocksOn(driver: Driver, network: string, exceptCluster: string, options: CallOptions = {}): Promise<Map<string, string>> {
-  const containers = await Promise.all((['node', 'load-balancer'] as const).map((role) => driver.listNodes({ role, labels: { [LABELS.sharedNetwork]: network } }, options)));
+/** The blocks clusters hold on a shared network (their containers, or the snapshot of one that is down), by cluster. */
+export async function blocksOn(driver: Driver, network: string, exceptCluster: string | undefined, options: CallOptions = {}): Promise<Map<string, string>> {
+  const labels = { [LABELS.sharedNetwork]: network };
+  const [nodes, balancers, snapshots] = await Promise.all([
+    driver.listNodes({ role: 'node', labels }, options),
+    driver.listNodes({ role: 'load-balancer', labels }, options),
+    driver.images.list({ role: 'snapshot', labels }, options),
+  ]);
   const blocks = new Map<string, string>();
-  for (const c of containers.flat()) {
-    const block = c.labels[LABELS.block];
-    if (block && c.cluster !== exceptCluster) blocks.set(c.cluster, block);
+  for (const held of [...nodes.map((n) => n.labels), ...balancers.map((n) => n.labels), ...snapshots.map((i) => i.labels)]) {
+    const cluster = held[LABELS.cluster];
+    const block = held[LABELS.block];
+    if (cluster && block && cluster !== exceptCluster) blocks.set(cluster, block);
   }
   return blocks;
 }
@@ -65,8 +72,7 @@ export async function withSharedBlock(loaded: LoadedConfig, driver: Driver, logg
   const network = loaded.config.dind.network;
   if (!network || (loaded.sources['dind.subnet']?.kind ?? 'default') !== 'default') return loaded;
   const cluster = loaded.config.cluster.name;
-  const own = (await driver.listNodes({ cluster, role: 'node', labels: { [LABELS.sharedNetwork]: network } }))[0]?.labels[LABELS.block];
-  let block = own;
+  let block = (await blocksOn(driver, network, undefined)).get(cluster);
   if (!block) {
     const networks = await driver.listAllNetworks();
     const existing = networks.find((n) => n.name === network);
@@ -116,8 +122,8 @@ export async function removeUnusedSharedNetworks(driver: Driver, options: CallOp
   for (const network of await driver.listAllNetworks(options)) {
     const name = network.labels[LABELS.sharedNetwork];
     if (!name || network.labels[LABELS.managed] !== 'true' || network.name !== name) continue;
-    const users = await Promise.all((['node', 'load-balancer', 'hollow-nodes', 'fake-nodes'] as const).map((role) => driver.listNodes({ role, labels: { [LABELS.sharedNetwork]: name } }, options)));
-    if (users.flat().length > 0) continue;
+    // kept while a cluster is on it or down with its snapshot (it comes back on it)
+    if ((await blocksOn(driver, name, undefined, options)).size > 0) continue;
     try {
       await driver.removeNetwork(name, sharedNetworkSelector(name), options);
       removed++;

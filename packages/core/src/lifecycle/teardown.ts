@@ -59,8 +59,7 @@ const removeNetworks: Step<Ctx> = {
     const selector = { cluster: ctx.cluster, role: 'network' as const };
     const networks = await ctx.driver.listNetworks(selector, rt);
     for (const n of networks) await ctx.driver.removeNetwork(n.name, selector, rt);
-    // a shared network (dind.network) goes with the last cluster on it
-    ctx.result.networks = networks.length + (await removeUnusedSharedNetworks(ctx.driver, rt));
+    ctx.result.networks = networks.length;
   },
 };
 
@@ -92,6 +91,15 @@ const removeSnapshots: Step<Ctx> = {
   title: 'Remove snapshots',
   async run(ctx, rt) {
     ctx.result.images = await removeSnapshotImages(ctx.driver, ctx.cluster, rt);
+  },
+};
+
+/** A shared network (dind.network) goes with the last cluster on it: after the snapshots, which hold a block too. */
+const removeSharedNetworks: Step<Ctx> = {
+  name: 'remove-shared-networks',
+  title: 'Remove shared networks no cluster is on',
+  async run(ctx, rt) {
+    ctx.result.networks += await removeUnusedSharedNetworks(ctx.driver, rt);
   },
 };
 
@@ -128,7 +136,7 @@ export async function clean(options: TeardownOptions): Promise<TeardownResult> {
 
 async function cleanLocked(options: TeardownOptions): Promise<TeardownResult> {
   const ctx: Ctx = { ...options, result: empty() };
-  await runSteps([removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeLocalFiles], ctx, {
+  await runSteps([removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeSharedNetworks, removeLocalFiles], ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     retain: true,

@@ -39,6 +39,14 @@ describe('dind.network address blocks', () => {
     await expect(checkSharedBlock(config('two', '10.51.0.0/24'), driver)).rejects.toThrow(/dind\.subnet 10\.51\.0\.0\/24 of cluster "two" lies outside dind\.network "lab" \(10\.50\.0\.0\/16\)/);
   });
 
+  it('a cluster that is down holds its block by its snapshot, and gets it back', async () => {
+    const driver = await engineWithOne();
+    driver.addImage('local-cluster/snapshot-three', { [LABELS.managed]: 'true', [LABELS.cluster]: 'three', [LABELS.role]: 'snapshot', ...sharedNetworkLabels(config('three', '10.50.7.0/24')) });
+    await expect(checkSharedBlock(config('two', '10.50.7.0/24'), driver)).rejects.toThrow('Clusters "two" and "three" ask for overlapping address blocks on dind.network "lab": 10.50.7.0/24 and 10.50.7.0/24.');
+    const three = loadConfig({ env: {}, flags: { name: 'three', 'dind-network': 'lab' } });
+    expect((await withSharedBlock(three, driver)).config.dind.subnet).toBe('10.50.7.0/24');
+  });
+
   it('gives a cluster that left dind.subnet unset the first free block', async () => {
     const driver = await engineWithOne();
     const loaded = loadConfig({ env: {}, flags: { name: 'two', 'dind-network': 'lab' } });

@@ -37,9 +37,9 @@ describe('connect refuses a cluster that does not exist, before anything is chan
 
 describe('two connected clusters', () => {
   it('both come up (the second with its own pod subnet)', async () => {
-    const a = await cli(['up', '--name', A, '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.237.0.0/16']);
+    const a = await cli(['up', '--name', A, '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.230.0.0/16']);
     expect(a.code, a.stderr.slice(-3000)).toBe(0);
-    const b = await cli(['up', '--name', B, '--num-nodes', '0', '--addons', '', '--dind-subnet', '10.238.0.0/16', '--pod-subnet', '10.245.0.0/16']);
+    const b = await cli(['up', '--name', B, '--num-nodes', '0', '--addons', '', '--dind-subnet', '10.239.0.0/16', '--pod-subnet', '10.245.0.0/16']);
     expect(b.code, b.stderr.slice(-3000)).toBe(0);
   });
 
@@ -58,8 +58,8 @@ describe('two connected clusters', () => {
     const r = await cli(['connect', A, B]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Clusters "${A}" and "${B}" are connected (3 node attachment(s))`);
-    expect(r.stdout).toContain(`${B}: network local-cluster-${B} (10.238.0.0/16), API server https://10.238.0.2:6443, pod subnet 10.245.0.0/16`);
-    expect(r.stdout).toMatch(/pod addresses routed: .*10\.245\.0\.0\/24 via 10\.238\.0\.2/);
+    expect(r.stdout).toContain(`${B}: network local-cluster-${B} (10.239.0.0/16), API server https://10.239.0.2:6443, pod subnet 10.245.0.0/16`);
+    expect(r.stdout).toMatch(/pod addresses routed: .*10\.245\.0\.0\/24 via 10\.239\.0\.2/);
     // again: nothing changes, nothing fails
     expect((await cli(['connect', A, B])).code).toBe(0);
   });
@@ -100,7 +100,7 @@ spec:
     // the second cluster's API server, where its internal kubeconfig points
     const internal = await cli(['kubeconfig', '--internal', '--name', B]);
     const server = (yaml.load(internal.stdout) as { clusters: { cluster: { server: string } }[] }).clusters[0]!.cluster.server;
-    expect(server).toBe('https://10.238.0.2:6443');
+    expect(server).toBe('https://10.239.0.2:6443');
     const version = await inA('exec', 'probe', '--', 'wget', '--no-check-certificate', '-qO-', `${server}/version`);
     expect(version.code, version.stderr).toBe(0);
     expect(JSON.parse(version.stdout)).toMatchObject({ major: '1', minor: '34' });

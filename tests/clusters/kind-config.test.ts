@@ -56,7 +56,7 @@ afterAll(async () => {
 describe('a kind config with a field of another apiVersion', () => {
   it('is refused naming the field, and nothing is made', async () => {
     const name = `kc-bad-${PID}`;
-    const r = await cli(['up', '--config', KIND('unsupported-field.yaml'), '--name', name, '--dind-subnet', '10.231.0.0/16']);
+    const r = await cli(['up', '--config', KIND('unsupported-field.yaml'), '--name', name, '--dind-subnet', '10.224.0.0/16']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("field nodes[1].replicas is not part of kind's kind.x-k8s.io/v1alpha4 Cluster config");
     expect(await leftovers(name)).toEqual([]);
@@ -66,7 +66,7 @@ describe('a kind config with a field of another apiVersion', () => {
 describe("kind's user-guide configs bring up the equivalent cluster", () => {
   it('multi-node: one control plane and two workers', async () => {
     const name = `kc-multi-${PID}`;
-    await upKind(KIND('multi-node.yaml'), name, '10.232.0.0/16');
+    await upKind(KIND('multi-node.yaml'), name, '10.225.0.0/16');
     const nodes = await nodesOf(name);
     const roles = nodes.map((n) => (n.metadata.labels['node-role.kubernetes.io/control-plane'] !== undefined ? 'control-plane' : 'worker')).sort();
     expect(roles).toEqual(['control-plane', 'worker', 'worker']);
@@ -81,7 +81,7 @@ describe("kind's user-guide configs bring up the equivalent cluster", () => {
     const [http, https] = [await freePort(), await freePort()];
     const file = join(dir, 'ingress-ready.yaml');
     writeFileSync(file, readFileSync(KIND('ingress-ready.yaml'), 'utf8').replace('hostPort: 80\n', `hostPort: ${http}\n`).replace('hostPort: 443\n', `hostPort: ${https}\n`));
-    await upKind(file, name, '10.233.0.0/16');
+    await upKind(file, name, '10.226.0.0/16');
     const [master] = await nodesOf(name);
     expect(master!.metadata.labels['ingress-ready']).toBe('true');
     const inspect = await run('docker', ['inspect', `local-cluster-${name}-kube-master`, '--format', '{{json .HostConfig.PortBindings}}']);
@@ -93,7 +93,7 @@ describe("kind's user-guide configs bring up the equivalent cluster", () => {
 
   it('feature gates and runtime config: on the API server\'s flags', async () => {
     const name = `kc-gates-${PID}`;
-    await upKind(KIND('feature-gates.yaml'), name, '10.234.0.0/16');
+    await upKind(KIND('feature-gates.yaml'), name, '10.227.0.0/16');
     expect(await apiServerCommand(name)).toEqual(expect.arrayContaining(['--feature-gates=CSIVolumeHealth=true', '--runtime-config=api/alpha=false']));
     const metrics = await kubectlFor(name)('get', '--raw', '/metrics');
     expect(metrics.stdout).toMatch(/kubernetes_feature_enabled\{name="CSIVolumeHealth",stage="ALPHA"\} 1/);
@@ -102,7 +102,7 @@ describe("kind's user-guide configs bring up the equivalent cluster", () => {
 
   it("kubeadm patches: the API server's admission plugins, the worker's label and max-pods, a name in the API server's certificate", async () => {
     const name = `kc-patches-${PID}`;
-    await upKind(KIND('kubeadm-patches.yaml'), name, '10.235.0.0/16');
+    await upKind(KIND('kubeadm-patches.yaml'), name, '10.228.0.0/16');
     expect(await apiServerCommand(name)).toContain('--enable-admission-plugins=NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook');
     const nodes = Object.fromEntries((await nodesOf(name)).map((n) => [n.metadata.name, n]));
     expect(nodes['kube-node-1']!.metadata.labels['my-label']).toBe('true');
@@ -124,7 +124,7 @@ describe("kind's user-guide configs bring up the equivalent cluster", () => {
   it('disableDefaultCNI: `up` returns with the nodes NotReady and says so', async () => {
     const name = `kc-nocni-${PID}`;
     const started = Date.now();
-    const output = await upKind(KIND('no-cni.yaml'), name, '10.236.0.0/16');
+    const output = await upKind(KIND('no-cni.yaml'), name, '10.229.0.0/16');
     expect(output).toContain('No CNI (cluster.cniPlugin "none"): the nodes are NotReady until you install one (pod subnet 10.244.0.0/16).');
     const nodes = await nodesOf(name);
     expect(nodes.map((n) => n.metadata.name).sort()).toEqual(['kube-master', 'kube-node-1']);

@@ -1,17 +1,14 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { clean } from '@local-cluster/core';
 import { cli, driver, kubectlFor, leftovers, run } from './helpers.js';
+import { controlPlaneIp, probePod, webBehindNodePort } from './cross-cluster.js';
 
 // Two clusters joined by `local-cluster connect`: a pod of the first reads the second's API server
 // (/version, at the address `kubeconfig --internal` names), a NodePort Service of the second, and a
 // pod of the second by its address (the pod subnets differ, so `connect` routes them).
 const A = `kc-a-${process.pid}`;
 const B = `kc-b-${process.pid}`;
-const dir = mkdtempSync(join(tmpdir(), 'lc-connect-'));
 const inA = kubectlFor(A);
 const inB = kubectlFor(B);
 
@@ -65,37 +62,9 @@ describe('two connected clusters', () => {
   });
 
   it("a pod of the first reads the second's API server /version, its NodePort and its pod", async () => {
-    const web = join(dir, 'web.yaml');
-    writeFileSync(
-      web,
-      `apiVersion: v1
-kind: Pod
-metadata: {name: web, labels: {app: web}}
-spec:
-  containers:
-  - name: web
-    image: docker.io/local-cluster/toolbox:1
-    imagePullPolicy: Never
-    command: ["sh", "-c", "mkdir -p /www && echo hello from ${B} > /www/index.html && exec httpd -f -p 8080 -h /www"]
-    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080, nodePort: 30081}]
-`,
-    );
-    expect((await inB('apply', '-f', web)).code).toBe(0);
-    expect((await inB('wait', '--for=condition=Ready', 'pod/web', '--timeout=120s')).code).toBe(0);
-    const podIp = (await inB('get', 'pod', 'web', '-o', 'jsonpath={.status.podIP}')).stdout;
+    const podIp = await webBehindNodePort(inB, B, 30081);
     expect(podIp).toMatch(/^10\.245\./);
-
-    const probe = await inA('run', 'probe', '--image', 'docker.io/local-cluster/toolbox:1', '--image-pull-policy', 'Never', '--restart', 'Never', '--command', '--', 'sleep', '3600');
-    expect(probe.code, probe.stderr).toBe(0);
-    expect((await inA('wait', '--for=condition=Ready', 'pod/probe', '--timeout=120s')).code).toBe(0);
+    await probePod(inA);
 
     // the second cluster's API server, where its internal kubeconfig points
     const internal = await cli(['kubeconfig', '--internal', '--name', B]);
@@ -105,7 +74,7 @@ spec:
     expect(version.code, version.stderr).toBe(0);
     expect(JSON.parse(version.stdout)).toMatchObject({ major: '1', minor: '34' });
 
-    const nodeIp = (await inB('get', 'node', 'kube-master', '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')).stdout;
+    const nodeIp = await controlPlaneIp(inB);
     const nodePort = await inA('exec', 'probe', '--', 'wget', '-qO-', `http://${nodeIp}:30081/`);
     expect(nodePort.stdout).toBe(`hello from ${B}\n`);
     const pod = await inA('exec', 'probe', '--', 'wget', '-qO-', `http://${podIp}:8080/`);

@@ -1,9 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { clean } from '@local-cluster/core';
 import { cli, driver, kubectlFor, leftovers, run } from './helpers.js';
+import { controlPlaneIp, probePod, webBehindNodePort } from './cross-cluster.js';
 
 // Two clusters on one shared Docker network (dind.network), each on its own address block: a pod
 // of the first reads the second's API server /version and a NodePort Service of the second. A third
@@ -12,7 +10,6 @@ const NET = `kc-net-${process.pid}`;
 const ONE = `kc-s1-${process.pid}`;
 const TWO = `kc-s2-${process.pid}`;
 const BAD = `kc-s3-${process.pid}`;
-const dir = mkdtempSync(join(tmpdir(), 'lc-shared-'));
 const inOne = kubectlFor(ONE);
 const inTwo = kubectlFor(TWO);
 
@@ -20,8 +17,7 @@ afterAll(async () => {
   for (const name of [BAD, TWO, ONE]) await clean({ driver, cluster: name }).catch(() => undefined);
 });
 
-const internalIp = async (kubectl: ReturnType<typeof kubectlFor>) =>
-  (await kubectl('get', 'node', 'kube-master', '-o', 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}')).stdout;
+const internalIp = controlPlaneIp;
 
 const networkExists = async () => (await run('docker', ['network', 'inspect', NET])).code === 0;
 
@@ -49,33 +45,8 @@ describe('clusters on one shared network', () => {
   });
 
   it("a pod of the first reads the second's API server /version and its NodePort", async () => {
-    const web = join(dir, 'web.yaml');
-    writeFileSync(
-      web,
-      `apiVersion: v1
-kind: Pod
-metadata: {name: web, labels: {app: web}}
-spec:
-  containers:
-  - name: web
-    image: docker.io/local-cluster/toolbox:1
-    imagePullPolicy: Never
-    command: ["sh", "-c", "mkdir -p /www && echo hello from ${TWO} > /www/index.html && exec httpd -f -p 8080 -h /www"]
-    readinessProbe: {httpGet: {path: /, port: 8080}, periodSeconds: 1}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec:
-  type: NodePort
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080, nodePort: 30082}]
-`,
-    );
-    expect((await inTwo('apply', '-f', web)).code).toBe(0);
-    expect((await inTwo('wait', '--for=condition=Ready', 'pod/web', '--timeout=120s')).code).toBe(0);
-    expect((await inOne('run', 'probe', '--image', 'docker.io/local-cluster/toolbox:1', '--image-pull-policy', 'Never', '--restart', 'Never', '--command', '--', 'sleep', '3600')).code).toBe(0);
-    expect((await inOne('wait', '--for=condition=Ready', 'pod/probe', '--timeout=120s')).code).toBe(0);
+    await webBehindNodePort(inTwo, TWO, 30082);
+    await probePod(inOne);
     const twoIp = await internalIp(inTwo);
     const version = await inOne('exec', 'probe', '--', 'wget', '--no-check-certificate', '-qO-', `https://${twoIp}:6443/version`);
     expect(version.code, version.stderr).toBe(0);

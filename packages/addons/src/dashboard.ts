@@ -149,7 +149,7 @@ export function clusterInfo(ctx: ClusterContext): object {
       cluster: c.name,
       cni: c.cniPlugin,
       podSubnet: ctx.podSubnet,
-      serviceSubnet: '10.96.0.0/12',
+      serviceSubnet: c.serviceSubnet,
       kubeProxyMode: c.kubeProxyMode,
       addons: c.addons.join(', ') || '(none)',
       nodes: ctx.nodes.map((n) => n.hostname).join(', '),

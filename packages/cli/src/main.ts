@@ -5,6 +5,7 @@ import configCommand from './commands/config.js';
 import listCommand from './commands/list.js';
 import imagesCommand from './commands/images.js';
 import kubeconfigCommand from './commands/kubeconfig.js';
+import connectCommand from './commands/connect.js';
 import dashboardCommand from './commands/dashboard.js';
 import loadCommand from './commands/load.js';
 import { cleanCommand, downCommand } from './commands/teardown.js';
@@ -44,6 +45,7 @@ export const rootCommand = defineCommand({
     images: imagesCommand,
     load: loadCommand,
     kubeconfig: kubeconfigCommand,
+    connect: connectCommand,
     dashboard: dashboardCommand,
     registry: registryCommand,
     config: configCommand,

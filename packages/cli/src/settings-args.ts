@@ -1,10 +1,16 @@
 import type { ArgsDef } from 'citty';
 import { closest, distance } from 'fastest-levenshtein';
-import { ConfigError, formatDefault, listSettings, loadConfig, type LoadedConfig } from '@local-cluster/core';
+import { CONFIG_FILE_ENV, ConfigError, formatDefault, KIND_API_VERSION, listSettings, loadConfig, type LoadedConfig } from '@local-cluster/core';
 
 /** One flag per setting, generated from the config schema. */
 export function settingArgs(): ArgsDef {
-  const args: ArgsDef = {};
+  const args: ArgsDef = {
+    config: {
+      type: 'string',
+      valueHint: 'FILE',
+      description: `The config file: local-cluster's, or kind's cluster config (${KIND_API_VERSION}), read as its equivalent [$${CONFIG_FILE_ENV}; default: ~/.local-cluster/config.yaml when it exists]`,
+    },
+  };
   for (const s of listSettings()) {
     if (!s.flag) continue;
     const description = `${s.description} [${s.path}, $${s.env}; default: ${formatDefault(s)}]`;
@@ -61,5 +67,6 @@ export function configFromArgs(args: Record<string, unknown>): LoadedConfig {
     // a bare --verbose means level 2
     flags[s.flag] = s.flag === 'verbose' && (value === '' || value === true) ? '2' : (value as string | boolean);
   }
-  return loadConfig({ flags });
+  const file = typeof args.config === 'string' && args.config !== '' ? args.config : undefined;
+  return loadConfig({ flags, ...(file ? { file, fileSource: { kind: 'flag', name: 'config' } } : {}) });
 }

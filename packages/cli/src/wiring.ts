@@ -1,5 +1,5 @@
 import { dockerDriver } from '@local-cluster/docker-driver';
-import { loadPlugin, makeLogger, withFreeSubnet, type Addon, type CniPlugin, type Driver, type ImageRequirement, type LoadedConfig, type ProgressListener } from '@local-cluster/core';
+import { loadPlugin, makeLogger, NO_CNI, noCni, withFreeSubnet, type Addon, type CniPlugin, type Driver, type ImageRequirement, type LoadedConfig, type ProgressListener } from '@local-cluster/core';
 import { isManifestSpec, loadManifestAddon, registry } from '@local-cluster/addons';
 import { nodeImage } from '@local-cluster/images';
 
@@ -25,6 +25,8 @@ export function createDriver(loaded: LoadedConfig): Driver {
 }
 
 export async function loadCni(loaded: LoadedConfig): Promise<CniPlugin> {
+  // "none" is no plugin at all: core's null object (kind's disableDefaultCNI)
+  if (loaded.config.cluster.cniPlugin === NO_CNI) return noCni();
   return loadPlugin(loaded.config.cluster.cniPlugin, 'cni', {
     baseDir: loaded.baseDir,
     builtins: BUILTIN_CNI,

@@ -70,6 +70,35 @@ describe('help and version', () => {
   });
 });
 
+describe('config convert', () => {
+  const kindFixture = (name: string) => fileURLToPath(new URL(`../../core/test/fixtures/kind/${name}`, import.meta.url));
+
+  it("prints the config equivalent to a kind config, which `config view` then reads as the kind file does", async () => {
+    const r = await cli(['config', 'convert', kindFixture('kubeadm-patches.yaml')]);
+    // nothing but Node's own warnings (NO_COLOR beside FORCE_COLOR, as under nx)
+    expect(r.stderr.replace(/^\(node:\d+\) Warning: .*\n(\(Use `node --trace-warnings.*\n)?/gm, '')).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('# local-cluster config equivalent to the kind config');
+    expect(r.stdout).toContain('enable-admission-plugins: NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook');
+    expect(r.stdout).toContain('my-label: \'true\'');
+    const { file } = configFile(r.stdout);
+    const converted = JSON.parse((await cli(['config', 'view', '--json'], { LOCAL_CLUSTER_CONF: file })).stdout);
+    const direct = JSON.parse((await cli(['config', 'view', '--json'], { LOCAL_CLUSTER_CONF: kindFixture('kubeadm-patches.yaml') })).stdout);
+    expect(converted.config).toEqual(direct.config);
+    expect(direct.config.cluster.componentArgs.apiServer).toEqual({ 'enable-admission-plugins': 'NodeRestriction,MutatingAdmissionWebhook,ValidatingAdmissionWebhook' });
+  });
+
+  it('refuses a kind field without an equivalent, naming it, and a file that is not a kind config', async () => {
+    const r = await cli(['config', 'convert', kindFixture('unsupported-field.yaml')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('field nodes[1].replicas is not part of kind\'s kind.x-k8s.io/v1alpha4 Cluster config');
+    const { file } = configFile('cluster:\n  numNodes: 1\n');
+    const ours = await cli(['config', 'convert', file]);
+    expect(ours.code).not.toBe(0);
+    expect(ours.stderr).toContain('is not a kind cluster config');
+  });
+});
+
 describe('config view', () => {
   it('shows each value and where it came from: flag > env > file > default', async () => {
     const { file } = configFile('cluster:\n  numNodes: 4\n  cniPlugin: flannel\ndind:\n  subnet: 10.50.0.0/16\n');

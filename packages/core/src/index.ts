@@ -43,7 +43,7 @@ export {
 } from './config/settings.js';
 export {
   checkKnownKeys, coerceText, CONFIG_FILE_ENV, configJsonSchema, HOME_ENV, loadConfig,
-  type LoadConfigOptions, type LoadedConfig, localClusterHome, readConfigFile,
+  type LoadConfigOptions, type LoadedConfig, localClusterHome, readConfigFile, readRawConfigFile,
 } from './config/load.js';
 
 // Plugins: loading by name or path, validation, manifest CNIs
@@ -52,6 +52,9 @@ export {
   loadPlugin, type PluginRef, type ResolvePluginOptions, resolvePluginUrl,
 } from './plugins/resolve.js';
 export { manifestCni, type ManifestCniDefinition } from './plugins/manifest-cni.js';
+export { givesPodNetwork, NO_CNI, noCni } from './plugins/no-cni.js';
+export { connectClusters, type ConnectedCluster, type ConnectOptions, type ConnectResult } from './lifecycle/connect.js';
+export { convertKindConfig, isKindConfig, KIND_API_VERSION, type KindConversion } from './config/kind.js';
 
 // The step engine and the lifecycle (up, down, clean, restore, resume) and its modes
 export {

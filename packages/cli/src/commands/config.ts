@@ -1,5 +1,7 @@
+import { resolve } from 'node:path';
 import { defineCommand } from 'citty';
-import { apiServerPublish, configJsonSchema, describeSource, listSettings, planNodes, renderClusterKubeadm } from '@local-cluster/core';
+import yaml from 'js-yaml';
+import { apiServerPublish, ConfigError, configJsonSchema, convertKindConfig, isKindConfig, KIND_API_VERSION, readRawConfigFile, describeSource, listSettings, planNodes, renderClusterKubeadm } from '@local-cluster/core';
 import { createDriver, loadCni } from '../wiring.js';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { printTable } from '../table.js';
@@ -55,7 +57,28 @@ const kubeadm = defineCommand({
   },
 });
 
+const convert = defineCommand({
+  meta: {
+    name: 'convert',
+    description: `Print the local-cluster config equivalent to a kind cluster config (${KIND_API_VERSION}); fields without an equivalent are refused, named.`,
+  },
+  args: { file: { type: 'positional', required: true, description: 'The kind config file (kind: Cluster).' } },
+  run({ args }) {
+    const file = resolve(String(args.file));
+    const doc = readRawConfigFile(file);
+    if (!isKindConfig(doc)) {
+      throw new ConfigError(`${file} is not a kind cluster config: it needs kind: Cluster and apiVersion: ${KIND_API_VERSION}.`, {
+        source: { kind: 'file', path: file },
+        hint: 'Pass a kind config; a local-cluster config needs no converting (`local-cluster config view` shows what it sets).',
+      });
+    }
+    const { config } = convertKindConfig(doc, file);
+    process.stdout.write(`# local-cluster config equivalent to the kind config ${file}\n# (paths relative to the kind config's directory)\n`);
+    process.stdout.write(yaml.dump(config, { noRefs: true, lineWidth: -1 }));
+  },
+});
+
 export default defineCommand({
-  meta: { name: 'config', description: 'Inspect the configuration.' },
-  subCommands: { view, schema, kubeadm },
+  meta: { name: 'config', description: 'Inspect the configuration, or convert a kind config.' },
+  subCommands: { view, schema, kubeadm, convert },
 });

@@ -7,13 +7,19 @@ import { closest, distance } from 'fastest-levenshtein';
 import { ConfigError, describeSource, type ConfigSource } from '../errors.js';
 import { configSchema, type ConfigInput, type ResolvedConfig } from './schema.js';
 import { listSettings, settingByPath, type Setting } from './settings.js';
+import { convertKindConfig, isKindConfig, kindFieldOf } from './kind.js';
+
+/** The kind fields a converted kind config's settings came from, by the converted document. */
+const kindOrigins = new WeakMap<object, [string, string][]>();
 
 export const CONFIG_FILE_ENV = 'LOCAL_CLUSTER_CONF';
 export const HOME_ENV = 'LOCAL_CLUSTER_HOME';
 
 export interface LoadConfigOptions {
-  /** Config file path. Default: $LOCAL_CLUSTER_CONF, else ~/.local-cluster/config.yaml when it exists. */
+  /** Config file path (ours, or a kind cluster config). Default: $LOCAL_CLUSTER_CONF, else ~/.local-cluster/config.yaml when it exists. */
   file?: string;
+  /** What named `file`, for messages (the CLI's --config flag). Default: the library caller. */
+  fileSource?: ConfigSource;
   /** Environment to read LOCAL_CLUSTER_* from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** Raw CLI flag values keyed by flag name (`num-nodes`), as strings or booleans. */
@@ -146,8 +152,8 @@ function closestOf(key: string, names: readonly string[]): string | undefined {
   return distance(key, best) <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
-/** Reads and parses a YAML config file; malformed YAML names the file, line and column. */
-export function readConfigFile(path: string, via?: ConfigSource): Record<string, unknown> {
+/** Reads and parses a YAML config file (ours or kind's, as written); malformed YAML names the file, line and column. */
+export function readRawConfigFile(path: string, via?: ConfigSource): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -178,8 +184,21 @@ export function readConfigFile(path: string, via?: ConfigSource): Record<string,
       hint: 'Start the file with a section such as "cluster:" and indent its settings below it.',
     });
   }
-  checkKnownKeys(doc, [], path);
   return doc as Record<string, unknown>;
+}
+
+/** Reads a config file as settings of ours: a kind cluster config is converted; unknown keys are refused. */
+export function readConfigFile(path: string, via?: ConfigSource): Record<string, unknown> {
+  const doc = readRawConfigFile(path, via);
+  if (isKindConfig(doc)) {
+    // kind's own cluster config: read as the equivalent config of ours
+    const { config, origins } = convertKindConfig(doc, path);
+    kindOrigins.set(config, origins);
+    checkKnownKeys(config, [], path);
+    return config;
+  }
+  checkKnownKeys(doc, [], path);
+  return doc;
 }
 
 function fixHint(setting: Setting): string {
@@ -205,7 +224,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   let via: ConfigSource | undefined;
   if (options.file) {
     file = resolve(cwd, options.file);
-    via = { kind: 'library' };
+    via = options.fileSource ?? { kind: 'library' };
   } else if (env[CONFIG_FILE_ENV]) {
     file = resolve(cwd, env[CONFIG_FILE_ENV]!);
     via = { kind: 'env', name: CONFIG_FILE_ENV };
@@ -215,8 +234,10 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   }
 
   const settings = listSettings();
+  let origins: [string, string][] | undefined;
   if (file) {
     const doc = readConfigFile(file, via);
+    origins = kindOrigins.get(doc);
     for (const s of settings) {
       const value = getIn(doc, s.keys);
       if (value === undefined || value === null) continue;
@@ -268,8 +289,9 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
       : value === undefined
         ? `Invalid ${where}`
         : `Invalid value ${describeValue(value)} for ${where}`;
+    const kindField = origins && source.kind === 'file' ? kindFieldOf(origins, where) : undefined;
     throw new ConfigError(
-      `${what} (from ${describeSource(source)}): ${keyIssue?.message ?? issue.message}.`,
+      `${what} (from ${describeSource(source)}${kindField ? `, kind field ${kindField}` : ''}): ${keyIssue?.message ?? issue.message}.`,
       { setting: setting.path, source, cause: parsed.error, hint: fixHint(setting) },
     );
   }
@@ -277,6 +299,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   for (const s of settings) sources[s.path] ??= { kind: 'default' };
   checkPairs(config, sources);
   checkMode(config, sources);
+  checkNoCni(config, sources);
   const baseDir = file ? dirname(file) : cwd;
   normalizeNodes(config, sources, baseDir);
   normalizeRegistries(config, sources, baseDir);
@@ -395,6 +418,29 @@ function checkMode(config: ResolvedConfig, sources: Record<string, ConfigSource>
       },
     );
   }
+}
+
+/**
+ * cluster.cniPlugin "none": no pod network until the user installs one, so nothing that runs in
+ * pods can be installed or waited for by `up`. Addons the user asked for are refused; the default
+ * ones are left out (`up` says so).
+ */
+function checkNoCni(config: ResolvedConfig, sources: Record<string, ConfigSource>): void {
+  if (config.cluster.cniPlugin !== 'none') return;
+  const addonsSource = sources['cluster.addons']!;
+  if (addonsSource.kind === 'default') {
+    config.cluster.addons = [];
+    return;
+  }
+  if (config.cluster.addons.length === 0) return;
+  throw new ConfigError(
+    `cluster.addons (from ${describeSource(addonsSource)}) asks for ${config.cluster.addons.join(', ')}, but cluster.cniPlugin is "none" (from ${describeSource(sources['cluster.cniPlugin']!)}): addons run in pods, and pods get no network until you install a CNI.`,
+    {
+      setting: 'cluster.addons',
+      source: addonsSource,
+      hint: "Drop them (--addons '') and install what you need with `local-cluster kubectl` or `local-cluster helm` once your CNI runs, or choose a CNI plugin (--cni-plugin bridge).",
+    },
+  );
 }
 
 /** The JSON Schema of the config file, for editors. */

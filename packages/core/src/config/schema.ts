@@ -13,6 +13,9 @@ import { kubernetesVersionProblem, MIN_KUBERNETES_VERSION } from './kubernetes-v
 /** What `up` installs unless cluster.addons says otherwise (kind and minikube users expect storage; the proposal, the dashboard). */
 export const DEFAULT_ADDONS = ['storage', 'metrics-server', 'dashboard'] as const;
 
+/** Default cluster.serviceSubnet: kubeadm's own default. */
+export const SERVICE_SUBNET = '10.96.0.0/12';
+
 /** Default Kubernetes version: the one images/binaries builds by default. */
 export const DEFAULT_KUBERNETES_VERSION = 'v1.34.4';
 
@@ -150,6 +153,19 @@ const taint = z.string().regex(TAINT_PATTERN, { message: 'is not a taint: write 
 
 const port = z.number().int('must be a whole number').min(1, 'must be a port number, 1-65535').max(65535, 'must be a port number, 1-65535');
 
+/** kubeadm documents a patch can target. */
+export const KUBEADM_KINDS = ['InitConfiguration', 'ClusterConfiguration', 'JoinConfiguration', 'KubeletConfiguration', 'KubeProxyConfiguration'] as const;
+
+const kubeadmPatch = z
+  .strictObject({
+    kind: z.enum(KUBEADM_KINDS),
+    /** RFC 7386 JSON merge patch (a partial document; null removes a field). */
+    merge: z.record(z.string(), z.unknown()).optional(),
+    /** RFC 6902 JSON patch operations. */
+    jsonPatch: z.array(z.record(z.string(), z.unknown())).optional(),
+  })
+  .refine((p) => (p.merge === undefined) !== (p.jsonPatch === undefined), { message: 'give exactly one of "merge" (a partial document) or "jsonPatch" (RFC 6902 operations)' });
+
 /** Paths a mount must not cover: the node's own system directories. */
 export const RESERVED_NODE_PATHS = ['/', '/var', '/var/lib', '/var/lib/containerd', '/var/lib/kubelet', '/etc', '/etc/kubernetes', '/usr', '/bin', '/sbin', '/lib', '/proc', '/sys', '/dev', '/run', '/tmp', '/boot'];
 
@@ -178,6 +194,8 @@ const nodeSettings = {
       }),
     )
     .default([]),
+  /** Patches of this node's kubeadm documents, applied after cluster.kubeadmPatches (kind's per-node kubeadmConfigPatches). */
+  kubeadmPatches: z.array(kubeadmPatch).default([]),
 };
 
 /** A registry as images name it: host[:port] (docker.io, registry.lan:5000, localhost:5001). */
@@ -234,19 +252,6 @@ const flagName = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { message: 'is not a f
 const flagValue = z.preprocess((v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v), z.string({ error: 'must be a string, number or boolean' }));
 const componentFlags = z.record(flagName, flagValue, { error: 'must be a mapping of flag names to values' });
 
-/** kubeadm documents a patch can target. */
-export const KUBEADM_KINDS = ['InitConfiguration', 'ClusterConfiguration', 'JoinConfiguration', 'KubeletConfiguration', 'KubeProxyConfiguration'] as const;
-
-const kubeadmPatch = z
-  .strictObject({
-    kind: z.enum(KUBEADM_KINDS),
-    /** RFC 7386 JSON merge patch (a partial document; null removes a field). */
-    merge: z.record(z.string(), z.unknown()).optional(),
-    /** RFC 6902 JSON patch operations. */
-    jsonPatch: z.array(z.record(z.string(), z.unknown())).optional(),
-  })
-  .refine((p) => (p.merge === undefined) !== (p.jsonPatch === undefined), { message: 'give exactly one of "merge" (a partial document) or "jsonPatch" (RFC 6902 operations)' });
-
 const featureGateValue = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean({ error: 'must be true or false' }));
 
 export const configSchema = z.strictObject({
@@ -261,8 +266,22 @@ export const configSchema = z.strictObject({
       subnet: setting(cidr(8, 24).default('10.192.0.0/16'), {
         flag: 'dind-subnet',
         placeholder: 'CIDR',
-        description: 'IP range of the Docker network the node containers live on.',
+        description: "IP range of the Docker network the node containers live on; with dind.network, the cluster's address block on that shared network.",
       }),
+      network: setting(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'is not a Docker network name (letters, digits, "_", ".", "-")' })
+          .refine((v) => !v.startsWith('local-cluster-'), { message: 'starts with "local-cluster-", the prefix of every cluster\'s own network; choose another name' })
+          .optional(),
+        {
+          flag: 'dind-network',
+          placeholder: 'NAME',
+          defaultText: "the cluster's own network, local-cluster-NAME",
+          description:
+            'A Docker network several clusters share, so that their nodes and pods reach each other: each cluster on it takes its own address block (dind.subnet, default a free /24 of the network\'s range); blocks that overlap are refused. The first cluster that names it makes it (the /16 around its block); the last one cleaned removes it.',
+        },
+      ),
       privileged: setting(z.enum(['auto', 'always', 'never']).default('auto'), {
         flag: 'privileged',
         placeholder: 'MODE',
@@ -377,7 +396,18 @@ export const configSchema = z.strictObject({
         flag: 'cni-plugin',
         placeholder: 'NAME',
         description:
-          'CNI plugin: bridge, flannel, calico, weave, a ./path (relative to the config file) or an npm package name.',
+          'CNI plugin: bridge, flannel, calico, weave, a ./path (relative to the config file) or an npm package name; "none" for no CNI at all (you install one after `up`: nodes stay NotReady until then, and no addon is installed).',
+      }),
+      podSubnet: setting(cidr(8, 28).optional(), {
+        flag: 'pod-subnet',
+        placeholder: 'CIDR',
+        defaultText: "the CNI plugin's (10.244.0.0/16; calico 192.168.0.0/16)",
+        description: 'IP range pod addresses come from (kubeadm\'s networking.podSubnet, handed to the CNI plugin).',
+      }),
+      serviceSubnet: setting(cidr(12, 28).default(SERVICE_SUBNET), {
+        flag: 'service-subnet',
+        placeholder: 'CIDR',
+        description: 'IP range Service cluster IPs come from (kubeadm\'s networking.serviceSubnet; the API server takes at most a /12).',
       }),
       noDedicated: setting(z.boolean().default(false), {
         flag: 'no-dedicated',
@@ -440,14 +470,14 @@ export const configSchema = z.strictObject({
           'Patches of the kubeadm documents: {kind, merge} (JSON merge patch) or {kind, jsonPatch} (RFC 6902), kind one of InitConfiguration, ClusterConfiguration, JoinConfiguration, KubeletConfiguration, KubeProxyConfiguration. Config file only.',
         defaultText: '(none)',
       }),
-      controlPlane: setting(z.strictObject(nodeSettings).default(() => ({ labels: {}, taints: [], extraMounts: [], extraPortMappings: [] })), {
+      controlPlane: setting(z.strictObject(nodeSettings).default(() => ({ labels: {}, taints: [], extraMounts: [], extraPortMappings: [], kubeadmPatches: [] })), {
         description:
-          'Control-plane node: labels, taints (key[=value]:Effect), extraMounts ({hostPath, containerPath, readOnly}), extraPortMappings ({containerPort, hostPort, listenAddress, protocol}). Config file only.',
+          'Control-plane node: labels, taints (key[=value]:Effect), extraMounts ({hostPath, containerPath, readOnly}), extraPortMappings ({containerPort, hostPort, listenAddress, protocol}), kubeadmPatches (as cluster.kubeadmPatches, for these nodes only). Config file only.',
         defaultText: '(none)',
       }),
       workers: setting(z.array(nodeGroup).min(1).optional(), {
         description:
-          'Worker groups, each {count, name, labels, taints, extraMounts, extraPortMappings}; their counts add up to cluster.numNodes. Config file only.',
+          'Worker groups, each {count, name, labels, taints, extraMounts, extraPortMappings, kubeadmPatches}; their counts add up to cluster.numNodes. Config file only.',
         defaultText: 'cluster.numNodes plain workers',
       }),
       registry: setting(z.boolean().default(false), {

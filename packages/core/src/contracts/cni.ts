@@ -22,6 +22,8 @@ export interface CniSupports {
   ipFamilies: ReadonlyArray<'ipv4' | 'ipv6'>;
   /** Enforces Kubernetes NetworkPolicy (the e2e policy checks run only then). */
   networkPolicy: boolean;
+  /** Gives pods a network (default true). false: the "none" CNI; nodes stay NotReady and `up` waits for neither them nor CoreDNS. */
+  podNetwork: boolean;
 }
 
 /**

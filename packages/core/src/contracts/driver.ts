@@ -26,6 +26,10 @@ export const LABELS = {
   /** On nodes: the cluster's CNI plugin, and whether it enforces NetworkPolicy ("true"/"false"). */
   cni: 'dev.local-cluster.cni',
   networkPolicy: 'dev.local-cluster.network-policy',
+  /** A network several clusters share (dind.network): its name, on the network and on every container of those clusters. */
+  sharedNetwork: 'dev.local-cluster.shared-network',
+  /** On containers of a cluster on a shared network: its address block there (dind.subnet). */
+  block: 'dev.local-cluster.block',
 } as const;
 
 /**
@@ -250,11 +254,14 @@ export interface Driver {
    */
   labelsOf?(kind: 'container' | 'volume', name: string, options?: CallOptions): Promise<Record<string, string> | undefined>;
   /**
-   * Attaches a container of ours (one createNode made) to a network too, reachable there by its
-   * name and `aliases`, at `ip` when given (nodes take fixed addresses: a dynamic one could take a node's); nothing happens when it is attached already. A container shared by
-   * clusters (the local registry) joins each cluster's network this way. Removing a network
-   * detaches the containers of ours still on it.
+   * Attaches a container of ours (one createNode made: the local registry, a node of another
+   * cluster for `connect`) to a network too, reachable there by its name and `aliases`, and
+   * resolves to its address there: `ip` when given (nodes take fixed addresses, so a dynamic one
+   * could take a node's), else the highest free address of the network's subnet (its own nodes
+   * take them from the bottom). Attached already: its address, nothing changed. With `selector`,
+   * the network must carry its labels. Removing a network detaches the containers of ours that
+   * are not its cluster's. Optional: drivers without it cannot share the registry or `connect`.
    */
-  connectNetwork?(network: string, container: string, options?: CallOptions & { aliases?: readonly string[]; ip?: string }): Promise<void>;
+  connectNetwork?(network: string, container: string, options?: CallOptions & { aliases?: readonly string[]; ip?: string; selector?: Selector }): Promise<string>;
   close?(): Promise<void>;
 }

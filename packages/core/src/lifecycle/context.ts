@@ -13,6 +13,7 @@ import { canonicalJson } from '../images/recipe.js';
 import { apiServerPublish, type ApiServerPublish } from './api-address.js';
 import type { NeededImage } from '../images/factory.js';
 import { planNodes, type NodePlan } from './node-plan.js';
+import { podSubnetOf } from './kubeadm-config.js';
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 
@@ -90,6 +91,7 @@ export function snapshotConfigHash(options: UpOptions, podSubnet: string, images
       JSON.stringify({
         cluster: clusterPart,
         subnet: dind.subnet,
+        ...(dind.network ? { network: dind.network } : {}),
         source,
         nodeImage: options.nodeImage.ref,
         cni: options.cni.name,
@@ -111,7 +113,7 @@ export function clusterDir(home: string, cluster: string): string {
 export function newUpContext(options: UpOptions, bootstrapToken: string, certificateKey: string): UpContext {
   const home = options.home ?? localClusterHome();
   const patches = options.cni.configure?.(options.config) ?? {};
-  const podSubnet = patches.podSubnet ?? options.cni.defaultPodSubnet;
+  const podSubnet = podSubnetOf(options.config, options.cni, patches);
   const images = neededImages(options.config, options.cni, options.addons);
   return {
     ...options,

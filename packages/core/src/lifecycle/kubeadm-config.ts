@@ -10,7 +10,7 @@ import { parseTaint, plannedNode, type NodePlan } from './node-plan.js';
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
-export const SERVICE_SUBNET = '10.96.0.0/12';
+export { SERVICE_SUBNET } from '../config/schema.js';
 
 /**
  * Preflight checks that cannot pass inside a container: no kernel modules to
@@ -140,16 +140,32 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+type KubeadmPatch = ResolvedConfig['cluster']['kubeadmPatches'][number];
+
+/** Where a node's own kubeadm patches are set: cluster.controlPlane, or its worker group. */
+function nodePatchesOf(config: ResolvedConfig, plan: NodePlan, hostname: string): { patches: readonly KubeadmPatch[]; setting: string } {
+  const node = plannedNode(plan, hostname);
+  if (!node) return { patches: [], setting: '' };
+  if (node.role === 'control-plane') return { patches: node.settings.kubeadmPatches ?? [], setting: 'cluster.controlPlane.kubeadmPatches' };
+  const groupIndex = (config.cluster.workers ?? []).findIndex((g, i) => (g.name ?? `group-${i + 1}`) === node.group);
+  return { patches: node.settings.kubeadmPatches ?? [], setting: groupIndex >= 0 ? `cluster.workers[${groupIndex}].kubeadmPatches` : 'cluster.workers' };
+}
+
 /**
- * Applies cluster.kubeadmPatches to the documents of their kind. A JSON patch that
- * does not apply (a missing path, a failed test) is a ConfigError naming the patch.
+ * Applies cluster.kubeadmPatches, then the node's own (cluster.controlPlane's or its worker
+ * group's, when `hostname` is given), to the documents of their kind. A JSON patch that does
+ * not apply (a missing path, a failed test) is a ConfigError naming the patch.
  */
-export function applyKubeadmPatches(docs: Doc[], config: ResolvedConfig): Doc[] {
+export function applyKubeadmPatches(docs: Doc[], config: ResolvedConfig, node?: { plan: NodePlan; hostname: string }): Doc[] {
+  const own = node ? nodePatchesOf(config, node.plan, node.hostname) : { patches: [], setting: '' };
+  const all = [
+    ...config.cluster.kubeadmPatches.map((patch, i) => ({ patch, setting: `cluster.kubeadmPatches[${i}]` })),
+    ...own.patches.map((patch, i) => ({ patch, setting: `${own.setting}[${i}]` })),
+  ];
   return docs.map((doc) => {
     let current: Doc = doc;
-    config.cluster.kubeadmPatches.forEach((patch, i) => {
+    all.forEach(({ patch, setting }) => {
       if (patch.kind !== doc.kind) return;
-      const setting = `cluster.kubeadmPatches[${i}]`;
       if (patch.merge) {
         current = mergePatch(current, patch.merge) as Doc;
       } else {
@@ -214,7 +230,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       clusterName: config.cluster.name,
       kubernetesVersion: config.source.kubernetesVersion,
       controlPlaneEndpoint: controlPlaneEndpoint(plan),
-      networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
+      networking: { serviceSubnet: config.cluster.serviceSubnet, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: {
         certSANs: [
           ...new Set([
@@ -264,7 +280,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
 
 /** The kubeadm config for `kubeadm init` on the control plane, with cluster.kubeadmPatches applied. */
 export function renderInitConfig(input: KubeadmRenderInput): string {
-  return dump(applyKubeadmPatches(initDocuments(input), input.config));
+  return dump(applyKubeadmPatches(initDocuments(input), input.config, { plan: input.plan, hostname: CONTROL_PLANE_HOSTNAME }));
 }
 
 export interface JoinRenderInput {
@@ -333,7 +349,7 @@ export function discoveryKubeconfig(plan: NodePlan, caPem: string): string {
 
 /** The kubeadm config for `kubeadm join` on a worker, with cluster.kubeadmPatches applied. */
 export function renderJoinConfig(input: JoinRenderInput): string {
-  return dump(applyKubeadmPatches([joinDocument(input)], input.config));
+  return dump(applyKubeadmPatches([joinDocument(input)], input.config, { plan: input.plan, hostname: input.hostname }));
 }
 
 /** A token of the right shape for checks and previews; `up` makes a random one. */
@@ -348,13 +364,18 @@ export const PLACEHOLDER_CERTIFICATE_KEY = '0'.repeat(64);
  */
 export function renderClusterKubeadm(config: ResolvedConfig, plan: NodePlan, cni: CniPlugin, apiServerAddress: string = config.cluster.apiServerAddress ?? '127.0.0.1'): string {
   const patches = cni.configure?.(config) ?? {};
-  const podSubnet = patches.podSubnet ?? cni.defaultPodSubnet;
+  const podSubnet = podSubnetOf(config, cni, patches);
   const [first, ...rest] = plan.nodes;
   const docs = [
     `# ${first!.hostname} (kubeadm init)\n${renderInitConfig({ config, plan, patches: { ...patches, podSubnet }, controlPlaneIp: first!.address, bootstrapToken: PLACEHOLDER_TOKEN, certificateKey: PLACEHOLDER_CERTIFICATE_KEY, apiServerAddress })}`,
     ...rest.map((n) => `# ${n.hostname} (kubeadm join${n.role === 'control-plane' ? ' --control-plane' : ''})\n${renderJoinConfig({ config, plan, hostname: n.hostname, ip: n.address, bootstrapToken: PLACEHOLDER_TOKEN, certificateKey: PLACEHOLDER_CERTIFICATE_KEY })}`),
   ];
   return docs.join('---\n');
+}
+
+/** The cluster's pod subnet: cluster.podSubnet, else what the CNI plugin asks for, else its default. */
+export function podSubnetOf(config: ResolvedConfig, cni: CniPlugin, patches: KubeadmPatches): string {
+  return config.cluster.podSubnet ?? patches.podSubnet ?? cni.defaultPodSubnet;
 }
 
 /** A random certificate key for `kubeadm init --upload-certs`: 32 bytes, hex. */

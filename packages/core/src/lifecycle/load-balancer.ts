@@ -1,3 +1,4 @@
+import { sharedNetworkLabels } from './shared-network.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { ImageRequirement } from '../contracts/context.js';
 import type { NodeSpec } from '../contracts/driver.js';
@@ -68,7 +69,7 @@ export function loadBalancerSpec(config: ResolvedConfig, plan: NodePlan, network
     image: LOAD_BALANCER_IMAGE,
     network,
     ip: plan.loadBalancer.address,
-    labels: ownerLabels(cluster, 'load-balancer'),
+    labels: { ...ownerLabels(cluster, 'load-balancer'), ...sharedNetworkLabels(config) },
     env: { [CONFIG_ENV]: haproxyConfig(plan) },
     ports: [{ containerPort: API_SERVER_PORT, hostIp: listen, hostPort }],
     privileged: false,

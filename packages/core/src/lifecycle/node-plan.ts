@@ -34,7 +34,7 @@ export interface NodePlan {
   readonly controlPlanesSchedulable: boolean;
 }
 
-const NO_SETTINGS: NodeSettings = { labels: {}, taints: [], extraMounts: [], extraPortMappings: [] };
+const NO_SETTINGS: NodeSettings = { labels: {}, taints: [], extraMounts: [], extraPortMappings: [], kubeadmPatches: [] };
 
 /**
  * The node plan of a config: kube-master (kube-master-2.. with cluster.controlPlanes), then

@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../config/schema.js';
 import type { ImageRequirement } from '../contracts/context.js';
 import { LABELS, type NodeSpec } from '../contracts/driver.js';
 import { LocalClusterError } from '../errors.js';
-import { componentFlags, SERVICE_SUBNET } from './kubeadm-config.js';
+import { componentFlags } from './kubeadm-config.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME, containerName, ownerLabels } from './naming.js';
 import type { NodePlan } from './node-plan.js';
 
@@ -168,7 +168,7 @@ export function servicesEnv(config: ResolvedConfig, plan: NodePlan, apiServerAdd
       // fast key generation: all certificates in well under a second
       encryptionAlgorithm: 'ECDSA-P256',
       controlPlaneEndpoint: `${ip}:${API_SERVER_PORT}`,
-      networking: { serviceSubnet: SERVICE_SUBNET, dnsDomain: 'cluster.local' },
+      networking: { serviceSubnet: config.cluster.serviceSubnet, dnsDomain: 'cluster.local' },
       apiServer: { certSANs: [...new Set(['localhost', '127.0.0.1', CONTROL_PLANE_HOSTNAME, ip, apiServerAddress])] },
     },
   ];
@@ -193,7 +193,7 @@ export function servicesEnv(config: ResolvedConfig, plan: NodePlan, apiServerAdd
     'service-account-issuer': 'https://kubernetes.default.svc.cluster.local',
     'service-account-key-file': `${pki}/sa.pub`,
     'service-account-signing-key-file': `${pki}/sa.key`,
-    'service-cluster-ip-range': SERVICE_SUBNET,
+    'service-cluster-ip-range': config.cluster.serviceSubnet,
     'authorization-mode': 'Node,RBAC',
     'allow-privileged': 'true',
     'enable-admission-plugins': 'NodeRestriction',

@@ -3,6 +3,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Logger } from '../contracts/context.js';
 import { LABELS, type Driver, type NetworkInfo } from '../contracts/driver.js';
 import { networkName } from './naming.js';
+import { withSharedBlock } from './shared-network.js';
 
 /** Ranges a node network must stay clear of: kubeadm's default service range and the CNIs' default pod range. */
 const RESERVED = ['10.96.0.0/12', '10.244.0.0/16'];
@@ -29,6 +30,7 @@ export function chooseSubnet(cluster: string, preferred: string, networks: reado
 
 /** `loaded` with a free node subnet when the user did not choose one (see chooseSubnet). */
 export async function withFreeSubnet(loaded: LoadedConfig, driver: Driver, logger?: Logger): Promise<LoadedConfig> {
+  if (loaded.config.dind.network) return withSharedBlock(loaded, driver, logger);
   if ((loaded.sources['dind.subnet']?.kind ?? 'default') !== 'default') return loaded;
   const preferred = loaded.config.dind.subnet;
   const networks = await driver.listAllNetworks();

@@ -5,6 +5,7 @@ import { clusterDir } from './context.js';
 import { withClusterLock } from './lock.js';
 import { removeFromUserKubeconfig, userKubeconfigPath } from './kubeconfig.js';
 import { kubeContextName } from './naming.js';
+import { removeUnusedSharedNetworks } from './shared-network.js';
 import type { ProgressListener } from '../engine/steps.js';
 import { runSteps, type Step } from '../engine/steps.js';
 
@@ -93,6 +94,15 @@ const removeSnapshots: Step<Ctx> = {
   },
 };
 
+/** A shared network (dind.network) goes with the last cluster on it: after the snapshots, which hold a block too. */
+const removeSharedNetworks: Step<Ctx> = {
+  name: 'remove-shared-networks',
+  title: 'Remove shared networks no cluster is on',
+  async run(ctx, rt) {
+    ctx.result.networks += await removeUnusedSharedNetworks(ctx.driver, rt);
+  },
+};
+
 const removeLocalFiles: Step<Ctx> = {
   name: 'remove-kubeconfig',
   title: 'Remove the kubeconfig context and local files',
@@ -126,7 +136,7 @@ export async function clean(options: TeardownOptions): Promise<TeardownResult> {
 
 async function cleanLocked(options: TeardownOptions): Promise<TeardownResult> {
   const ctx: Ctx = { ...options, result: empty() };
-  await runSteps([removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeLocalFiles], ctx, {
+  await runSteps([removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeSharedNetworks, removeLocalFiles], ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     retain: true,

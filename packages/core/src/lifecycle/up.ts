@@ -30,6 +30,7 @@ import { clusterContainers } from './teardown.js';
 import { createServices, servicesImageStep, servicesPreflight, waitServices } from './steps/services.js';
 import { isServicesNode } from './services.js';
 import { fakeNodes } from './steps/fake-nodes.js';
+import { givesPodNetwork } from '../plugins/no-cni.js';
 
 /** Steps a restore from a snapshot does not need: their results are in the snapshot. */
 function buildOnly(step: Step<UpContext>): Step<UpContext> {
@@ -244,6 +245,7 @@ function clusterHandle(ctx: UpContext, timings: StepTiming[], alreadyUp: boolean
     describe: () =>
       [
         `Cluster "${name}" is ${alreadyUp ? 'already up (nothing to do)' : `up${ctx.resumed ? ' again (its stopped node containers started, data kept)' : ctx.restore ? ' (restored from its snapshot)' : ''}`}: ${what}.`,
+        ...(givesPodNetwork(ctx.cni) ? [] : [`No CNI (cluster.cniPlugin "${ctx.cni.name}"): the nodes are NotReady until you install one (pod subnet ${ctx.podSubnet}).`]),
         `kubectl context: ${kubeContextName(name)}`,
         `export KUBECONFIG=${ctx.kubeconfigPath}`,
       ].join('\n'),

@@ -18,7 +18,7 @@ const cniShape = z.object({
   name: z.string().min(1),
   defaultPodSubnet: z.string().refine((v) => parseCidr(v) !== undefined, 'must be an IPv4 CIDR'),
   supports: z
-    .object({ multiNode: z.boolean().optional(), ipFamilies: z.array(z.enum(['ipv4', 'ipv6'])).optional(), networkPolicy: z.boolean().optional() })
+    .object({ multiNode: z.boolean().optional(), ipFamilies: z.array(z.enum(['ipv4', 'ipv6'])).optional(), networkPolicy: z.boolean().optional(), podNetwork: z.boolean().optional() })
     .optional(),
   nodeCapabilities: z
     .array(z.string().refine((v) => capabilityName(v) !== undefined, 'must be a capability name such as NET_ADMIN or CAP_BPF'))

@@ -209,6 +209,7 @@ export function fakeDriver(options: FakeDriverOptions = {}): FakeDriver {
       calls.push(`connectNetwork ${network} ${container}${o?.ip ? ` ${o.ip}` : ''}`);
       if (!containers.has(container)) throw new Error(`no container ${container}`);
       if (!networks.has(network)) throw new Error(`no network ${network}`);
+      return o?.ip ?? '10.0.0.254';
     },
     async listClusters() {
       const names = new Set([...containers.values()].map((c) => c.spec.labels[LABELS.cluster]).filter((n): n is string => Boolean(n)));

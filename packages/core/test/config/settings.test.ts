@@ -17,6 +17,7 @@ describe('settings derived from the schema', () => {
     expect(settings.map((s) => s.path)).toEqual([
       'verbose',
       'dind.subnet',
+      'dind.network',
       'dind.privileged',
       'source.kubernetesVersion',
       'source.buildKubeadm',
@@ -37,6 +38,8 @@ describe('settings derived from the schema', () => {
       'cluster.hollowNodes',
       'cluster.fakeNodes',
       'cluster.cniPlugin',
+      'cluster.podSubnet',
+      'cluster.serviceSubnet',
       'cluster.noDedicated',
       'cluster.apiServerPort',
       'cluster.apiServerAddress',

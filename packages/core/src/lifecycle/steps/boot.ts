@@ -3,7 +3,6 @@ import { NODE_CONTRACT } from '../../contracts/node.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
 import { waitFor, writeNodeFile } from '../../nodeutil.js';
 import { CLUSTER_RANGES_HOOK, clusterRangesHook } from '../cluster-ranges.js';
-import { SERVICE_SUBNET } from '../kubeadm-config.js';
 import type { UpContext } from '../context.js';
 
 /**
@@ -46,7 +45,7 @@ export const boot: Step<UpContext> = {
   name: 'boot',
   title: 'Boot nodes',
   async run(ctx, rt) {
-    const hook = clusterRangesHook(SERVICE_SUBNET, ctx.podSubnet);
+    const hook = clusterRangesHook(ctx.config.cluster.serviceSubnet, ctx.podSubnet);
     await Promise.all(ctx.nodes.map(async (n) => {
       // a restored or resumed node has the hook from its snapshot (the same config made both),
       // and its entrypoint ran it at this start

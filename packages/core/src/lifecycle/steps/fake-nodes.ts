@@ -4,7 +4,6 @@ import type { UpContext } from '../context.js';
 import { ensureFakeNodes } from '../fake-nodes.js';
 import { imageCacheDir } from '../images.js';
 import { apiAccessFromKubeconfig } from '../kube-api.js';
-import { SERVICE_SUBNET } from '../kubeadm-config.js';
 import { API_SERVER_PORT, networkName } from '../naming.js';
 
 /** The API server's URL on the cluster network: the load balancer's (several control planes) or the first control plane's. */
@@ -24,7 +23,7 @@ export const fakeNodes: Step<UpContext> = {
       network: ctx.networkName ?? networkName(ctx.config.cluster.name),
       apiServerUrl: networkApiServerUrl(ctx),
       admin: apiAccessFromKubeconfig(await readFile(ctx.kubeconfigPath!, 'utf8')),
-      clusterRanges: [ctx.config.dind.subnet, ctx.podSubnet, SERVICE_SUBNET],
+      clusterRanges: [ctx.config.dind.subnet, ctx.podSubnet, ctx.config.cluster.serviceSubnet],
       cacheDir: imageCacheDir(ctx.home),
       // services mode runs no node lifecycle controller: nothing lifts the not-ready taint kwok's nodes start with
       waitUntainted: ctx.config.cluster.mode !== 'services',

@@ -2,6 +2,7 @@ import type { Step } from '../../engine/steps.js';
 import { LocalClusterError, isAbortedError, isLocalClusterError } from '../../errors.js';
 import { pluginContext, type UpContext } from '../context.js';
 import { awaitControlPlaneImages } from './images.js';
+import { givesPodNetwork } from '../../plugins/no-cni.js';
 
 /** Runs a plugin hook; its failure names the plugin. */
 export async function pluginHook<T>(owner: string, hook: string, run: () => Promise<T>): Promise<T> {
@@ -27,6 +28,9 @@ export const installCni: Step<UpContext> = {
     const pctx = pluginContext(ctx, rt.logger, rt.signal);
     rt.logger.info(`CNI ${cni.name}, pod subnet ${ctx.podSubnet}`);
     await awaitControlPlaneImages(ctx);
+    if (!givesPodNetwork(cni)) {
+      rt.logger.warn(`no CNI (cluster.cniPlugin "${cni.name}"): install one now, e.g. \`local-cluster kubectl apply -f YOUR-CNI.yaml\` (pod subnet ${ctx.podSubnet}); the nodes stay NotReady and pods get no network until then, and no addon was installed`);
+    }
     if (cni.prepareNode) await pluginHook(owner, 'prepareNode', () => Promise.all(ctx.nodes.map((node) => cni.prepareNode!(pctx, node))));
     if (cni.install) await pluginHook(owner, 'install', () => cni.install!(pctx));
     if (cni.waitReady) await pluginHook(owner, 'waitReady', () => cni.waitReady!(pctx));

@@ -1,12 +1,33 @@
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName, ownerLabels } from '../naming.js';
+import { LABELS } from '../../contracts/driver.js';
+import { sharedNetworkSelector, sharedRangeFor } from '../shared-network.js';
 
-/** The cluster's own Docker network on dind.subnet; nodes resolve each other by name on it. */
+/**
+ * The cluster's own Docker network on dind.subnet; nodes resolve each other by name on it. With
+ * dind.network, the shared network instead (made by the first cluster on it, spanning the /16
+ * around its block; preflight checked the blocks).
+ */
 export const network: Step<UpContext> = {
   name: 'network',
   title: 'Create the cluster network',
   async run(ctx, rt) {
+    const shared = ctx.config.dind.network;
+    if (shared) {
+      const selector = sharedNetworkSelector(shared);
+      const existing = (await ctx.driver.listNetworks(selector, rt)).find((n) => n.name === shared);
+      if (existing) rt.logger.info(`on shared network ${shared} (${existing.subnets.join(', ')}), address block ${ctx.config.dind.subnet}`);
+      else {
+        const range = sharedRangeFor(ctx.config.dind.subnet);
+        await ctx.driver.createNetwork({ name: shared, subnet: range, labels: { [LABELS.managed]: 'true', [LABELS.role]: 'network', [LABELS.sharedNetwork]: shared } }, rt);
+        rt.logger.info(`made shared network ${shared} (${range}), address block ${ctx.config.dind.subnet}`);
+        // removed on rollback only while no other cluster joined it
+        rt.onRollback(`network ${shared}`, () => ctx.driver.removeNetwork(shared, selector).catch(() => undefined));
+      }
+      ctx.networkName = shared;
+      return;
+    }
     const cluster = ctx.config.cluster.name;
     const name = networkName(cluster);
     const selector = { cluster, role: 'network' as const };

@@ -1,3 +1,4 @@
+import { sharedNetworkLabels } from '../shared-network.js';
 import { createServer, type AddressInfo } from 'node:net';
 import { extraNodeCapabilities, NODE_CONTRACT } from '../../contracts/node.js';
 import { LABELS, type NodeHandle, type NodeSpec, type PortMapping } from '../../contracts/driver.js';
@@ -42,6 +43,7 @@ function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
       // what `e2e` needs to know about the running cluster
       [LABELS.cni]: ctx.cni.name,
       [LABELS.networkPolicy]: String(Boolean(ctx.cni.supports?.networkPolicy)),
+      ...sharedNetworkLabels(ctx.config),
     },
     // read by the node's entrypoint, which records the node's role
     env: { [NODE_CONTRACT.nodeRoleEnv]: role },

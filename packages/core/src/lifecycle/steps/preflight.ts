@@ -12,6 +12,7 @@ import { extraNodeCapabilities, NODE_CAPABILITIES } from '../../contracts/node.j
 import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName } from '../naming.js';
+import { checkSharedBlock } from '../shared-network.js';
 import { hasUsableSnapshot } from './snapshot.js';
 import type { PlannedNode } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
@@ -92,6 +93,10 @@ export async function checkPortAndSubnet(ctx: UpContext, rt: CallOptions): Promi
     throw new PreflightError('apiserver-port', `cluster.apiServerPort ${port} is already in use on this host (${ctx.apiServer.listen}).`, {
       hint: 'Pick a free port (--apiserver-port) or leave it unset for a random one.',
     });
+  }
+  if (config.dind.network) {
+    await checkSharedBlock(config, driver, rt);
+    return;
   }
   const ours = networkName(name);
   for (const network of await driver.listAllNetworks(rt)) {

@@ -3,6 +3,7 @@ import type { Step, StepRuntime } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { removeSnapshotImages, removeVolumes } from '../teardown.js';
 import { ownerLabels, snapshotRef, varVolumeName } from '../naming.js';
+import { sharedNetworkLabels } from '../shared-network.js';
 
 
 /** Whether every node's committed image and /var volume exist, made from the same config. */
@@ -39,7 +40,7 @@ export const takeSnapshot: Step<UpContext> = {
     const cluster = ctx.config.cluster.name;
     await Promise.all(
       ctx.nodes.map((node) =>
-        ctx.driver.images.commit(node, snapshotRef(cluster, node.hostname), { ...ownerLabels(cluster, 'snapshot'), [LABELS.configHash]: ctx.configHash }, rt),
+        ctx.driver.images.commit(node, snapshotRef(cluster, node.hostname), { ...ownerLabels(cluster, 'snapshot'), [LABELS.configHash]: ctx.configHash, ...sharedNetworkLabels(ctx.config) }, rt),
       ),
     );
   },

@@ -27,7 +27,8 @@ export function hasComponentSettings(config: ResolvedConfig): boolean {
     Object.keys(c.featureGates).length > 0 ||
     Object.keys(c.runtimeConfig).length > 0 ||
     Object.values(c.componentArgs).some((args) => args && Object.keys(args).length > 0) ||
-    c.kubeadmPatches.length > 0
+    c.kubeadmPatches.length > 0 ||
+    [c.controlPlane, ...(c.workers ?? [])].some((n) => n.kubeadmPatches.length > 0)
   );
 }
 
@@ -144,7 +145,8 @@ async function checkKubeadm(ctx: UpContext, kubeadm: string, rt: StepRuntime): P
       );
       if (output !== undefined) {
         const node = /^# (\S+ \(kubeadm \w+\))/.exec(text)?.[1] ?? `document set ${i}`;
-        const setting = config.cluster.kubeadmPatches.length ? 'cluster.kubeadmPatches' : 'cluster.componentArgs';
+        const nodePatches = [config.cluster.controlPlane, ...(config.cluster.workers ?? [])].some((n) => n.kubeadmPatches.length > 0);
+        const setting = config.cluster.kubeadmPatches.length ? 'cluster.kubeadmPatches' : nodePatches ? 'kubeadmPatches of cluster.controlPlane or cluster.workers' : 'cluster.componentArgs';
         throw new ConfigError(`kubeadm ${config.source.kubernetesVersion} refuses the configuration these settings make for ${node}: ${output}.`, {
           setting,
           hint: 'Fix the patch or flag it names; `local-cluster config kubeadm` prints the documents.',

@@ -6,6 +6,7 @@ import { apiAccessFromKubeconfig, KubeApi } from '../kube-api.js';
 import { readyCondition, type KubeObjectList } from '../kube-objects.js';
 import { pluginHook } from './network-plugin.js';
 import { FAKE_NODE_LABEL } from '../fake-nodes.js';
+import { givesPodNetwork } from '../../plugins/no-cni.js';
 
 /** GETs an API path and parses its JSON. */
 export type ApiReader = ((path: string) => Promise<unknown>) & { close(): Promise<void> };
@@ -61,7 +62,11 @@ export function stuckKubelets(items: KubeObjectList['items'], answeringMs: numbe
   return stuck;
 }
 
-/** Every node Ready through the API, CoreDNS available, and the CNI's own check. */
+/**
+ * Every node Ready through the API, CoreDNS available, and the CNI's own check. Without a CNI
+ * (cluster.cniPlugin "none") nodes cannot be Ready nor CoreDNS run: every node registered and
+ * the control plane Ready is what `up` waits for, and it says so.
+ */
 export const waitReady: Step<UpContext> = {
   name: 'wait-ready',
   title: 'Wait for nodes and CoreDNS',
@@ -78,10 +83,11 @@ export const waitReady: Step<UpContext> = {
     };
     // nodes, the control plane and CoreDNS in one poll (two lists a round, every 300 ms): on a
     // restore they come back together, and each second of polling granularity shows
+    const podNetwork = givesPodNetwork(ctx.cni);
     const pods = [
       // etcd, API server, controller manager, scheduler on each control plane
       { what: 'control-plane pods', label: 'tier', value: 'control-plane', count: 4 * ctx.plan.nodes.filter((n) => n.role === 'control-plane').length },
-      { what: 'CoreDNS pod', label: 'k8s-app', value: 'kube-dns', count: 1 },
+      ...(podNetwork ? [{ what: 'CoreDNS pod', label: 'k8s-app', value: 'kube-dns', count: 1 }] : []),
     ];
     let missing = '';
     // fake nodes (cluster.fakeNodes) have their own wait, after kwok starts: leaving them
@@ -108,7 +114,7 @@ export const waitReady: Step<UpContext> = {
       await Promise.all(nodes.map((n) => n.exec(['systemctl', 'restart', 'kubelet'], { signal: rt.signal })));
     };
     await waitFor(
-      `${ctx.nodes.length} node(s) Ready, the control-plane pods and CoreDNS`,
+      podNetwork ? `${ctx.nodes.length} node(s) Ready, the control-plane pods and CoreDNS` : `${ctx.nodes.length} node(s) registered and the control-plane pods Ready`,
       async () => {
         const [nodes, kubeSystem, readyz] = await Promise.all([
           listOf(read, `/api/v1/nodes?labelSelector=${real}`, 'Node'),
@@ -130,8 +136,10 @@ export const waitReady: Step<UpContext> = {
         const readyNodes = all.items.filter(
           (n) =>
             n.kind === 'Node' &&
+            // without a CNI a node registers and stays NotReady
+            (!podNetwork ||
             (renewed ? readyCondition(n) !== undefined && (renewed.get(n.metadata.name) ?? 0) >= since : readyNow(n, 'lastHeartbeatTime')) &&
-            !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'),
+            !n.spec?.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready')),
         ).length;
         // the control plane and CoreDNS Ready since this run started (a restored etcd still holds
         // their old Ready status; a fresh cluster has none before it); a resumed cluster's pods on
@@ -148,7 +156,7 @@ export const waitReady: Step<UpContext> = {
           }))
           .filter((p) => p.ready < p.count)
           .map((p) => `${p.ready} of ${p.count} ${p.what} Ready`);
-        if (readyNodes < ctx.nodes.length) short.unshift(`${readyNodes} of ${ctx.nodes.length} nodes Ready`);
+        if (readyNodes < ctx.nodes.length) short.unshift(`${readyNodes} of ${ctx.nodes.length} nodes ${podNetwork ? 'Ready' : 'registered'}`);
         const now = short.join(', ');
         if (now !== missing && now) rt.logger.debug(`waiting for ${now}`);
         missing = now;
@@ -163,6 +171,10 @@ export const waitReady: Step<UpContext> = {
     // a new cluster waits for every CoreDNS replica; a restored or resumed one is served by the
     // first Ready replica (the Service sends queries only to Ready ones): the second comes a second
     // or two later and waiting for it was the largest part of a restore left after the probes
+    if (!podNetwork) {
+      rt.logger.warn(`the ${ctx.nodes.length} node(s) are NotReady: there is no CNI (cluster.cniPlugin "${ctx.cni.name}"); they turn Ready once you install one, and CoreDNS starts then`);
+      return;
+    }
     if (!ctx.restore) await kubectlOn(controlPlane, ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=240s'], opts);
     // a fresh cluster checked the CNI in its own step; a restored one checks it here
     if (ctx.restore && ctx.cni.waitReady) {

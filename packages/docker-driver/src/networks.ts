@@ -132,14 +132,14 @@ export async function connectNetwork(
   return chosen;
 }
 
-/** Detaches the containers of other clusters and the shared ones (ours, by their labels) from a network about to be removed. */
+/** Detaches the containers of ours that were attached to a network about to be removed (not made on it). */
 async function disconnectVisitors(ctx: DockerContext, network: NetworkWithEndpoints, signal?: AbortSignal): Promise<void> {
   for (const [id] of Object.entries(network.Containers ?? {})) {
     const info = await callUnlessMissing(ctx, `inspect container ${id}`, signal, () => ctx.docker.getContainer(id).inspect({ abortSignal: signal }));
     if (!info || info.Config.Labels?.[LABELS.managed] !== 'true') continue;
-    // the network's own cluster's containers stay (removed before it, or the engine refuses); a
-    // container shared by clusters (the local registry) goes, whatever cluster label it carries
-    if (info.Config.Labels?.[LABELS.cluster] === network.Labels?.[LABELS.cluster] && info.Config.Labels?.[LABELS.role] !== 'registry') continue;
+    // the containers made on this network (its cluster's nodes) stay: they go before it, or the
+    // engine refuses; the ones attached to it later (the local registry, another cluster's nodes) go
+    if (info.HostConfig.NetworkMode === network.Name || info.HostConfig.NetworkMode === network.Id) continue;
     await callUnlessMissing(ctx, `disconnect ${info.Name} from network ${network.Name}`, signal, () =>
       ctx.docker.getNetwork(network.Id).disconnect({ Container: id, Force: true, abortSignal: signal }) as unknown as Promise<unknown>,
     );

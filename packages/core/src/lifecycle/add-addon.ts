@@ -9,6 +9,7 @@ import { imageCacheDir } from './images.js';
 import { clusterPodSubnet } from './cluster-facts.js';
 import { runningNodes } from './load.js';
 import { pluginHook } from './steps/network-plugin.js';
+import { imagesByNodes } from './steps/images.js';
 
 /** The network address of a CIDR-with-host (`10.203.0.2/16` -> `10.203.0.0/16`). */
 export function networkOf(addressWithPrefix: string): string | undefined {
@@ -40,8 +41,7 @@ export async function addAddon(options: { driver: Driver; config: ResolvedConfig
   const images = addon.images?.(config) ?? [];
   const cacheDir = imageCacheDir(home);
   for (const image of images) await ensureImage({ image, neededBy: `addon "${addon.name}"` }, { driver, cacheDir, logger, signal });
-  const everyNode = images.filter((i) => i.loadIntoNodes === undefined || i.loadIntoNodes === true).map((i) => i.ref);
-  const controlPlanes = images.filter((i) => i.loadIntoNodes === 'control-planes').map((i) => i.ref);
+  const { everyNode, controlPlanes } = imagesByNodes(images);
   if (everyNode.length) await syncImagesIntoNodes(driver, nodes, everyNode, { cacheDir, logger, signal });
   if (controlPlanes.length) await syncImagesIntoNodes(driver, nodes.filter((n) => n.role === 'control-plane'), controlPlanes, { cacheDir, logger, signal });
   const ctx = clusterContext({ config, driver, nodes, podSubnet }, logger, signal);

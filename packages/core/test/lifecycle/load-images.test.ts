@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { imagesByNodes } from '../../src/lifecycle/steps/images.js';
-import type { NeededImage } from '../../src/images/factory.js';
+import type { ImageRequirement } from '../../src/contracts/context.js';
 
-const needed = (ref: string, loadIntoNodes?: boolean | 'control-planes'): NeededImage => ({ image: { ref, ...(loadIntoNodes === undefined ? {} : { loadIntoNodes }) }, neededBy: 'test' });
+const needed = (ref: string, loadIntoNodes?: boolean | 'control-planes'): ImageRequirement => ({ ref, ...(loadIntoNodes === undefined ? {} : { loadIntoNodes }) });
 
 describe('imagesByNodes: which nodes each image is loaded into', () => {
   it('every node by default, the control planes for `control-planes`, none for false', () => {

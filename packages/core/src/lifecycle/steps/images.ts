@@ -3,7 +3,7 @@ import { LocalClusterError } from '../../errors.js';
 import { ensureImage, loadImagesIntoNodes } from '../../images/factory.js';
 import type { UpContext } from '../context.js';
 import { imageCacheDir } from '../images.js';
-import type { NeededImage } from '../../images/factory.js';
+import type { ImageRequirement } from '../../contracts/context.js';
 
 /** Builds the images the CNI and addons declare that the engine lacks (image factory). */
 export const buildImages: Step<UpContext> = {
@@ -18,9 +18,9 @@ export const buildImages: Step<UpContext> = {
 };
 
 /** The refs every node gets, and the refs only the control planes get (an image both ask for goes to every node). */
-export function imagesByNodes(images: readonly NeededImage[]): { everyNode: string[]; controlPlanes: string[] } {
-  const everyNode = [...new Set(images.filter((n) => n.image.loadIntoNodes === undefined || n.image.loadIntoNodes === true).map((n) => n.image.ref))];
-  const controlPlanes = [...new Set(images.filter((n) => n.image.loadIntoNodes === 'control-planes').map((n) => n.image.ref))].filter((ref) => !everyNode.includes(ref));
+export function imagesByNodes(images: readonly ImageRequirement[]): { everyNode: string[]; controlPlanes: string[] } {
+  const everyNode = [...new Set(images.filter((i) => i.loadIntoNodes === undefined || i.loadIntoNodes === true).map((i) => i.ref))];
+  const controlPlanes = [...new Set(images.filter((i) => i.loadIntoNodes === 'control-planes').map((i) => i.ref))].filter((ref) => !everyNode.includes(ref));
   return { everyNode, controlPlanes };
 }
 
@@ -34,7 +34,7 @@ export const loadImages: Step<UpContext> = {
   title: 'Load images into the nodes',
   skip: (ctx) => ctx.images.every((n) => n.image.loadIntoNodes === false),
   async run(ctx, rt) {
-    const { everyNode, controlPlanes } = imagesByNodes(ctx.images);
+    const { everyNode, controlPlanes } = imagesByNodes(ctx.images.map((n) => n.image));
     const options = { cacheDir: imageCacheDir(ctx.home), logger: rt.logger, signal: rt.signal };
     if (controlPlanes.length) {
       const targets = ctx.nodes.filter((n) => n.role === 'control-plane');

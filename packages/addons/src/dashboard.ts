@@ -170,6 +170,8 @@ export function dashboard(): Addon {
     apiVersion: ADDON_API_VERSION,
     kind: 'addon',
     name: 'dashboard',
+    // objects only; the pods schedule once the control plane is Ready
+    installAfter: 'kubeadm-init',
     images: () => [image()],
     async install(ctx) {
       await ctx.apply([clusterInfo(ctx), ...dashboardManifest(ref ?? image().ref)]);

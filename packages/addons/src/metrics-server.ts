@@ -158,6 +158,8 @@ export function metricsServer(): Addon {
     apiVersion: ADDON_API_VERSION,
     kind: 'addon',
     name: 'metrics-server',
+    // objects only; the pods schedule once the control plane is Ready
+    installAfter: 'kubeadm-init',
     images: () => metricsServerImages(),
     // no waitReady: `up` does not wait for its first scrape (`kubectl top` answers 10-20 s later);
     // `addon` and a test that needs it wait with `waitForRollout`

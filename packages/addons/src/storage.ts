@@ -154,6 +154,8 @@ export function storage(): Addon {
     apiVersion: ADDON_API_VERSION,
     kind: 'addon',
     name: 'storage',
+    // objects only; the pods schedule once the control plane is Ready
+    installAfter: 'kubeadm-init',
     images: () => storageImages(),
     async install(ctx) {
       await ctx.apply(storageManifest());

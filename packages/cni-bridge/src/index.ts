@@ -5,7 +5,6 @@ import {
   writeNodeFile,
   type ClusterContext,
   type CniPlugin,
-  type NodeHandle,
 } from '@local-cluster/core';
 
 export interface BridgeOptions {
@@ -58,11 +57,19 @@ export function bridgeConflist(podCidr: string, bridgeName = 'cni0'): string {
   );
 }
 
-/** The node's pod CIDR, which the controller manager assigns shortly after the node registers. */
-async function podCidrOf(ctx: ClusterContext, node: NodeHandle): Promise<string> {
+/**
+ * Every node's pod CIDR (hostname to CIDR), which the controller manager assigns shortly after
+ * each node registers: one list of the nodes a poll, for all of them.
+ */
+async function podCidrsOf(ctx: ClusterContext): Promise<Map<string, string>> {
+  const wanted = ctx.nodes.map((n) => n.hostname);
   return waitFor(
-    `a pod CIDR for node ${node.hostname} (is networking.podSubnet set?)`,
-    async () => (await ctx.kubectl(['get', 'node', node.hostname, '-o', 'jsonpath={.spec.podCIDR}'])).trim() || undefined,
+    `a pod CIDR for nodes ${wanted.join(', ')} (is networking.podSubnet set?)`,
+    async () => {
+      const lines = await ctx.kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.spec.podCIDR}{"\\n"}{end}']);
+      const cidrs = new Map(lines.split('\n').map((l) => l.trim().split(' ')).filter((f) => f.length === 2 && f[1]).map(([name, cidr]) => [name!, cidr!] as const));
+      return wanted.every((h) => cidrs.has(h)) ? cidrs : undefined;
+    },
     { timeoutMs: 90_000, intervalMs: 500, signal: ctx.signal },
   );
 }
@@ -73,6 +80,7 @@ async function podCidrOf(ctx: ClusterContext, node: NodeHandle): Promise<string>
  * address on the cluster network. No daemons, no images.
  */
 export function bridge(options: BridgeOptions = {}): CniPlugin {
+  const podCidrs = new WeakMap<ClusterContext, Promise<Map<string, string>>>();
   const podSubnet = options.podSubnet ?? '10.244.0.0/16';
   return {
     apiVersion: CNI_API_VERSION,
@@ -82,12 +90,15 @@ export function bridge(options: BridgeOptions = {}): CniPlugin {
     supports: { multiNode: true, ipFamilies: ['ipv4'] },
     configure: () => ({ podSubnet }),
     async prepareNode(ctx, node) {
-      const own = await podCidrOf(ctx, node);
-      await writeNodeFile(node, CONFLIST_PATH, bridgeConflist(own, options.bridgeName), { signal: ctx.signal });
+      // prepareNode runs for every node at once with the same context: one wait for all of them
+      let cidrs = podCidrs.get(ctx);
+      if (!cidrs) podCidrs.set(ctx, (cidrs = podCidrsOf(ctx)));
+      const all = await cidrs;
+      await writeNodeFile(node, CONFLIST_PATH, bridgeConflist(all.get(node.hostname)!, options.bridgeName), { signal: ctx.signal });
       const routes = await Promise.all(
         ctx.nodes
           .filter((other) => other.id !== node.id)
-          .map(async (other) => ({ cidr: await podCidrOf(ctx, other), via: await other.ip({ signal: ctx.signal }) })),
+          .map(async (other) => ({ cidr: all.get(other.hostname)!, via: await other.ip({ signal: ctx.signal }) })),
       );
       await writeNodeFile(node, HOOK_PATH, podNetworkHook(ctx.podSubnet, routes), { signal: ctx.signal, mode: '0755' });
       await node.exec(['sh', HOOK_PATH], { signal: ctx.signal });

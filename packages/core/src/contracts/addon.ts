@@ -21,6 +21,14 @@ export interface Addon {
   readonly name: string;
   /** Names of addons that must be installed first. */
   readonly dependsOn?: readonly string[];
+  /**
+   * When a fresh `up` runs `install`: 'cni' (the default) once every node has joined and the
+   * CNI is installed; 'kubeadm-init' as soon as the first control plane serves the API, while
+   * the other nodes join. The latter suits an install that only creates objects whose pods may
+   * start later (they schedule once the nodes are Ready, after the CNI), and takes it off
+   * `up`'s critical path. An addon is installed early only if those it depends on are too.
+   */
+  readonly installAfter?: 'kubeadm-init' | 'cni';
   images?(config: ResolvedConfig): ImageRequirement[];
   /**
    * Checks made in `up`'s preflight, before anything is made (restore included): throw a typed

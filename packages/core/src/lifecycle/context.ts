@@ -73,6 +73,8 @@ export interface UpContext extends UpOptions {
    * which runs while kubeadm brings the cluster up; the CNI and addon steps wait for it.
    */
   controlPlaneImages?: Promise<void>;
+  /** The addon installs the start-addons step started (by addon name); the addons step waits for them. */
+  addonsStarted?: Map<string, Promise<void>>;
   /** Services mode: the image of its one container. */
   servicesImage?: ImageRequirement;
 }

@@ -20,7 +20,7 @@ import { registryHosts } from './steps/registry-hosts.js';
 import { createNodes } from './steps/nodes.js';
 import { boot } from './steps/boot.js';
 import { joinControlPlanes, joinWorkers, kubeadmInit, labelNodes } from './steps/kubeadm.js';
-import { installAddons, installCni } from './steps/network-plugin.js';
+import { installAddons, installCni, startAddons } from './steps/network-plugin.js';
 import { waitReady } from './steps/wait-ready.js';
 import { waitWorkloads } from './steps/wait-workloads.js';
 import { exportKubeconfig } from './steps/kubeconfig.js';
@@ -51,6 +51,7 @@ export const UP_STEPS: readonly Step<UpContext>[] = [
   registryHosts,
   buildOnly(loadImages),
   buildOnly(kubeadmInit),
+  buildOnly(startAddons),
   buildOnly(joinControlPlanes),
   buildOnly(joinWorkers),
   buildOnly(labelNodes),

@@ -62,7 +62,7 @@ function clusterAnswers(nodesOf: (node: FakeContainer) => string[], pods: FakePo
     if (raw === '/api/v1/namespaces/kube-system/pods') return JSON.stringify({ items: system.map(pod) });
     if (raw === '/api/v1/pods') return JSON.stringify({ items: [...system, ...pods].map(pod) });
     if (raw.startsWith('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases')) return JSON.stringify({ items: nodesOf(node).map((n) => ({ metadata: { name: n }, spec: { renewTime: now } })) });
-    if (command.includes('get csr')) return JSON.stringify({ items: [] });
+    if (raw === '/apis/certificates.k8s.io/v1/certificatesigningrequests') return JSON.stringify({ items: [] });
     return '';
   };
 }
@@ -176,6 +176,27 @@ describe('the paths of up, against the fake Driver', () => {
     const error = await up({ ...options(other, mkdtempSync(join(tmpdir(), 'lc-paths-'))), addons: [refusing] }).then(() => expect.unreachable('up succeeded'), (e: unknown) => e);
     expect(isStepError(error) && error.step).toBe('preflight');
     expect([other.containers.size, other.networks.size, other.volumeStore.size]).toEqual([0, 0, 0]);
+  });
+
+  it("addons installed after kubeadm init run while the workers join; the others, and one that depends on another, after the CNI", async () => {
+    const driver = fakeCluster();
+    const home = mkdtempSync(join(tmpdir(), 'lc-paths-'));
+    // how many workers had run `kubeadm join` when each install started
+    const joinsAt: Record<string, number> = {};
+    const addon = (name: string, more: Partial<Addon> = {}): Addon => ({
+      apiVersion: ADDON_API_VERSION,
+      kind: 'addon',
+      name,
+      install: async () => void (joinsAt[name] = driver.calls.filter((c) => / \/usr\/bin\/kubeadm join/.test(c)).length),
+      ...more,
+    });
+    const events: ProgressEvent[] = [];
+    await up({
+      ...options(driver, home, events),
+      addons: [addon('early', { installAfter: 'kubeadm-init' }), addon('late'), addon('after-late', { installAfter: 'kubeadm-init', dependsOn: ['late'] })],
+    });
+    expect(joinsAt).toEqual({ early: 0, late: 2, 'after-late': 2 });
+    expect(steps(events).indexOf('start-addons')).toBeLessThan(steps(events).indexOf('join-workers'));
   });
 
   it('a step that fails: the error names it, and the network, nodes and volumes this run made are removed', async () => {

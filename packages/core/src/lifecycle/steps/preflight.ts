@@ -17,6 +17,7 @@ import { hasUsableSnapshot } from './snapshot.js';
 import type { PlannedNode } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
 import { hollowMemoryProblem } from '../hollow-nodes.js';
+import { checkExternal, externalCluster, placementOf } from '../hollow-nodes-on.js';
 import { imageCacheDir } from '../images.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
@@ -165,7 +166,16 @@ export const preflight: Step<UpContext> = {
     }
     await checkNodeSettings(ctx.plan.nodes, config.cluster.apiServerPort, remote);
     // hollow nodes: memory on this machine (a remote engine's is its own)
-    const hollowProblem = remote ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);
+    // on another cluster (cluster.hollowNodesOn): that cluster answers, lets us in and has room, before anything is made
+    const hollowOn = config.cluster.hollowNodes > 0 ? placementOf(config) : undefined;
+    if (hollowOn) {
+      const ext = await externalCluster(ctx.driver, hollowOn, config.cluster.name, rt.signal);
+      await checkExternal(ext, config.cluster.name, config.cluster.hollowNodes, rt.signal);
+      rt.logger.info(
+        `hollow nodes on ${ext.describe}: ${ext.localNodes ? `the kubemark image is loaded into its ${ext.localNodes.length} node(s); its nodes are attached to this cluster's network to reach the API server` : `its nodes pull the kubemark image; the hollow kubelets reach the API server at ${ctx.apiServer.address} (cluster.apiServerAddress)`}`,
+      );
+    }
+    const hollowProblem = remote || hollowOn ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);
     if (hollowProblem) {
       throw new PreflightError('hollow-nodes', `${hollowProblem}.`, { hint: 'Lower --hollow-nodes (cluster.hollowNodes), or use --fake-nodes (KWOK: API objects only, thousands fit) for scale beyond what hollow kubelets allow.' });
     }

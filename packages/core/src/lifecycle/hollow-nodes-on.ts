@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import yaml from 'js-yaml';
-import { namesKubeconfig } from '../config/load.js';
+import { localClusterHome, namesKubeconfig } from '../config/load.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Driver, NodeHandle } from '../contracts/driver.js';
 import { ConfigError, PreflightError } from '../errors.js';
@@ -42,6 +42,8 @@ export interface HollowPlacement {
   context?: string;
   namespace: string;
   count: number;
+  /** The kubemark image `up` loaded into a local cluster's nodes (they lacked it): `clean` removes it when no other cluster's hollow nodes are there. */
+  loadedImage?: string;
 }
 
 const PLACEMENT_FILE = 'hollow-nodes-on.json';
@@ -71,17 +73,26 @@ export interface ExternalCluster {
 }
 
 
+/** kubectl on this machine: on PATH, else the one the node image's build left in the cache. */
+function kubectlBinary(): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) if (dir && existsSync(join(dir, 'kubectl'))) return join(dir, 'kubectl');
+  const binaries = join(localClusterHome(), 'cache', 'node-image', 'binaries');
+  const versions = existsSync(binaries) ? readdirSync(binaries).sort().reverse() : [];
+  for (const v of versions) if (existsSync(join(binaries, v, 'bin', 'kubectl'))) return join(binaries, v, 'bin', 'kubectl');
+  return 'kubectl';
+}
+
 function hostKubectl(kubeconfig: string, context: string | undefined) {
   return (args: readonly string[], options: { stdin?: string; signal?: AbortSignal } = {}) =>
     new Promise<string>((resolve, reject) => {
       const child = execFile(
-        'kubectl',
+        kubectlBinary(),
         [`--kubeconfig=${kubeconfig}`, ...(context ? [`--context=${context}`] : []), '--request-timeout=20s', ...args],
         { maxBuffer: 256 << 20, ...(options.signal ? { signal: options.signal } : {}) },
         (error, stdout, stderr) => {
           if (error) {
             const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-            reject(new Error(missing ? 'kubectl is not on PATH (needed to reach a cluster named by a kubeconfig)' : `kubectl ${args.join(' ')}: ${(stderr || error.message).trim().slice(0, 800)}`));
+            reject(Object.assign(new Error(missing ? 'kubectl is not on PATH (needed to reach a cluster named by a kubeconfig)' : `kubectl ${args.join(' ')}: ${(stderr || error.message).trim().slice(0, 800)}`), { stdout }));
           } else resolve(stdout);
         },
       );
@@ -304,6 +315,16 @@ export async function removeHollowNamespace(ext: ExternalCluster, cluster: strin
   const labels = (JSON.parse(existing) as { metadata?: { labels?: Record<string, string> } }).metadata?.labels ?? {};
   if (labels['local-cluster.dev/hollow-nodes-of'] !== cluster) return false;
   await ext.kubectl(['delete', 'namespace', namespace, '--wait=true', '--timeout=120s'], opts);
+  return true;
+}
+
+/** Removes the image `up` loaded into a local external cluster's nodes, unless hollow nodes of another cluster still run there; whether it was removed. */
+export async function removeLoadedImage(ext: ExternalCluster, image: string, signal?: AbortSignal): Promise<boolean> {
+  if (!ext.localNodes) return false;
+  const opts = signal ? { signal } : {};
+  const others = await ext.kubectl(['get', 'namespaces', '-l', 'local-cluster.dev/hollow-nodes-of', '-o', 'name'], opts);
+  if (others.trim()) return false;
+  await Promise.all(ext.localNodes.map((n) => n.run(['ctr', '-n', 'k8s.io', 'images', 'rm', image], opts)));
   return true;
 }
 

@@ -6,7 +6,7 @@ import { withClusterLock } from './lock.js';
 import { removeFromUserKubeconfig, userKubeconfigPath } from './kubeconfig.js';
 import { kubeContextName } from './naming.js';
 import { removeUnusedSharedNetworks } from './shared-network.js';
-import { externalCluster, readPlacement, removeHollowNamespace } from './hollow-nodes-on.js';
+import { externalCluster, readPlacement, removeHollowNamespace, removeLoadedImage } from './hollow-nodes-on.js';
 import type { ProgressListener } from '../engine/steps.js';
 import { runSteps, type Step } from '../engine/steps.js';
 
@@ -28,7 +28,7 @@ export interface TeardownResult {
   images: number;
 }
 
-type Ctx = TeardownOptions & { result: TeardownResult };
+type Ctx = TeardownOptions & { result: TeardownResult; removeLoadedImage?: boolean };
 
 /** The roles of a cluster's containers besides its nodes: none has state of its own (`up` makes them again). */
 export const SATELLITE_ROLES = ['load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e'] as const;
@@ -57,6 +57,8 @@ const removeHollowPods: Step<Ctx> = {
       const ext = await externalCluster(ctx.driver, placement, ctx.cluster, rt.signal);
       const removed = await removeHollowNamespace(ext, ctx.cluster, rt.signal);
       rt.logger.info(removed ? `removed namespace ${placement.namespace} (the hollow-node pods) on ${ext.describe}` : `no namespace ${placement.namespace} of ours on ${ext.describe}`);
+      // `clean`: the kubemark image this cluster's `up` loaded into the other cluster's nodes goes too
+      if (ctx.removeLoadedImage && placement.loadedImage && (await removeLoadedImage(ext, placement.loadedImage, rt.signal))) rt.logger.info(`removed ${placement.loadedImage} from the nodes of ${ext.describe}`);
     } catch (e) {
       rt.logger.warn(`the hollow-node pods on ${placement.cluster ? `cluster "${placement.cluster}"` : `kubeconfig ${placement.kubeconfig}`} (namespace ${placement.namespace}) were not removed: ${(e as Error).message}`);
     }
@@ -156,7 +158,7 @@ export async function clean(options: TeardownOptions): Promise<TeardownResult> {
 }
 
 async function cleanLocked(options: TeardownOptions): Promise<TeardownResult> {
-  const ctx: Ctx = { ...options, result: empty() };
+  const ctx: Ctx = { ...options, result: empty(), removeLoadedImage: true };
   await runSteps([removeHollowPods, removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeSharedNetworks, removeLocalFiles], ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),

@@ -7,7 +7,7 @@ import { ADMIN_CONF, controlPlaneOf, kubectlOn, type UpContext } from '../contex
 import { bootstrapKubeconfig, HOLLOW_LABEL, HOLLOW_TOKEN_ID, hollowContainerHostname, hollowGroups, hollowSpec, inClusterApiServer, kubemarkImage } from '../hollow-nodes.js';
 import { imageCacheDir } from '../images.js';
 import { loadImagesIntoNodes } from '../../images/factory.js';
-import { externalCluster, hollowManifests, hollowNamespace, hollowPodStatus, nodeHasImage, placementOf, removeHollowNamespace, writePlacement, type ExternalCluster } from '../hollow-nodes-on.js';
+import { externalCluster, hollowManifests, hollowNamespace, hollowPodStatus, nodeHasImage, placementOf, readPlacement, removeHollowNamespace, writePlacement, type ExternalCluster } from '../hollow-nodes-on.js';
 import { sharedNetworkSelector } from '../shared-network.js';
 import { LABELS } from '../../contracts/driver.js';
 import { readyCondition, type KubeObjectList } from '../kube-objects.js';
@@ -104,6 +104,7 @@ async function hollowNodesOnExternal(ctx: UpContext, rt: StepRuntime, placement:
   const cluster = config.cluster.name;
   const ext = await externalCluster(ctx.driver, placement, cluster, rt.signal);
   let server = inClusterApiServer(ctx.plan);
+  let loadedImage: string | undefined;
   if (ext.localNodes) {
     const network = ctx.networkName ?? `local-cluster-${cluster}`;
     const shared = ctx.nodes[0]?.labels[LABELS.sharedNetwork];
@@ -116,6 +117,9 @@ async function hollowNodesOnExternal(ctx: UpContext, rt: StepRuntime, placement:
     const lacking = [];
     for (const node of ext.localNodes) if (!(await nodeHasImage(node, image, rt.signal))) lacking.push(node);
     await loadImagesIntoNodes(ctx.driver, lacking, [image], { cacheDir: imageCacheDir(ctx.home), logger: rt.logger, signal: rt.signal });
+    // loaded now, or by an earlier `up` of this cluster: `clean` removes it
+    const earlier = (await readPlacement(ctx.clusterDir))?.loadedImage;
+    if (lacking.length || earlier === image) loadedImage = image;
   } else {
     server = `https://${ctx.apiServer.address}:${ctx.apiServerHostPort}`;
   }
@@ -125,7 +129,7 @@ async function hollowNodesOnExternal(ctx: UpContext, rt: StepRuntime, placement:
   });
   const manifests = hollowManifests(cluster, count, image, kubeconfig, ext.localNodes ? 'Never' : 'IfNotPresent');
   await ext.kubectl(['apply', '-f', '-'], { stdin: manifests.map((m) => JSON.stringify(m)).join('\n'), signal: rt.signal });
-  await writePlacement(ctx.clusterDir, { ...placement, namespace: hollowNamespace(cluster), count });
+  await writePlacement(ctx.clusterDir, { ...placement, namespace: hollowNamespace(cluster), count, ...(loadedImage ? { loadedImage } : {}) });
   rt.logger.info(`${count} hollow kubelet(s) in ${Math.ceil(count / Math.min(count, 25))} pod(s) on ${ext.describe}, namespace ${hollowNamespace(cluster)}, reaching the API server at ${server}`);
   // a pod that cannot be scheduled or started is a failure with its reason, not a timeout
   await waitFor(
@@ -160,8 +164,10 @@ async function waitHollowReady(ctx: UpContext, rt: StepRuntime, ext: ExternalClu
         return ready >= count ? true : undefined;
       },
       { timeoutMs: 120_000 + count * 3_000, intervalMs: 1000, signal: rt.signal },
-    ).catch((e: Error) => {
-      throw new Error(`${e.message} (${ready} of ${count} Ready; ${ext ? `on ${ext.describe}, ` : ''}each ${ext ? 'pod' : 'container'}'s kubelet logs are in /var/log/hollow/)`);
+    ).catch(async (e: Error) => {
+      // on another cluster: what the first hollow kubelet says (an API server it cannot reach, most often)
+      const said = ext ? await ext.kubectl(['-n', hollowNamespace(ctx.config.cluster.name), 'exec', 'hollow-nodes-0', '--', 'tail', '-n', '3', '/var/log/hollow/hollow-node-1.log'], { signal: rt.signal }).catch(() => '') : '';
+      throw new Error(`${e.message} (${ready} of ${count} Ready; ${said ? `hollow-node-1 says: ${said.trim().slice(-600)}; ` : ''}${ext ? `on ${ext.describe}, ` : ''}each ${ext ? 'pod' : 'container'}'s kubelet logs are in /var/log/hollow/)`);
     });
     rt.logger.info(`${count} hollow nodes Ready`);
 }

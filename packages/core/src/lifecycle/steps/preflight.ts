@@ -169,6 +169,12 @@ export const preflight: Step<UpContext> = {
     // on another cluster (cluster.hollowNodesOn): that cluster answers, lets us in and has room, before anything is made
     const hollowOn = config.cluster.hollowNodes > 0 ? placementOf(config) : undefined;
     if (hollowOn) {
+      // another cluster's pods cannot reach this machine's loopback
+      if (hollowOn.kubeconfig && /^(127\.|localhost$)/.test(ctx.apiServer.address)) {
+        throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesOn names a kubeconfig (${hollowOn.kubeconfig}): the hollow kubelets there reach the API server at cluster.apiServerAddress, but that is ${ctx.apiServer.address}, this machine's loopback, which no other machine's pod reaches.`, {
+          hint: 'Set --apiserver-address to an address of this machine that cluster\'s pods reach (the API server is published there), or run them on a local cluster (--hollow-nodes-on NAME).',
+        });
+      }
       const ext = await externalCluster(ctx.driver, hollowOn, config.cluster.name, rt.signal);
       await checkExternal(ext, config.cluster.name, config.cluster.hollowNodes, rt.signal);
       rt.logger.info(

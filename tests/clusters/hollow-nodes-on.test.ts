@@ -96,6 +96,11 @@ describe('hollow nodes on another cluster', () => {
       [['--hollow-nodes-on', EXT_KUBECONFIG, '--hollow-nodes-context', 'nope'], /cluster\.hollowNodesContext: context "nope" is not in .*admin\.conf/],
       [['--hollow-nodes-on', kubeconfigWithToken('abcdef.0123456789abcdef')], /cannot list namespaces: .*(Unauthorized|must be logged in)/],
       [['--hollow-nodes-on', BAD], /names this cluster/],
+      // a cluster named by a kubeconfig: it must reach the API server, and pull the image from a registry that answers
+      [['--hollow-nodes-on', EXT_KUBECONFIG], /the hollow kubelets there reach the API server at cluster\.apiServerAddress, but that is 127\.0\.0\.1, this machine's loopback/],
+      [['--hollow-nodes-on', EXT_KUBECONFIG, '--apiserver-address', '10.220.0.1'], /that cluster pulls the kubemark image, and no registry to push it to is named/],
+      [['--hollow-nodes-on', EXT_KUBECONFIG, '--apiserver-address', '10.220.0.1', '--hollow-nodes-registry', 'localhost:1'], /cluster\.hollowNodesRegistry localhost:1: http:\/\/localhost:1\/v2\/ did not answer/],
+      [['--hollow-nodes-on', EXT, '--hollow-nodes-registry', 'localhost:5001'], /cluster\.hollowNodesRegistry .* is a local cluster \(the image is loaded into its nodes\)/],
     ];
     // a ServiceAccount that may list namespaces but not create them
     const rbac = [

@@ -439,6 +439,9 @@ function checkHollowOn(config: ResolvedConfig, sources: Record<string, ConfigSou
   const on = config.cluster.hollowNodesOn;
   const context = config.cluster.hollowNodesContext;
   const from = (path: string) => describeSource(sources[path]!);
+  if (config.cluster.hollowNodesRegistry !== undefined && (on === undefined || !namesKubeconfig(on))) {
+    throw new ConfigError(`cluster.hollowNodesRegistry (from ${from('cluster.hollowNodesRegistry')}) is for hollow nodes on a cluster named by a kubeconfig, but cluster.hollowNodesOn ${on === undefined ? 'is not set' : `"${on}" is a local cluster (the image is loaded into its nodes)`}.`, { setting: 'cluster.hollowNodesRegistry', hint: 'Drop --hollow-nodes-registry, or name a kubeconfig with --hollow-nodes-on.' });
+  }
   if (on === undefined) {
     if (context !== undefined) throw new ConfigError(`cluster.hollowNodesContext (from ${from('cluster.hollowNodesContext')}) names a context, but cluster.hollowNodesOn names no kubeconfig.`, { setting: 'cluster.hollowNodesContext', hint: 'Add --hollow-nodes-on KUBECONFIG, or drop --hollow-nodes-context.' });
     return;

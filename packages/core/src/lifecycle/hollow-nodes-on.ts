@@ -150,6 +150,28 @@ export function placementOf(config: ResolvedConfig): { cluster?: string; kubecon
   return namesKubeconfig(on) ? { kubeconfig: on, ...(config.cluster.hollowNodesContext ? { context: config.cluster.hollowNodesContext } : {}) } : { cluster: on };
 }
 
+/** The kubemark image as a cluster named by a kubeconfig pulls it: in cluster.hollowNodesRegistry. */
+export function registryImage(registry: string, ref: string): string {
+  return `${registry.replace(/\/$/, '')}/${ref.replace(/^docker\.io\//, '')}`;
+}
+
+/**
+ * Whether this machine reaches the registry's API (GET /v2/ answers 200 or 401): plain HTTP for
+ * localhost (as the engine pushes there), else HTTPS. The reason when not.
+ */
+export async function registryProblem(registry: string, signal?: AbortSignal): Promise<string | undefined> {
+  const host = registry.split('/')[0]!;
+  const scheme = /^(localhost|127\.)/.test(host) ? 'http' : 'https';
+  try {
+    const timeout = AbortSignal.timeout(5000);
+    const res = await fetch(`${scheme}://${host}/v2/`, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    await res.body?.cancel();
+    return res.status === 200 || res.status === 401 ? undefined : `${scheme}://${host}/v2/ answered HTTP ${res.status}`;
+  } catch (e) {
+    return `${scheme}://${host}/v2/ did not answer: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`;
+  }
+}
+
 const quantity = {
   cpu(v: string | undefined): number {
     if (!v) return 0;

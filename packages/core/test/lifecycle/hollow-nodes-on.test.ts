@@ -18,11 +18,12 @@ describe('hollow nodes on another cluster', () => {
   });
 
   it('makes a labelled namespace, a Secret and a StatefulSet of ceil(N/25) pods asking 10m and 30 MiB per hollow kubelet', () => {
-    const [ns, secret, sts] = hollowManifests('sim', 60, 'docker.io/local-cluster/kubemark:v1.34.4', 'KUBECONFIG', 'Never') as Record<string, any>[];
+    type Sts = { spec: { replicas: number; template: { spec: { containers: { imagePullPolicy: string; resources: { requests: unknown }; env: unknown[] }[] } } } };
+    const [ns, secret, sts] = hollowManifests('sim', 60, 'docker.io/local-cluster/kubemark:v1.34.4', 'KUBECONFIG', 'Never') as [object, object, Sts];
     expect(ns).toMatchObject({ kind: 'Namespace', metadata: { name: 'local-cluster-hollow-sim', labels: { 'local-cluster.dev/hollow-nodes-of': 'sim', 'app.kubernetes.io/managed-by': 'local-cluster' } } });
     expect(secret).toMatchObject({ kind: 'Secret', stringData: { kubeconfig: 'KUBECONFIG' } });
-    expect(sts!.spec.replicas).toBe(3);
-    const container = sts!.spec.template.spec.containers[0];
+    expect(sts.spec.replicas).toBe(3);
+    const container = sts.spec.template.spec.containers[0]!;
     expect(container.imagePullPolicy).toBe('Never');
     expect(container.resources.requests).toEqual({ cpu: '250m', memory: '750Mi' });
     expect(container.env).toContainEqual({ name: 'COUNT', value: '60' });

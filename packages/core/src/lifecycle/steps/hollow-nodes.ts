@@ -7,7 +7,7 @@ import { ADMIN_CONF, controlPlaneOf, kubectlOn, type UpContext } from '../contex
 import { bootstrapKubeconfig, HOLLOW_LABEL, HOLLOW_TOKEN_ID, hollowContainerHostname, hollowGroups, hollowSpec, inClusterApiServer, kubemarkImage } from '../hollow-nodes.js';
 import { imageCacheDir } from '../images.js';
 import { loadImagesIntoNodes } from '../../images/factory.js';
-import { externalCluster, hollowManifests, hollowNamespace, hollowPodStatus, nodeHasImage, placementOf, readPlacement, removeHollowNamespace, writePlacement, type ExternalCluster } from '../hollow-nodes-on.js';
+import { externalCluster, hollowManifests, hollowNamespace, hollowPodStatus, nodeHasImage, placementOf, readPlacement, registryImage, removeHollowNamespace, writePlacement, type ExternalCluster } from '../hollow-nodes-on.js';
 import { sharedNetworkSelector } from '../shared-network.js';
 import { LABELS } from '../../contracts/driver.js';
 import { readyCondition, type KubeObjectList } from '../kube-objects.js';
@@ -98,7 +98,8 @@ async function hollowNodesInContainers(ctx: UpContext, rt: StepRuntime, image: s
  * namespace, the bootstrap kubeconfig's Secret and the StatefulSet are applied (made again after
  * a `down`), and the placement is recorded for `down`, `clean` and `status`.
  */
-async function hollowNodesOnExternal(ctx: UpContext, rt: StepRuntime, placement: NonNullable<ReturnType<typeof placementOf>>, image: string): Promise<void> {
+async function hollowNodesOnExternal(ctx: UpContext, rt: StepRuntime, placement: NonNullable<ReturnType<typeof placementOf>>, localImage: string): Promise<void> {
+  let image = localImage;
   const { config } = ctx;
   const count = config.cluster.hollowNodes;
   const cluster = config.cluster.name;
@@ -122,6 +123,13 @@ async function hollowNodesOnExternal(ctx: UpContext, rt: StepRuntime, placement:
     if (lacking.length || earlier === image) loadedImage = image;
   } else {
     server = `https://${ctx.apiServer.address}:${ctx.apiServerHostPort}`;
+    const registry = config.cluster.hollowNodesRegistry!;
+    if (!ctx.driver.images.push) throw new Error(`driver "${ctx.driver.name}" cannot push images, so the kubemark image cannot reach ${registry}`);
+    const pushed = registryImage(registry, image);
+    const started = performance.now();
+    await ctx.driver.images.push(image, pushed, rt);
+    rt.logger.info(`pushed ${image} as ${pushed} in ${((performance.now() - started) / 1000).toFixed(1)}s`);
+    image = pushed;
   }
   const kubeconfig = await hollowBootstrap(ctx, rt, server);
   rt.onRollback(`hollow-node pods of ${cluster} on ${ext.describe}`, async () => {

@@ -17,7 +17,7 @@ import { hasUsableSnapshot } from './snapshot.js';
 import type { PlannedNode } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
 import { hollowMemoryProblem } from '../hollow-nodes.js';
-import { checkExternal, externalCluster, placementOf } from '../hollow-nodes-on.js';
+import { checkExternal, externalCluster, placementOf, registryProblem } from '../hollow-nodes-on.js';
 import { imageCacheDir } from '../images.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
@@ -175,10 +175,21 @@ export const preflight: Step<UpContext> = {
           hint: 'Set --apiserver-address to an address of this machine that cluster\'s pods reach (the API server is published there), or run them on a local cluster (--hollow-nodes-on NAME).',
         });
       }
+      // a cluster named by a kubeconfig pulls the kubemark image: from the registry named, which must answer
+      if (hollowOn.kubeconfig) {
+        const registry = config.cluster.hollowNodesRegistry;
+        if (!registry) {
+          throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesOn names a kubeconfig (${hollowOn.kubeconfig}): that cluster pulls the kubemark image, and no registry to push it to is named.`, {
+            hint: 'Name a registry that cluster pulls from with --hollow-nodes-registry HOST[:PORT] (cluster.hollowNodesRegistry; the local registry is localhost:5001, for clusters up with --registry), or run the hollow nodes on a local cluster (--hollow-nodes-on NAME: the image is loaded into its nodes).',
+          });
+        }
+        const problem = await registryProblem(registry, rt.signal);
+        if (problem) throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesRegistry ${registry}: ${problem}.`, { hint: 'Start the registry (local-cluster registry, or --registry), or name another with --hollow-nodes-registry.' });
+      }
       const ext = await externalCluster(ctx.driver, hollowOn, config.cluster.name, rt.signal);
       await checkExternal(ext, config.cluster.name, config.cluster.hollowNodes, rt.signal);
       rt.logger.info(
-        `hollow nodes on ${ext.describe}: ${ext.localNodes ? `the kubemark image is loaded into its ${ext.localNodes.length} node(s); its nodes are attached to this cluster's network to reach the API server` : `its nodes pull the kubemark image; the hollow kubelets reach the API server at ${ctx.apiServer.address} (cluster.apiServerAddress)`}`,
+        `hollow nodes on ${ext.describe}: ${ext.localNodes ? `the kubemark image is loaded into its ${ext.localNodes.length} node(s); its nodes are attached to this cluster's network to reach the API server` : `its nodes pull the kubemark image from ${config.cluster.hollowNodesRegistry} (pushed there now); the hollow kubelets reach the API server at ${ctx.apiServer.address} (cluster.apiServerAddress)`}`,
       );
     }
     const hollowProblem = remote || hollowOn ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);

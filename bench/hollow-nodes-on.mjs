@@ -6,7 +6,7 @@
 // their load before SIM), API latencies of SIM (LIST nodes, GET node, LIST pods: p50/p99), the
 // time until the hollow nodes of a deleted pod are Ready again, and what of ours is left on EXT
 // after `clean` of SIM. Compared with the kubemark seed's 0.09 core and 220 MB per hollow node.
-// Writes bench/results/hollow-nodes-on-<date>-<N>.json.
+// Writes bench/results/hollow-nodes-on-<date>T<HHMM>-<N>.json.
 //   node bench/hollow-nodes-on.mjs [--count 100] [--ext-subnet 10.220.0.0/16] [--sim-subnet 10.238.0.0/16]
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -76,8 +76,9 @@ async function extNodesLoad() {
   return { cores: loads.reduce((a, l) => a + l.cores, 0), workingSetBytes: loads.reduce((a, l) => a + l.workingSetBytes, 0) };
 }
 
-const readySince = (since) =>
-  JSON.parse(kubectl(SIM, 'get', 'nodes', '-l', HOLLOW_LABEL, '-o', 'json')).items.filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True' && Date.parse(c.lastHeartbeatTime) >= since)).length;
+/** Hollow nodes (of `names`, default all) Ready with a heartbeat at or after `since` (a kubelet that runs on posts its status only every 5 minutes when nothing changed). */
+const readySince = (since, names) =>
+  JSON.parse(kubectl(SIM, 'get', 'nodes', '-l', HOLLOW_LABEL, '-o', 'json')).items.filter((n) => (!names || names.includes(n.metadata.name)) && n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True' && Date.parse(c.lastHeartbeatTime) >= since)).length;
 
 /** What of ours is on EXT: hollow namespaces, the kubemark image in its nodes, addresses on SIM's subnet. */
 async function oursOnExt() {
@@ -154,8 +155,10 @@ try {
   kubectl(EXT, 'delete', 'pod', '-n', NAMESPACE, 'hollow-nodes-0');
   const csrs = () => kubectl(SIM, 'get', 'csr', '-o', 'jsonpath={range .items[*]}{.spec.username}{"\\n"}{end}').split('\n').filter((u) => u === 'system:bootstrap:hollow').length;
   await waitFor('its hollow kubelets bootstrapped again', async () => (csrs() >= COUNT + perPod ? true : undefined), { timeoutMs: 300_000, intervalMs: 2000 });
-  await waitFor('every hollow node Ready with a heartbeat after the delete', async () => (readySince(deleted) === COUNT ? true : undefined), { timeoutMs: 300_000, intervalMs: 2000 });
-  result.podDeleted = { pod: 'hollow-nodes-0', hollowNodes: perPod, allReadyAgainMs: Date.now() - deleted, newCsrs: csrs() - COUNT };
+  const names = Array.from({ length: perPod }, (_, i) => `hollow-node-${i + 1}`);
+  await waitFor(`the pod's ${perPod} hollow nodes Ready with a heartbeat after the delete`, async () => (readySince(deleted, names) === perPod ? true : undefined), { timeoutMs: 300_000, intervalMs: 2000 });
+  result.podDeleted = { readyNodesAfter: JSON.parse(kubectl(SIM, 'get', 'nodes', '-l', HOLLOW_LABEL, '-o', 'json')).items.filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True')).length };
+  result.podDeleted = { pod: 'hollow-nodes-0', hollowNodes: perPod, itsNodesReadyAgainMs: Date.now() - deleted, newCsrs: csrs() - COUNT, ...result.podDeleted };
   log(JSON.stringify(result.podDeleted));
 
   log(`clean ${SIM}`);
@@ -170,5 +173,5 @@ result.loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
 await clean({ driver, cluster: SIM, userKubeconfig: false }).catch(() => undefined);
 await clean({ driver, cluster: EXT, userKubeconfig: false }).catch(() => undefined);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL(`./results/hollow-nodes-on-${result.date.slice(0, 10)}-${COUNT}.json`, import.meta.url), JSON.stringify(result, null, 2) + '\n');
+writeFileSync(new URL(`./results/hollow-nodes-on-${result.date.slice(0, 16).replace(/:/g, '')}-${COUNT}.json`, import.meta.url), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

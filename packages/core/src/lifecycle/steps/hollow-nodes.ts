@@ -10,6 +10,7 @@ import { loadImagesIntoNodes } from '../../images/factory.js';
 import { externalCluster, hollowManifests, hollowNamespace, hollowPodStatus, nodeHasImage, placementOf, readPlacement, registryImage, removeHollowNamespace, writePlacement, type ExternalCluster } from '../hollow-nodes-on.js';
 import { sharedNetworkSelector } from '../shared-network.js';
 import { LABELS } from '../../contracts/driver.js';
+import { LocalClusterError } from '../../errors.js';
 import { readyCondition, type KubeObjectList } from '../kube-objects.js';
 
 /**
@@ -150,6 +151,16 @@ async function hollowNodesOnExternal(ctx: UpContext, rt: StepRuntime, placement:
     },
     { timeoutMs: 180_000, intervalMs: 1000, signal: rt.signal },
   );
+  // the API server's address as the pods reach it: a TCP connection from the first pod, so an address that cluster cannot reach fails now, with the reason
+  const { hostname, port } = new URL(server);
+  const reached = await ext
+    .kubectl(['-n', hollowNamespace(cluster), 'exec', 'hollow-nodes-0', '--', 'sh', '-c', `nc -w 5 ${hostname} ${port} </dev/null >/dev/null 2>&1 && echo reached || echo unreachable`], { signal: rt.signal })
+    .catch((e: Error) => `unreachable (${e.message})`);
+  if (reached.trim() !== 'reached') {
+    throw new LocalClusterError(`The hollow-node pods on ${ext.describe} cannot reach the API server at ${server}: a TCP connection from pod hollow-nodes-0 failed.`, {
+      hint: placement.kubeconfig ? 'Set --apiserver-address (cluster.apiServerAddress) to an address of this machine that cluster\'s pods reach (the API server is published there).' : 'Check that the two clusters\' networks are attached (docker network inspect).',
+    });
+  }
 }
 
 /** Every hollow node Ready with a heartbeat of this run (and, on an external cluster, its pods Running). */

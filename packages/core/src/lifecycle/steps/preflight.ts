@@ -165,10 +165,12 @@ export const preflight: Step<UpContext> = {
       );
     }
     await checkNodeSettings(ctx.plan.nodes, config.cluster.apiServerPort, remote);
-    // hollow nodes: memory on this machine (a remote engine's is its own)
     // on another cluster (cluster.hollowNodesOn): that cluster answers, lets us in and has room, before anything is made
     const hollowOn = config.cluster.hollowNodes > 0 ? placementOf(config) : undefined;
     if (hollowOn) {
+      // that cluster first (the kubeconfig, its context, access, room), then what it needs of us (an address it reaches, a registry)
+      const ext = await externalCluster(ctx.driver, hollowOn, config.cluster.name, rt.signal);
+      await checkExternal(ext, config.cluster.name, config.cluster.hollowNodes, rt.signal);
       // another cluster's pods cannot reach this machine's loopback
       if (hollowOn.kubeconfig && /^(127\.|localhost$)/.test(ctx.apiServer.address)) {
         throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesOn names a kubeconfig (${hollowOn.kubeconfig}): the hollow kubelets there reach the API server at cluster.apiServerAddress, but that is ${ctx.apiServer.address}, this machine's loopback, which no other machine's pod reaches.`, {
@@ -186,12 +188,11 @@ export const preflight: Step<UpContext> = {
         const problem = await registryProblem(registry, rt.signal);
         if (problem) throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesRegistry ${registry}: ${problem}.`, { hint: 'Start the registry (local-cluster registry, or --registry), or name another with --hollow-nodes-registry.' });
       }
-      const ext = await externalCluster(ctx.driver, hollowOn, config.cluster.name, rt.signal);
-      await checkExternal(ext, config.cluster.name, config.cluster.hollowNodes, rt.signal);
       rt.logger.info(
         `hollow nodes on ${ext.describe}: ${ext.localNodes ? `the kubemark image is loaded into its ${ext.localNodes.length} node(s); its nodes are attached to this cluster's network to reach the API server` : `its nodes pull the kubemark image from ${config.cluster.hollowNodesRegistry} (pushed there now); the hollow kubelets reach the API server at ${ctx.apiServer.address} (cluster.apiServerAddress)`}`,
       );
     }
+    // hollow nodes here: memory on this machine (a remote engine's is its own)
     const hollowProblem = remote || hollowOn ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);
     if (hollowProblem) {
       throw new PreflightError('hollow-nodes', `${hollowProblem}.`, { hint: 'Lower --hollow-nodes (cluster.hollowNodes), or use --fake-nodes (KWOK: API objects only, thousands fit) for scale beyond what hollow kubelets allow.' });

@@ -159,6 +159,8 @@ export function imageOps(ctx: DockerContext): ImageOps {
       await call(ctx, operation, signal, () => ctx.docker.getImage(ref).tag({ repo, tag }));
       const response = await call(ctx, operation, signal, () => ctx.docker.getImage(repo).push({ tag, abortSignal: signal }));
       const body = await call(ctx, operation, signal, async () => (await readAll(response as Readable)).toString('utf8'));
+      // the tag was only for the push: the engine keeps the image under its own name
+      await ctx.docker.getImage(target).remove({ noprune: true }).catch(() => undefined);
       const failure = progressError(body);
       if (failure) throw new DriverError(operation, failure);
     },

@@ -95,8 +95,8 @@ async function oursOnExt() {
 
 const result = { date: new Date().toISOString(), machine: '2 cores, 24 GiB, cgroup v1, shared with other work (see loadAverage)', hollowNodes: COUNT, podsPerHollowNode: 4, seed: SEED };
 try {
-  await clean({ driver, cluster: SIM, userKubeconfig: false });
-  await clean({ driver, cluster: EXT, userKubeconfig: false });
+  await clean({ driver, cluster: SIM });
+  await clean({ driver, cluster: EXT });
   log(`up ${EXT} (3 nodes)`);
   result.extUpMs = cli(['up', '--name', EXT, '--num-nodes', '2', '--addons', '', '--dind-subnet', values['ext-subnet']]).ms;
   log('EXT load before SIM');
@@ -170,8 +170,8 @@ try {
   log(`failed: ${result.error}`);
 }
 result.loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
-await clean({ driver, cluster: SIM, userKubeconfig: false }).catch(() => undefined);
-await clean({ driver, cluster: EXT, userKubeconfig: false }).catch(() => undefined);
+await clean({ driver, cluster: SIM }).catch(() => undefined);
+await clean({ driver, cluster: EXT }).catch(() => undefined);
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 writeFileSync(new URL(`./results/hollow-nodes-on-${result.date.slice(0, 16).replace(/:/g, '')}-${COUNT}.json`, import.meta.url), JSON.stringify(result, null, 2) + '\n');
 process.stdout.write(JSON.stringify(result, null, 2) + '\n');

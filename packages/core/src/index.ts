@@ -86,6 +86,7 @@ export {
 export { type Cluster, SERVICES_STEPS, up, UP_STEPS } from './lifecycle/up.js';
 export { isServicesNode, MODE_LABEL } from './lifecycle/services.js';
 export { HOLLOW_LABEL, hollowMemoryProblem, kubemarkImage } from './lifecycle/hollow-nodes.js';
+export { checkExternal, externalCluster, hollowManifests, hollowNamespace, hollowOnLabels, hollowPodStatus, hollowPods, namesOfPod, placementOf, readPlacement, removeHollowNamespace, schedulingProblem, HOLLOW_NODE_MILLICORES, type ExternalCluster, type HollowPlacement } from './lifecycle/hollow-nodes-on.js';
 export { describeUnreadyPods, manifestOf, waitForRollout } from './lifecycle/rollout.js';
 export { imageCacheDir, neededImages } from './lifecycle/images.js';
 export {

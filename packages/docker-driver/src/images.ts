@@ -152,6 +152,19 @@ export function imageOps(ctx: DockerContext): ImageOps {
       if (failure) throw new DriverError(operation, failure);
     },
 
+    async push(ref, target, options: CallOptions = {}) {
+      const { signal } = options;
+      const operation = `push ${ref} as ${target}`;
+      const { repo, tag } = parseImageRef(target);
+      await call(ctx, operation, signal, () => ctx.docker.getImage(ref).tag({ repo, tag }));
+      const response = await call(ctx, operation, signal, () => ctx.docker.getImage(repo).push({ tag, abortSignal: signal }));
+      const body = await call(ctx, operation, signal, async () => (await readAll(response as Readable)).toString('utf8'));
+      // the tag was only for the push: the engine keeps the image under its own name
+      await ctx.docker.getImage(target).remove({ noprune: true }).catch(() => undefined);
+      const failure = progressError(body);
+      if (failure) throw new DriverError(operation, failure);
+    },
+
     async save(refs, options: CallOptions = {}) {
       const { signal } = options;
       if (refs.length === 0) throw new DriverError('save images', 'no image references given');

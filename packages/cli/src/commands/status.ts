@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { defineCommand } from 'citty';
-import { ADMIN_CONF, FAKE_NODE_LABEL, HOLLOW_LABEL, isServicesNode, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, type NodeHandle } from '@local-cluster/core';
+import { ADMIN_CONF, FAKE_NODE_LABEL, HOLLOW_LABEL, isServicesNode, kubeProxyMode, LABELS, LocalClusterError, serverVersion, localClusterHome, adminKubeconfigFile, clusterDir, upCommandFor, externalCluster, hollowPodStatus, readPlacement, type Driver, type NodeHandle } from '@local-cluster/core';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 
 /** How many of these nodes there are, and how many report Ready. */
@@ -49,6 +49,20 @@ async function memoryOf(node: NodeHandle): Promise<string> {
   const [first = '', ...stat] = r.stdout.split('\n');
   const usage = Number(first.trim());
   return Number.isFinite(usage) && first.trim() ? mib(workingSetBytes(usage, stat.join('\n'))) : '-';
+}
+
+/** Where the hollow nodes run when on another cluster (cluster.hollowNodesOn), and how their pods are; a cluster gone or refusing is reported. */
+async function hollowOnStatus(driver: Driver, name: string): Promise<{ on: string; namespace: string; pods: number; running: number; nodes: string[]; problem?: string } | undefined> {
+  const placement = await readPlacement(clusterDir(localClusterHome(), name));
+  if (!placement) return undefined;
+  const on = placement.cluster ? `cluster "${placement.cluster}"` : `kubeconfig ${placement.kubeconfig}${placement.context ? ` (context ${placement.context})` : ''}`;
+  try {
+    const ext = await externalCluster(driver, placement, name);
+    const s = await hollowPodStatus(ext, name);
+    return { on, namespace: placement.namespace, ...s, ...(s.pods === 0 ? { problem: 'no hollow-node pods there (removed by `down`, or by someone else: `up` makes them again)' } : s.waiting.length ? { problem: s.waiting.join('; ') } : {}) };
+  } catch (e) {
+    return { on, namespace: placement.namespace, pods: 0, running: 0, nodes: [], problem: `cannot reach it: ${(e as Error).message.split('\n')[0]}` };
+  }
 }
 
 export default defineCommand({
@@ -107,6 +121,7 @@ export default defineCommand({
       snapshots: summary.snapshots,
       // kubemark hollow nodes and KWOK fake nodes: Kubernetes nodes without a container of their own
       hollowNodes: countReady(k8sNodes.filter((n) => n.metadata.labels?.[HOLLOW_LABEL] === 'true')),
+      hollowNodesOn: await hollowOnStatus(driver, name),
       fakeNodes: countReady(k8sNodes.filter((n) => n.metadata.labels?.[FAKE_NODE_LABEL.key] === FAKE_NODE_LABEL.value)),
       nodes: rows,
     };
@@ -122,6 +137,8 @@ export default defineCommand({
         : `  Kubernetes ${status.kubernetesVersion}, CNI ${status.cni}, kube-proxy ${status.proxyMode}\n`,
     );
     for (const [what, c] of [['hollow nodes', status.hollowNodes], ['fake nodes (KWOK)', status.fakeNodes]] as const) if (c.total) out.write(`  ${what}: ${c.ready} of ${c.total} Ready\n`);
+    const on = status.hollowNodesOn;
+    if (on) out.write(`  hollow nodes run on ${on.on}, namespace ${on.namespace}: ${on.problem ? `PROBLEM: ${on.problem}` : `${on.running} of ${on.pods} pods Running on ${on.nodes.join(', ') || 'no node'}`}\n`);
     out.write(`  addons: ${addons.join(', ') || 'none'}\n  API server: ${server}\n  kubeconfig: ${status.kubeconfig}\n  snapshots: ${summary.snapshots}\n\n`);
     printTable(
       ['NODE', 'ROLE', 'CONTAINER', 'IP', 'STATUS', 'VERSION', 'MEMORY'],

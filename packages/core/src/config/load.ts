@@ -301,6 +301,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   checkMode(config, sources);
   checkNoCni(config, sources);
   const baseDir = file ? dirname(file) : cwd;
+  checkHollowOn(config, sources, baseDir);
   normalizeNodes(config, sources, baseDir);
   normalizeRegistries(config, sources, baseDir);
 
@@ -425,6 +426,38 @@ function checkMode(config: ResolvedConfig, sources: Record<string, ConfigSource>
  * pods can be installed or waited for by `up`. Addons the user asked for are refused; the default
  * ones are left out (`up` says so).
  */
+/** Whether cluster.hollowNodesOn names a kubeconfig file rather than a local cluster. */
+export function namesKubeconfig(value: string): boolean {
+  return value.includes('/') || value.endsWith('.conf') || value.endsWith('.yaml') || value.endsWith('.yml') || value === 'kubeconfig';
+}
+
+/**
+ * cluster.hollowNodesOn needs hollow nodes to place and another cluster; a kubeconfig path is made
+ * absolute (relative to the config file); a context needs a kubeconfig.
+ */
+function checkHollowOn(config: ResolvedConfig, sources: Record<string, ConfigSource>, baseDir: string): void {
+  const on = config.cluster.hollowNodesOn;
+  const context = config.cluster.hollowNodesContext;
+  const from = (path: string) => describeSource(sources[path]!);
+  if (config.cluster.hollowNodesRegistry !== undefined && (on === undefined || !namesKubeconfig(on))) {
+    throw new ConfigError(`cluster.hollowNodesRegistry (from ${from('cluster.hollowNodesRegistry')}) is for hollow nodes on a cluster named by a kubeconfig, but cluster.hollowNodesOn ${on === undefined ? 'is not set' : `"${on}" is a local cluster (the image is loaded into its nodes)`}.`, { setting: 'cluster.hollowNodesRegistry', hint: 'Drop --hollow-nodes-registry, or name a kubeconfig with --hollow-nodes-on.' });
+  }
+  if (on === undefined) {
+    if (context !== undefined) throw new ConfigError(`cluster.hollowNodesContext (from ${from('cluster.hollowNodesContext')}) names a context, but cluster.hollowNodesOn names no kubeconfig.`, { setting: 'cluster.hollowNodesContext', hint: 'Add --hollow-nodes-on KUBECONFIG, or drop --hollow-nodes-context.' });
+    return;
+  }
+  if (config.cluster.hollowNodes === 0) {
+    throw new ConfigError(`cluster.hollowNodesOn (from ${from('cluster.hollowNodesOn')}) says where hollow nodes run, but cluster.hollowNodes is 0.`, { setting: 'cluster.hollowNodesOn', hint: 'Add --hollow-nodes N, or drop --hollow-nodes-on.' });
+  }
+  if (on === config.cluster.name) {
+    throw new ConfigError(`cluster.hollowNodesOn (from ${from('cluster.hollowNodesOn')}) names this cluster ("${on}"): hollow nodes on another cluster need another cluster.`, { setting: 'cluster.hollowNodesOn', hint: 'Name another local cluster or a kubeconfig, or drop --hollow-nodes-on to run them in local containers.' });
+  }
+  if (namesKubeconfig(on)) config.cluster.hollowNodesOn = resolve(baseDir, on);
+  else if (context !== undefined) {
+    throw new ConfigError(`cluster.hollowNodesContext (from ${from('cluster.hollowNodesContext')}) names a context, but cluster.hollowNodesOn "${on}" is a local cluster, not a kubeconfig.`, { setting: 'cluster.hollowNodesContext', hint: 'Drop --hollow-nodes-context, or name a kubeconfig file (a path) with --hollow-nodes-on.' });
+  }
+}
+
 function checkNoCni(config: ResolvedConfig, sources: Record<string, ConfigSource>): void {
   if (config.cluster.cniPlugin !== 'none') return;
   const addonsSource = sources['cluster.addons']!;

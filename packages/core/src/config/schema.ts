@@ -385,6 +385,26 @@ export const configSchema = z.strictObject({
         description:
           'Kubemark hollow nodes to add: real kubelets with a fake container runtime, packed many per container, registered with the control plane and tainted local-cluster.dev/hollow:NoSchedule. Checked against free memory in preflight.',
       }),
+      hollowNodesOn: setting(z.string().min(1, 'must name a local cluster or a kubeconfig file').optional(), {
+        flag: 'hollow-nodes-on',
+        placeholder: 'CLUSTER|KUBECONFIG',
+        defaultText: 'local containers',
+        description:
+          'Run the hollow nodes as pods on another Kubernetes cluster (kubemark\'s pre-existing provider): the name of another local cluster on the same engine, or a kubeconfig file (a path). The control plane stays this cluster\'s.',
+      }),
+      hollowNodesContext: setting(z.string().min(1).optional(), {
+        flag: 'hollow-nodes-context',
+        placeholder: 'CONTEXT',
+        defaultText: "the kubeconfig's current context",
+        description: 'The context of the cluster.hollowNodesOn kubeconfig to use.',
+      }),
+      hollowNodesRegistry: setting(z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/, 'must be a registry as HOST[:PORT][/PATH], such as localhost:5001 or registry.example.com/team').optional(), {
+        flag: 'hollow-nodes-registry',
+        placeholder: 'HOST[:PORT][/PATH]',
+        defaultText: 'none',
+        description:
+          'Registry the kubemark image is pushed to (from this machine\'s engine) when cluster.hollowNodesOn names a kubeconfig: that cluster pulls it from there. Not needed for a local cluster (the image is loaded into its nodes).',
+      }),
       // 5000: the issue's target; one 2-core machine shared with other builds held 1000-1300 (bench/fake-nodes.mjs)
       fakeNodes: setting(z.number().int('must be a whole number (an integer)').min(0).max(5000).default(0), {
         flag: 'fake-nodes',

@@ -185,6 +185,8 @@ export interface ImageOps {
   ): Promise<ImageInfo>;
   /** `docker load` of a docker-archive tar; the image is tagged only once it is complete. */
   load(tar: Readable, options?: CallOptions): Promise<void>;
+  /** `docker tag` + `docker push` (the tag removed again): the image `ref` to a registry as `target` (host[:port]/repo:tag). Optional. */
+  push?(ref: string, target: string, options?: CallOptions): Promise<void>;
   /** `docker save` as a stream (a docker-archive tar). */
   save(refs: string[], options?: CallOptions): Promise<Readable>;
   /** `docker commit` a node container into an image (snapshots). */

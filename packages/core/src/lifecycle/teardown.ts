@@ -6,6 +6,7 @@ import { withClusterLock } from './lock.js';
 import { removeFromUserKubeconfig, userKubeconfigPath } from './kubeconfig.js';
 import { kubeContextName } from './naming.js';
 import { removeUnusedSharedNetworks } from './shared-network.js';
+import { externalCluster, readPlacement, removeHollowNamespace, removeLoadedImage } from './hollow-nodes-on.js';
 import type { ProgressListener } from '../engine/steps.js';
 import { runSteps, type Step } from '../engine/steps.js';
 
@@ -27,7 +28,7 @@ export interface TeardownResult {
   images: number;
 }
 
-type Ctx = TeardownOptions & { result: TeardownResult };
+type Ctx = TeardownOptions & { result: TeardownResult; removeLoadedImage?: boolean };
 
 /** The roles of a cluster's containers besides its nodes: none has state of its own (`up` makes them again). */
 export const SATELLITE_ROLES = ['load-balancer', 'hollow-nodes', 'fake-nodes', 'node-e2e'] as const;
@@ -41,6 +42,28 @@ export async function clusterContainers(driver: Driver, cluster: string, options
   const lists = await Promise.all((['node', ...SATELLITE_ROLES] as const).map((role) => driver.listNodes({ cluster, role }, options)));
   return lists.flat();
 }
+
+/**
+ * Hollow nodes on another cluster (cluster.hollowNodesOn): their namespace there, when it carries
+ * our labels. An external cluster that is gone or refuses is reported, and the rest goes on.
+ */
+const removeHollowPods: Step<Ctx> = {
+  name: 'remove-hollow-pods',
+  title: 'Remove the hollow-node pods on the other cluster',
+  async run(ctx, rt) {
+    const placement = await readPlacement(clusterDir(ctx.home ?? localClusterHome(), ctx.cluster));
+    if (!placement) return;
+    try {
+      const ext = await externalCluster(ctx.driver, placement, ctx.cluster, rt.signal);
+      const removed = await removeHollowNamespace(ext, ctx.cluster, rt.signal);
+      rt.logger.info(removed ? `removed namespace ${placement.namespace} (the hollow-node pods) on ${ext.describe}` : `no namespace ${placement.namespace} of ours on ${ext.describe}`);
+      // `clean`: the kubemark image this cluster's `up` loaded into the other cluster's nodes goes too
+      if (ctx.removeLoadedImage && placement.loadedImage && (await removeLoadedImage(ext, placement.loadedImage, rt.signal))) rt.logger.info(`removed ${placement.loadedImage} from the nodes of ${ext.describe}`);
+    } catch (e) {
+      rt.logger.warn(`the hollow-node pods on ${placement.cluster ? `cluster "${placement.cluster}"` : `kubeconfig ${placement.kubeconfig}`} (namespace ${placement.namespace}) were not removed: ${(e as Error).message}`);
+    }
+  },
+};
 
 const removeNodes: Step<Ctx> = {
   name: 'remove-nodes',
@@ -125,7 +148,7 @@ export async function down(options: TeardownOptions): Promise<TeardownResult> {
 
 async function downLocked(options: TeardownOptions): Promise<TeardownResult> {
   const ctx: Ctx = { ...options, result: empty() };
-  await runSteps([removeNodes], ctx, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}), retain: true });
+  await runSteps([removeHollowPods, removeNodes], ctx, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onEvent ? { onEvent: options.onEvent } : {}), retain: true });
   return ctx.result;
 }
 
@@ -135,8 +158,8 @@ export async function clean(options: TeardownOptions): Promise<TeardownResult> {
 }
 
 async function cleanLocked(options: TeardownOptions): Promise<TeardownResult> {
-  const ctx: Ctx = { ...options, result: empty() };
-  await runSteps([removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeSharedNetworks, removeLocalFiles], ctx, {
+  const ctx: Ctx = { ...options, result: empty(), removeLoadedImage: true };
+  await runSteps([removeHollowPods, removeNodes, removeClusterVolumes, removeNetworks, removeSnapshots, removeSharedNetworks, removeLocalFiles], ctx, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     retain: true,

@@ -17,6 +17,7 @@ import { hasUsableSnapshot } from './snapshot.js';
 import type { PlannedNode } from '../node-plan.js';
 import { recipeProblems } from '../../images/recipe.js';
 import { hollowMemoryProblem } from '../hollow-nodes.js';
+import { checkExternal, externalCluster, placementOf, registryProblem } from '../hollow-nodes-on.js';
 import { imageCacheDir } from '../images.js';
 
 function portFree(port: number, host: string): Promise<boolean> {
@@ -164,8 +165,35 @@ export const preflight: Step<UpContext> = {
       );
     }
     await checkNodeSettings(ctx.plan.nodes, config.cluster.apiServerPort, remote);
-    // hollow nodes: memory on this machine (a remote engine's is its own)
-    const hollowProblem = remote ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);
+    // on another cluster (cluster.hollowNodesOn): that cluster answers, lets us in and has room, before anything is made
+    const hollowOn = config.cluster.hollowNodes > 0 ? placementOf(config) : undefined;
+    if (hollowOn) {
+      // that cluster first (the kubeconfig, its context, access, room), then what it needs of us (an address it reaches, a registry)
+      const ext = await externalCluster(ctx.driver, hollowOn, config.cluster.name, rt.signal);
+      await checkExternal(ext, config.cluster.name, config.cluster.hollowNodes, rt.signal);
+      // another cluster's pods cannot reach this machine's loopback
+      if (hollowOn.kubeconfig && /^(127\.|localhost$)/.test(ctx.apiServer.address)) {
+        throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesOn names a kubeconfig (${hollowOn.kubeconfig}): the hollow kubelets there reach the API server at cluster.apiServerAddress, but that is ${ctx.apiServer.address}, this machine's loopback, which no other machine's pod reaches.`, {
+          hint: 'Set --apiserver-address to an address of this machine that cluster\'s pods reach (the API server is published there), or run them on a local cluster (--hollow-nodes-on NAME).',
+        });
+      }
+      // a cluster named by a kubeconfig pulls the kubemark image: from the registry named, which must answer
+      if (hollowOn.kubeconfig) {
+        const registry = config.cluster.hollowNodesRegistry;
+        if (!registry) {
+          throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesOn names a kubeconfig (${hollowOn.kubeconfig}): that cluster pulls the kubemark image, and no registry to push it to is named.`, {
+            hint: 'Name a registry that cluster pulls from with --hollow-nodes-registry HOST[:PORT] (cluster.hollowNodesRegistry; the local registry is localhost:5001, for clusters up with --registry), or run the hollow nodes on a local cluster (--hollow-nodes-on NAME: the image is loaded into its nodes).',
+          });
+        }
+        const problem = await registryProblem(registry, rt.signal);
+        if (problem) throw new PreflightError('hollow-nodes-on', `cluster.hollowNodesRegistry ${registry}: ${problem}.`, { hint: 'Start the registry (local-cluster registry, or --registry), or name another with --hollow-nodes-registry.' });
+      }
+      rt.logger.info(
+        `hollow nodes on ${ext.describe}: ${ext.localNodes ? `the kubemark image is loaded into its ${ext.localNodes.length} node(s); its nodes are attached to this cluster's network to reach the API server` : `its nodes pull the kubemark image from ${config.cluster.hollowNodesRegistry} (pushed there now); the hollow kubelets reach the API server at ${ctx.apiServer.address} (cluster.apiServerAddress)`}`,
+      );
+    }
+    // hollow nodes here: memory on this machine (a remote engine's is its own)
+    const hollowProblem = remote || hollowOn ? undefined : hollowMemoryProblem(config.cluster.hollowNodes);
     if (hollowProblem) {
       throw new PreflightError('hollow-nodes', `${hollowProblem}.`, { hint: 'Lower --hollow-nodes (cluster.hollowNodes), or use --fake-nodes (KWOK: API objects only, thousands fit) for scale beyond what hollow kubelets allow.' });
     }

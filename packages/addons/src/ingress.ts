@@ -202,6 +202,8 @@ export function traefikArgs(options: Pick<IngressManifestOptions, 'nodeAddress'>
     '--global.checknewversion=false',
     '--global.sendanonymoususage=false',
     '--providers.kubernetesingress=true',
+    // a Service without endpoints answers 503 (as Gateway API asks), not 404 as if the rule were absent
+    '--providers.kubernetesingress.allowEmptyServices=true',
     `--providers.kubernetesingress.ingressendpoint.ip=${options.nodeAddress}`,
     '--providers.kubernetesgateway=true',
     `--providers.kubernetesgateway.statusaddress.ip=${options.nodeAddress}`,

@@ -1,5 +1,4 @@
-import { APP, apply, type Fixture, HOST_SOURCE, hostnetSources, HTTP_PORT, podSources, service, type Source, type TableSpec, waitEndpoints, WEB_PORTS } from '../reachability/index.js';
-import type { CellSpec, Probe } from '../reachability/probe.js';
+import { APP, apply, type CellSpec, type Fixture, HOST_SOURCE, hostnetSources, HTTP_PORT, type NetcheckTable, podSources, type Probe, service, type Source, type TableSpec, waitEndpoints, WEB_PORTS } from '../reachability/index.js';
 import type { NetcheckCase } from './cases.js';
 
 /** The ingress addon's names (packages/addons ingress.ts): the class both APIs use, and the Gateway routes attach to. */
@@ -137,12 +136,12 @@ function httpRoute(name: string, hostnames: string[], rules: { path: string; ser
 /** The tables of both cases: routes to the right backend, 404s, a 503, and a removed route. */
 async function routeTables(
   f: Fixture,
-  probe: (spec: TableSpec) => Promise<import('../reachability/index.js').NetcheckTable>,
+  probe: (spec: TableSpec) => Promise<NetcheckTable>,
   kind: 'ingress' | 'gateway',
   n: ReturnType<typeof names>,
   be: Backends,
   remove: () => Promise<void>,
-): Promise<import('../reachability/index.js').NetcheckTable[]> {
+): Promise<NetcheckTable[]> {
   const ip = await controlPlaneIp(f);
   const r = routes(n, be);
   const what = kind === 'ingress' ? 'Ingress rules' : 'HTTPRoutes on Gateway traefik/traefik';

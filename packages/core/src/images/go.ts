@@ -76,7 +76,7 @@ async function makeWritable(dir: string): Promise<void> {
 /** Module paths a go.mod replaces with directories inside its own tree (`k8s.io/api => ./staging/src/k8s.io/api`). */
 export function inTreeReplaces(goMod: string): string[] {
   const paths: string[] = [];
-  for (const m of goMod.matchAll(/^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+\.\.?\/\S+\s*$/gm)) paths.push(m[1]!);
+  for (const m of goMod.matchAll(/^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+\.\.?\/\S*\s*$/gm)) paths.push(m[1]!);
   return paths;
 }
 

@@ -5,14 +5,14 @@
 // the `conformance` module of sigs.k8s.io/gateway-api at the CRDs' release, built with `go test -c`
 // by the image factory, for the GATEWAY-HTTP profile against GatewayClass traefik. Prints one line
 // per test, writes the suite's YAML report and a JSON summary to bench/results/ (or
-// LOCAL_CLUSTER_GATEWAY_REPORTS). Exit 1 if any test failed.
+// LOCAL_CLUSTER_GATEWAY_REPORTS), JUnit to LOCAL_CLUSTER_GATEWAY_JUNIT when set. Exit 1 if any test failed.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dockerDriver } from '@local-cluster/docker-driver';
 import { GATEWAY_API_DEFAULT_VERSION, GATEWAY_CLASS, TRAEFIK_VERSION } from '@local-cluster/addons/ingress';
-import { runGatewayConformance } from '@local-cluster/verify';
+import { gatewayJunit, runGatewayConformance } from '@local-cluster/verify';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const cluster = process.env.LOCAL_CLUSTER_GATEWAY_CLUSTER ?? 'ing-conformance';
@@ -40,5 +40,7 @@ const result = await runGatewayConformance({
 for (const t of result.tests) console.log(`${t.state.toUpperCase().padEnd(7)} ${t.name} (${(t.durationMs / 1000).toFixed(1)}s)`);
 const summary = { date: day, cluster, gatewayApiVersion: version, gatewayClass: GATEWAY_CLASS, controller: `traefik ${TRAEFIK_VERSION}`, passed: result.passed, failed: result.failed, skipped: result.skipped, exitCode: result.exitCode, durationSeconds: Math.round(result.durationMs / 1000), profiles: result.report?.profiles, tests: result.tests, report: reportFile };
 writeFileSync(join(reports, `gateway-conformance-${day}.json`), `${JSON.stringify(summary, null, 2)}\n`);
+// JUnit on request: LOCAL_CLUSTER_GATEWAY_JUNIT=path/to/junit.xml
+if (process.env.LOCAL_CLUSTER_GATEWAY_JUNIT) writeFileSync(process.env.LOCAL_CLUSTER_GATEWAY_JUNIT, gatewayJunit(result));
 console.log(`${result.passed} passed, ${result.failed} failed, ${result.skipped} skipped in ${summary.durationSeconds}s (exit ${result.exitCode}); report ${reportFile}; log ${result.logFile}`);
 process.exit(result.failed || result.exitCode ? 1 : 0);

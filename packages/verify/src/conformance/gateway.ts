@@ -129,3 +129,20 @@ export async function runGatewayConformance(options: GatewayConformanceOptions):
     durationMs: performance.now() - started,
   };
 }
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The per-test results as a JUnit XML report (one testsuite, a testcase per conformance test). */
+export function gatewayJunit(result: Pick<GatewayConformanceResult, 'tests' | 'failed' | 'skipped' | 'durationMs'>, name = 'gateway-api-conformance'): string {
+  const cases = result.tests.map((t) => {
+    const body = t.state === 'failed' ? `<failure message="${xml(t.message ?? 'failed')}"/>` : t.state === 'skipped' ? '<skipped/>' : '';
+    return `  <testcase name="${xml(t.name)}" classname="${xml(name)}" time="${(t.durationMs / 1000).toFixed(3)}">${body}</testcase>`;
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuite name="${xml(name)}" tests="${result.tests.length}" failures="${result.failed}" skipped="${result.skipped}" time="${(result.durationMs / 1000).toFixed(3)}">`,
+    ...cases,
+    '</testsuite>',
+    '',
+  ].join('\n');
+}

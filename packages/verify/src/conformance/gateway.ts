@@ -19,19 +19,38 @@ export function gatewayConformanceBinary(version: string): GoBinary {
   return { module: GATEWAY_CONFORMANCE_MODULE, version, package: '.', binary: 'gateway-conformance.test', test: true, inTreeReplacesAt: version };
 }
 
-/** The echo-basic image names the suite's manifests (base and tests) name, read from the module. */
-export async function echoBasicRefs(version: string): Promise<string[]> {
+/** Every image the suite's manifests (base and tests) name, read from the module. */
+export async function gatewayConformanceRefs(version: string): Promise<string[]> {
   const dir = await goModuleDir(GATEWAY_CONFORMANCE_MODULE, version);
   const files = [join(dir, 'base', 'manifests.yaml'), ...(await readdir(join(dir, 'tests'))).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, 'tests', f))];
   const refs = new Set<string>();
-  for (const file of files) for (const m of (await readFile(file, 'utf8')).matchAll(/image:\s*(\S+\/echo-basic:\S+)/g)) refs.add(m[1]!);
+  for (const file of files) for (const m of (await readFile(file, 'utf8')).matchAll(/image:\s*(\S+)/g)) refs.add(m[1]!);
   return [...refs].sort();
 }
 
-/** One image per name, all of the one echo-basic binary (its Dockerfile's entrypoint). */
+/** The echo-basic image names among them. */
+export async function echoBasicRefs(version: string): Promise<string[]> {
+  return (await gatewayConformanceRefs(version)).filter((r) => /\/echo-basic:/.test(r));
+}
+
+/**
+ * The suite's images: echo-basic (its backends) built from the same module under every name the
+ * manifests use, and CoreDNS at the tag they name (a resolver some tests deploy), built from its
+ * module as the node image builds its own (`/coredns`, upstream's entrypoint). Any other image: an error.
+ */
+export function gatewayConformanceImages(version: string, refs: readonly string[]): ImageRequirement[] {
+  const echo: GoBinary = { module: GATEWAY_CONFORMANCE_MODULE, version, package: 'echo-basic', binary: 'echo-basic', inTreeReplacesAt: version };
+  return refs.map((ref) => {
+    if (/\/echo-basic:/.test(ref)) return { ref, recipe: { go: [echo], entrypoint: ['/usr/local/bin/echo-basic'] } };
+    const coredns = /\/coredns\/coredns:(v\d+\.\d+\.\d+)$/.exec(ref);
+    if (coredns) return { ref, recipe: { go: [{ module: 'github.com/coredns/coredns', version: coredns[1]!, binary: 'coredns', dir: '/' }], entrypoint: ['/coredns'] } };
+    throw new Error(`the Gateway API conformance suite ${version} names image ${ref}, which has no recipe here`);
+  });
+}
+
+/** One image per echo-basic name, all of the one binary. */
 export function echoBasicImages(version: string, refs: readonly string[]): ImageRequirement[] {
-  const binary: GoBinary = { module: GATEWAY_CONFORMANCE_MODULE, version, package: 'echo-basic', binary: 'echo-basic', inTreeReplacesAt: version };
-  return refs.map((ref) => ({ ref, recipe: { go: [binary], entrypoint: ['/usr/local/bin/echo-basic'] } }));
+  return gatewayConformanceImages(version, refs.filter((r) => /\/echo-basic:/.test(r)));
 }
 
 export interface GatewayConformanceOptions {
@@ -82,8 +101,8 @@ export async function runGatewayConformance(options: GatewayConformanceOptions):
   const home = options.home ?? localClusterHome();
   const cacheDir = imageCacheDir(home);
   const nodes = await runningNodes(driver, cluster, signal);
-  const refs = await echoBasicRefs(version);
-  for (const image of echoBasicImages(version, refs)) await ensureImage({ image, neededBy: 'gateway conformance' }, { driver, cacheDir, logger, signal });
+  const refs = await gatewayConformanceRefs(version);
+  for (const image of gatewayConformanceImages(version, refs)) await ensureImage({ image, neededBy: 'gateway conformance' }, { driver, cacheDir, logger, signal });
   await syncImagesIntoNodes(driver, nodes, refs, { cacheDir, logger, signal });
   const bins = await ensureGoBinaries('gateway-conformance', [gatewayConformanceBinary(version)], { cacheDir, logger, signal, neededBy: 'gateway conformance' });
   const binary = bins['gateway-conformance.test']!;

@@ -18,6 +18,7 @@ export const BUILTIN_ADDONS: Readonly<Record<string, string>> = {
   storage: '@local-cluster/addons/storage',
   'metrics-server': '@local-cluster/addons/metrics-server',
   metallb: '@local-cluster/addons/metallb',
+  ingress: '@local-cluster/addons/ingress',
 };
 
 export function createDriver(loaded: LoadedConfig): Driver {

@@ -23,7 +23,7 @@ export {
   type ClusterContext, type ImageBuildContext, type ImageRequirement, type Logger,
 } from './contracts/context.js';
 export { CNI_API_VERSION, type CniPlugin, type CniSupports, type KubeadmPatches } from './contracts/cni.js';
-export { type Addon, ADDON_API_VERSION, BACKGROUND_LABEL, type EngineContext } from './contracts/addon.js';
+export { type Addon, type AddonPortMapping, ADDON_API_VERSION, BACKGROUND_LABEL, type EngineContext } from './contracts/addon.js';
 export { type GoBinary, type ImageFile, type ImageRecipe } from './contracts/image.js';
 export { IPTABLES_COMMANDS, IPTABLES_WRAPPER, iptablesWrapperFiles } from './contracts/iptables.js';
 export { capabilityName, extraNodeCapabilities, NODE_CAPABILITIES, NODE_CONTRACT } from './contracts/node.js';

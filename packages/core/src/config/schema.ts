@@ -515,11 +515,31 @@ export const configSchema = z.strictObject({
           "Registry settings for the nodes' containerd, written as its hosts.toml: mirrors ({registry name: [mirror URLs]}, plain http:// or https://) and configs ({host: {ca, insecureSkipVerify, username, password}}) for a registry or mirror host. Config file only.",
         defaultText: '(none)',
       }),
+      ingress: z
+        .strictObject({
+          httpPort: setting(port.default(80), {
+            flag: 'ingress-http-port',
+            placeholder: 'PORT',
+            description: 'Host port (on 127.0.0.1) of the ingress addon\'s HTTP entry point: http://NAME.localhost:PORT/ reaches Ingresses and HTTPRoutes. Refused when taken.',
+          }),
+          httpsPort: setting(port.default(443), {
+            flag: 'ingress-https-port',
+            placeholder: 'PORT',
+            description: "Host port (on 127.0.0.1) of the ingress addon's HTTPS entry point (a certificate signed by the cluster's CA). Refused when taken.",
+          }),
+          gatewayApiVersion: setting(z.string().regex(/^v\d+\.\d+\.\d+$/, { message: 'must be a release such as v1.6.1' }).default('v1.6.1'), {
+            flag: 'gateway-api-version',
+            placeholder: 'VERSION',
+            description:
+              "Gateway API release whose standard-channel CRDs the ingress addon installs, read from the sigs.k8s.io/gateway-api module (the Go module proxy must serve it); the default is the one the controller is built against.",
+          }),
+        })
+        .prefault({}),
       addons: setting(z.array(z.string().min(1)).default(() => [...DEFAULT_ADDONS]), {
         flag: 'addons',
         placeholder: 'LIST',
         description:
-          "Comma-separated addons: storage (default StorageClass, dynamic hostPath volumes), metrics-server (kubectl top), dashboard (web UI, `local-cluster dashboard`), metallb (LoadBalancer Services, L2 on the node network), a path to a YAML manifest, an http(s) URL, or an npm package; --addons '' for none.",
+          "Comma-separated addons: storage (default StorageClass, dynamic hostPath volumes), metrics-server (kubectl top), dashboard (web UI, `local-cluster dashboard`), metallb (LoadBalancer Services, L2 on the node network), ingress (Traefik: Ingress and Gateway API on 127.0.0.1:cluster.ingress.httpPort), a path to a YAML manifest, an http(s) URL, or an npm package; --addons '' for none.",
       }),
     })
     .prefault({}),

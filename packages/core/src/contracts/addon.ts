@@ -46,8 +46,25 @@ export interface Addon {
     /** The fixed address on that network kept for what addons attach (clear of the nodes', hollow nodes' and kwok's). */
     readonly address: string;
   }): Promise<void>;
+  /**
+   * Ports of the first control plane's container the addon publishes on the host (added to
+   * cluster.controlPlane.extraPortMappings when its nodes are made, restore included): an ingress
+   * controller on that node's host network reached at 127.0.0.1:PORT. Check them in `preflight`
+   * to name the addon's own setting when one is taken.
+   */
+  portMappings?(config: ResolvedConfig): AddonPortMapping[];
   install(ctx: ClusterContext): Promise<void>;
   waitReady?(ctx: ClusterContext): Promise<void>;
+}
+
+/** A port of the first control plane's container published on the host. */
+export interface AddonPortMapping {
+  containerPort: number;
+  hostPort: number;
+  /** Default 127.0.0.1. */
+  listenAddress?: string;
+  /** Default TCP. */
+  protocol?: 'TCP' | 'UDP';
 }
 
 /** What `preflight` and `attach` get: the engine, not the cluster's nodes (there are none yet). */

@@ -38,6 +38,20 @@ export interface GoBinary {
   /** Lines added to go.sum (`path version h1:...`), pinning versions the checksum database does not know. */
   sums?: string[];
   /**
+   * Files written into the module's tree before the build, paths relative to its root: a nested
+   * module the module zip leaves out that its go.mod replaces with `./dir` (its go.mod and
+   * sources), or a stub package an edit points an import at. An existing file is refused: edit
+   * it with `sourceEdits` instead.
+   */
+  sourceFiles?: { path: string; content: string }[];
+  /**
+   * Literal replacements in files of the module's tree (paths relative to its root), applied
+   * after `sourceFiles`: each `from` must occur in the file (a new version of the module that
+   * lacks it fails the build, naming the edit), and every occurrence becomes `to`. For small,
+   * named changes such as pointing one import at a stub package.
+   */
+  sourceEdits?: { file: string; from: string; to: string }[];
+  /**
    * Each `replace` of the module's go.mod that points inside its own tree (`=> ./staging/...`:
    * nested modules the module zip leaves out) is redirected to the same module path at this
    * version from the proxy, e.g. `v0.34.4` for `k8s.io/kubernetes v1.34.4`'s staging modules.

@@ -20,7 +20,7 @@ export {
   type ClusterContext, type ImageBuildContext, type ImageRequirement, type Logger,
 } from './context.js';
 export { CNI_API_VERSION, type CniPlugin, type CniSupports, type KubeadmPatches } from './cni.js';
-export { type Addon, ADDON_API_VERSION, BACKGROUND_LABEL, type EngineContext } from './addon.js';
+export { type Addon, type AddonPortMapping, ADDON_API_VERSION, BACKGROUND_LABEL, type EngineContext } from './addon.js';
 export { type GoBinary, type ImageFile, type ImageRecipe } from './image.js';
 export { IPTABLES_COMMANDS, IPTABLES_WRAPPER, iptablesWrapperFiles } from './iptables.js';
 export { capabilityName, extraNodeCapabilities, NODE_CAPABILITIES, NODE_CONTRACT } from './node.js';

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { GoBinary } from '../contracts/image.js';
 import { LocalClusterError } from '../errors.js';
@@ -76,7 +76,7 @@ async function makeWritable(dir: string): Promise<void> {
 /** Module paths a go.mod replaces with directories inside its own tree (`k8s.io/api => ./staging/src/k8s.io/api`). */
 export function inTreeReplaces(goMod: string): string[] {
   const paths: string[] = [];
-  for (const m of goMod.matchAll(/^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+\.\.?\/\S+\s*$/gm)) paths.push(m[1]!);
+  for (const m of goMod.matchAll(/^\s*(?:replace\s+)?(\S+)(?:\s+v\S+)?\s+=>\s+\.\.?\/\S*\s*$/gm)) paths.push(m[1]!);
   return paths;
 }
 
@@ -120,14 +120,41 @@ async function editGoMod(session: BuildSession, src: string, binary: GoBinary, g
   }
 }
 
+/**
+ * The recipe's own files and literal edits in the module's tree (a nested module the zip leaves
+ * out, an import pointed at a stub package): a file to write that exists, or an edit whose text is
+ * not in its file, fails the build naming it, so a new module version never builds half-edited.
+ */
+export async function applySourceChanges(session: Pick<BuildSession, 'fail' | 'log'>, src: string, binary: Pick<GoBinary, 'module' | 'version' | 'sourceFiles' | 'sourceEdits'>): Promise<void> {
+  const at = `${binary.module}@${binary.version}`;
+  for (const file of binary.sourceFiles ?? []) {
+    const path = join(src, file.path);
+    if (existsSync(path)) session.fail(`${at} already has ${file.path} (sourceFiles writes new files only)`, { hint: 'Change it with sourceEdits instead.' });
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, file.content);
+    session.log.write(`wrote ${file.path}\n`);
+  }
+  for (const edit of binary.sourceEdits ?? []) {
+    const path = join(src, edit.file);
+    const text = existsSync(path) ? await readFile(path, 'utf8') : undefined;
+    if (text === undefined || !text.includes(edit.from)) {
+      session.fail(`${at}: ${text === undefined ? `has no file ${edit.file}` : `${edit.file} does not contain ${JSON.stringify(edit.from)}`} (sourceEdits)`, {
+        hint: 'The module changed: fix the edit for this version, or drop it.',
+      });
+    }
+    await writeFile(path, text.split(edit.from).join(edit.to));
+    session.log.write(`edited ${edit.file}\n`);
+  }
+}
+
 /** Numbers shared trees, so two builds in one process never prepare the same directory. */
 let treeCount = 0;
 
 /** What decides a binary's prepared source tree: binaries that agree on it build from one tree. */
 export function sourceTreeKey(binary: GoBinary): string {
-  const { module, version, replace, sums, inTreeReplacesAt, dropImports, env } = binary;
+  const { module, version, replace, sums, inTreeReplacesAt, dropImports, sourceFiles, sourceEdits, env } = binary;
   // dropImports edits the main package's files: only binaries of that package share such a tree
-  return canonicalJson({ module, version, replace, sums, inTreeReplacesAt, dropImports, package: dropImports?.length ? binary.package ?? '.' : undefined, env });
+  return canonicalJson({ module, version, replace, sums, inTreeReplacesAt, dropImports, sourceFiles, sourceEdits, package: dropImports?.length ? binary.package ?? '.' : undefined, env });
 }
 
 /**
@@ -186,6 +213,7 @@ async function prepareSource(session: BuildSession, binary: GoBinary, go: string
       }
       if (missing.size) session.fail(`the blank imports ${[...missing].join(', ')} (dropImports) are not in ${at}/${pkg}`, { hint: 'Remove them from the recipe or fix their paths.' });
     }
+    await applySourceChanges(session, src, binary);
     if (binary.replace || binary.sums || binary.inTreeReplacesAt) await editGoMod(session, src, binary, go, env);
     return src;
   } catch (error) {

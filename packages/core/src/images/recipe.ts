@@ -7,6 +7,8 @@ export const FACTORY_VERSION = 3;
 
 const envMap = z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name'), z.string());
 const absolutePath = z.string().regex(/^\/[^\0]*$/, 'must be an absolute path');
+/** A path inside a module's tree: relative, no `..` segment. */
+const relativePath = z.string().regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[^\0]+$/, 'must be a path relative to the module root, without ..');
 
 const goBinarySchema = z.strictObject({
   module: z.string().regex(/^[a-zA-Z0-9.\-_~]+(\/[a-zA-Z0-9.\-_~+]+)*$/, 'must be a Go module path'),
@@ -21,6 +23,8 @@ const goBinarySchema = z.strictObject({
   env: envMap.optional(),
   replace: z.record(z.string().min(1), z.string().regex(/^(stub|\S+ v\S+)$/, 'must be "stub" or "module/path vX.Y.Z"')).optional(),
   sums: z.array(z.string().regex(/^\S+ v\S+ h1:[A-Za-z0-9+/=]+$/, 'must be a go.sum line: "module/path version h1:hash"')).optional(),
+  sourceFiles: z.array(z.strictObject({ path: relativePath, content: z.string() })).optional(),
+  sourceEdits: z.array(z.strictObject({ file: relativePath, from: z.string().min(1), to: z.string() })).optional(),
   inTreeReplacesAt: z.string().regex(/^v\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]+)?$/, 'must be a Go module version such as v0.34.4').optional(),
   test: z.boolean().optional(),
   cgo: z.boolean().optional(),

@@ -1,6 +1,7 @@
 import { localClusterHome } from '../config/load.js';
 import { isNetworkAddress, parseCidr, type ResolvedConfig } from '../config/schema.js';
 import type { Addon } from '../contracts/addon.js';
+import { LocalClusterError } from '../errors.js';
 import type { Logger } from '../contracts/context.js';
 import type { Driver } from '../contracts/driver.js';
 import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
@@ -31,6 +32,13 @@ export function networkOf(addressWithPrefix: string): string | undefined {
 export async function addAddon(options: { driver: Driver; config: ResolvedConfig; addon: Addon; logger: Logger; signal: AbortSignal; home?: string }): Promise<void> {
   const { driver, addon, logger, signal } = options;
   const cluster = options.config.cluster.name;
+  const ports = addon.portMappings?.(options.config) ?? [];
+  if (ports.length) {
+    // Docker publishes a container's ports when it is made: a running node cannot gain one
+    throw new LocalClusterError(`Addon "${addon.name}" publishes host ports (${ports.map((p) => p.hostPort).join(', ')}) on the control plane's container, which a running cluster cannot gain.`, {
+      hint: `Bring the cluster up with it: local-cluster down --name ${cluster}, then up with ${addon.name} in --addons (cluster.addons).`,
+    });
+  }
   const nodes = await runningNodes(driver, cluster, signal);
   const controlPlane = controlPlaneOf(nodes);
   const eth0 = (await controlPlane.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'], { signal })).stdout;

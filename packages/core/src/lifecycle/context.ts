@@ -121,7 +121,7 @@ export function newUpContext(options: UpOptions, bootstrapToken: string, certifi
     ...options,
     home,
     clusterDir: clusterDir(home, options.config.cluster.name),
-    plan: planNodes(options.config),
+    plan: planNodes(options.config, options.addons),
     patches,
     podSubnet,
     bootstrapToken,

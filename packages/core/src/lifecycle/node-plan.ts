@@ -1,5 +1,6 @@
 import { TAINT_PATTERN, type ResolvedConfig } from '../config/schema.js';
 import type { NodeRole } from '../contracts/driver.js';
+import type { Addon } from '../contracts/addon.js';
 import { nthAddress, parseCidr } from '../config/schema.js';
 import { controlPlaneHostname, LOAD_BALANCER_HOSTNAME, workerHostname } from './naming.js';
 
@@ -42,11 +43,14 @@ const NO_SETTINGS: NodeSettings = { labels: {}, taints: [], extraMounts: [], ext
  * on consecutive addresses from .2 of dind.subnet, and the load balancer after them with several
  * control planes. The one place that decides how many nodes a cluster has and what each is.
  * cluster.controlPlane's settings apply to every control plane, except its port mappings: only
- * the first publishes them (a host port can be mapped once).
+ * the first publishes them (a host port can be mapped once), and the first also publishes the
+ * addons' port mappings (Addon.portMappings).
  */
-export function planNodes(config: ResolvedConfig): NodePlan {
+export function planNodes(config: ResolvedConfig, addons: readonly Pick<Addon, 'portMappings'>[] = []): NodePlan {
   const subnet = config.dind.subnet;
-  const cp = config.cluster.controlPlane ?? NO_SETTINGS;
+  const own = config.cluster.controlPlane ?? NO_SETTINGS;
+  const published = addons.flatMap((a) => a.portMappings?.(config) ?? []).map((p) => ({ listenAddress: '127.0.0.1', protocol: 'TCP' as const, ...p }));
+  const cp = published.length ? { ...own, extraPortMappings: [...own.extraPortMappings, ...published] } : own;
   const nodes: PlannedNode[] = [];
   const add = (node: Omit<PlannedNode, 'address'>) => nodes.push({ ...node, address: nthAddress(subnet, 2 + node.index) });
   for (let i = 0; i < config.cluster.controlPlanes; i++) {

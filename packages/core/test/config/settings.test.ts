@@ -56,6 +56,9 @@ describe('settings derived from the schema', () => {
       'cluster.registry',
       'cluster.registryPort',
       'cluster.registries',
+      'cluster.ingress.httpPort',
+      'cluster.ingress.httpsPort',
+      'cluster.ingress.gatewayApiVersion',
       'cluster.addons',
       'e2e.parallelism',
     ]);

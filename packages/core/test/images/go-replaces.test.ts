@@ -6,6 +6,8 @@ describe('Go module builds: in-tree replaces', () => {
   it('finds the in-tree replaces of a go.mod (block and single-line forms, ./ and ../)', () => {
     const goMod = `module k8s.io/kubernetes\n\nreplace (\n\tk8s.io/api => ./staging/src/k8s.io/api\n\tk8s.io/client-go v0.0.0 => ./staging/src/k8s.io/client-go\n\tgithub.com/x/y => github.com/x/y v1.0.0\n)\nreplace go.etcd.io/etcd/api/v3 => ../api\n`;
     expect(inTreeReplaces(goMod)).toEqual(['k8s.io/api', 'k8s.io/client-go', 'go.etcd.io/etcd/api/v3']);
+    // a nested module replacing its parent (sigs.k8s.io/gateway-api/conformance)
+    expect(inTreeReplaces('module sigs.k8s.io/gateway-api/conformance\n\nreplace sigs.k8s.io/gateway-api => ../\n')).toEqual(['sigs.k8s.io/gateway-api']);
   });
 
   it('refuses a malformed inTreeReplacesAt and a non-boolean test', () => {

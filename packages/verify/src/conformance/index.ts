@@ -5,3 +5,4 @@ export * from './report.js';
 export * from './run.js';
 export * from './suite.js';
 export * from './node-e2e.js';
+export * from './gateway.js';

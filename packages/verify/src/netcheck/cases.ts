@@ -26,6 +26,7 @@ import {
   WEB_PORTS,
 } from '../reachability/index.js';
 import { nthAddress, parseCidr, waitFor } from '@local-cluster/core';
+import { gatewayCase, ingressCase } from './ingress-cases.js';
 
 /** One case: the fixtures it adds and the tables it probes (in order; a case may change things between tables). */
 export interface NetcheckCase {
@@ -415,4 +416,4 @@ const terminating: NetcheckCase = {
 };
 
 /** Every case, in the order they run. */
-export const NETCHECK_CASES: readonly NetcheckCase[] = [podToPod, clusterIpCase, headless, nodePort, loadBalancer, externalName, hairpin, affinity, hostNetwork, udpStale, terminating];
+export const NETCHECK_CASES: readonly NetcheckCase[] = [podToPod, clusterIpCase, headless, nodePort, loadBalancer, externalName, hairpin, affinity, hostNetwork, udpStale, terminating, ingressCase, gatewayCase];

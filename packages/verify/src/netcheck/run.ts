@@ -96,6 +96,13 @@ export async function runNetcheck(options: NetcheckOptions): Promise<NetcheckRep
   const namespace = `netcheck-${Math.random().toString(36).slice(2, 8)}`;
   logger.info(`netcheck on ${cluster}: Kubernetes ${version}, CNI ${cni}, kube-proxy ${proxyMode}, ${nodes.length} node(s); namespace ${namespace}`);
   const fixture = await deployFixture(kubectl, { server: agnhostServer(agnhost.image.ref), namespace, signal });
+  // the ingress addon's ports as the host reaches them (its cases probe from 127.0.0.1 too)
+  const hostPorts = new Map<number, number>();
+  for (const port of [80, 443]) {
+    const published = await controlPlane.hostPort(port, { signal }).catch(() => undefined);
+    if (published !== undefined) hostPorts.set(port, published);
+  }
+  fixture.hostPorts = hostPorts;
   const probe = tableProber(fixture, { ...(options.attempts ? { attempts: options.attempts } : {}), ...(options.onTable ? { onTable: options.onTable } : {}) });
   const results: NetcheckCaseResult[] = [];
   try {

@@ -32,6 +32,11 @@ export interface Fixture {
   servers: Map<string, Server>;
   /** Node name -> its hostNetwork server pod (empty when deployed without). */
   hostServers: Map<string, Server>;
+  /**
+   * Ports of the first control plane's container published on this machine, by container port
+   * (the ingress addon's 80 and 443): where the host source reaches them on 127.0.0.1.
+   */
+  hostPorts?: Map<number, number>;
   signal?: AbortSignal;
 }
 

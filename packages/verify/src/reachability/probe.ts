@@ -1,4 +1,5 @@
 import { createSocket } from 'node:dgram';
+import { request } from 'node:http';
 import type { NetcheckCell, NetcheckTable } from './table.js';
 import { type Kubectl, LocalClusterError, sleep } from '@local-cluster/core';
 
@@ -8,7 +9,17 @@ import { type Kubectl, LocalClusterError, sleep } from '@local-cluster/core';
  */
 export type Probe =
   /** HTTP GET; the answer is the body (the servers' /hostname: the backend's name). `count` > 1: that many requests, answers one per line. */
-  | { kind: 'http'; host: string; port: number; path?: string; count?: number }
+  | {
+      kind: 'http';
+      host: string;
+      port: number;
+      path?: string;
+      count?: number;
+      /** The Host header (an ingress's host name) when it differs from `host`. */
+      hostHeader?: string;
+      /** Append the response's status as ` HTTP<code>` to the answer (a 404 or 503 is an answer then, not a failure). */
+      status?: boolean;
+    }
   /** A UDP datagram (netexec answers `hostname` with its name); `sourcePort` pins the flow (conntrack). */
   | { kind: 'udp'; host: string; port: number; payload?: string; sourcePort?: number }
   /** A DNS query through the pod's resolver; the answer is `dig +short`'s lines. */
@@ -69,8 +80,10 @@ export const AGNHOST_TOOLS: ProbeTools = {
   shell: 'bash',
   command(probe) {
     switch (probe.kind) {
-      case 'http':
-        return repeat(`curl -sS --max-time ${TIMEOUT_S} ${quote(url(probe))}`, probe.count);
+      case 'http': {
+        const extra = `${probe.hostHeader ? ` -H ${quote(`Host: ${probe.hostHeader}`)}` : ''}${probe.status ? ` -w ${quote(' HTTP%{http_code}')}` : ''}`;
+        return repeat(`curl -sS --max-time ${TIMEOUT_S}${extra} ${quote(url(probe))}`, probe.count);
+      }
       case 'udp':
         return `echo ${quote(probe.payload ?? 'hostname')} | nc -u -w ${TIMEOUT_S - 1}${probe.sourcePort ? ` -p ${probe.sourcePort}` : ''} ${quote(probe.host)} ${probe.port}`;
       case 'dns':
@@ -85,7 +98,8 @@ export const BUSYBOX_TOOLS: ProbeTools = {
   shell: 'sh',
   command(probe) {
     // busybox-static's `wget -T` segfaults (Debian bookworm): bounded by `timeout` instead
-    if (probe.kind === 'http') return repeat(`timeout ${TIMEOUT_S} wget -q -O - ${quote(url(probe))}`, probe.count);
+    if (probe.kind === 'http' && probe.status) throw new LocalClusterError('An HTTP probe of the status code needs the agnhost tools (curl); the busybox toolbox has wget only.');
+    if (probe.kind === 'http') return repeat(`timeout ${TIMEOUT_S} wget -q -O -${probe.hostHeader ? ` --header ${quote(`Host: ${probe.hostHeader}`)}` : ''} ${quote(url(probe))}`, probe.count);
     throw new LocalClusterError(`A ${probe.kind} probe needs the agnhost tools (dig, netcat); the busybox toolbox probes HTTP only.`);
   },
 };
@@ -128,7 +142,32 @@ export function parseBatch(output: string, count: number): ProbeResult[] {
 }
 
 /** Probes from this machine: HTTP and UDP (DNS of the cluster is not this machine's). */
+/** One HTTP GET from this machine with a Host header of its own (fetch does not send one it is given). */
+function hostGet(probe: Extract<Probe, { kind: 'http' }>): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    const req = request(url(probe), { headers: { host: probe.hostHeader ?? probe.host }, timeout: TIMEOUT_S * 1000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ ok: true, output: `${body.trim().split(/\s+/).join(' ')}${probe.status ? ` HTTP${res.statusCode}` : ''}`.trim() }));
+      res.on('error', (e) => resolve({ ok: false, output: (e as NodeJS.ErrnoException).code ?? e.message }));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e) => resolve({ ok: false, output: (e as NodeJS.ErrnoException).code ?? e.message }));
+    req.end();
+  });
+}
+
 export async function hostProbe(probe: Probe): Promise<ProbeResult> {
+  if (probe.kind === 'http' && (probe.hostHeader || probe.status)) {
+    const answers: string[] = [];
+    for (let k = 0; k < (probe.count ?? 1); k += 1) {
+      const r = await hostGet(probe);
+      if (!r.ok) return r;
+      answers.push(r.output);
+    }
+    return { ok: true, output: answers.join(' ') };
+  }
   if (probe.kind === 'http') {
     const answers: string[] = [];
     for (let k = 0; k < (probe.count ?? 1); k += 1) {

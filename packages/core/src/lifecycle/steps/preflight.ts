@@ -164,6 +164,11 @@ export const preflight: Step<UpContext> = {
         `the engine runs on another machine (${ctx.driver.location?.endpoint ?? ctx.info.endpoint}${ctx.driver.location?.origin ? `, from ${ctx.driver.location.origin}` : ''}): the API server is published on its ${ctx.apiServer.listen} and the kubeconfig points at ${ctx.apiServer.address}; host paths and ports are that machine's`,
       );
     }
+    // what addons keep on the engine or publish (the local registry's port and names, the ingress ports):
+    // before the node settings, so a port an addon publishes is refused naming the addon's setting
+    for (const addon of ctx.addons ?? []) {
+      await addon.preflight?.({ config, driver, logger: rt.logger, signal: rt.signal, cacheDir: imageCacheDir(ctx.home) });
+    }
     await checkNodeSettings(ctx.plan.nodes, config.cluster.apiServerPort, remote);
     // on another cluster (cluster.hollowNodesOn): that cluster answers, lets us in and has room, before anything is made
     const hollowOn = config.cluster.hollowNodes > 0 ? placementOf(config) : undefined;
@@ -207,10 +212,6 @@ export const preflight: Step<UpContext> = {
       });
     }
 
-    // what addons keep on the engine (the local registry's port and names)
-    for (const addon of ctx.addons ?? []) {
-      await addon.preflight?.({ config, driver, logger: rt.logger, signal: rt.signal, cacheDir: imageCacheDir(ctx.home) });
-    }
 
     // a restore brings its images along in the nodes' /var
     const required = ctx.restore ? [] : ctx.images;

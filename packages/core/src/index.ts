@@ -30,10 +30,11 @@ export { capabilityName, extraNodeCapabilities, NODE_CAPABILITIES, NODE_CONTRACT
 
 // Config: the schema behind the file, the environment, the flags and the docs table
 export {
-  cidrsOverlap, type Component, type ConfigInput, configSchema, DEFAULT_KUBERNETES_VERSION,
-  isNetworkAddress, mirrorUrlProblem, nthAddress, parseCidr, type ResolvedConfig, type SettingMeta,
-  SUPPORTED_KUBERNETES,
+  cidrsOverlap, cidrsOverlapAny, type Component, type ConfigInput, configSchema, DEFAULT_KUBERNETES_VERSION,
+  IP_FAMILIES, type IpFamily, isNetworkAddress, mirrorUrlProblem, nthAddress, nthAddress6, parseCidr, parseCidr6,
+  POD_SUBNET6, type ResolvedConfig, SERVICE_SUBNET6, type SettingMeta, SUPPORTED_KUBERNETES,
 } from './config/schema.js';
+export { type AddressFamily, familiesOf, hasIpv4, hasIpv6, ipv6Ranges, podRanges, serviceRanges } from './config/ip-family.js';
 export {
   containerdMajorFor, kubeletFailsCgroupV1, kubernetesVersionProblem,
 } from './config/kubernetes-versions.js';

@@ -126,10 +126,17 @@ function bigIntToIp6(value: bigint): string {
 }
 
 /** The n-th address of an IPv6 CIDR: nthAddress6('fd00:10:192::/64', 2) = fd00:10:192::2. */
-export function nthAddress6(cidr: string, n: number): string {
+export function nthAddress6(cidr: string, n: number | bigint): string {
   const parsed = parseCidr6(cidr);
   if (!parsed) throw new Error(`not an IPv6 CIDR: ${cidr}`);
   return bigIntToIp6(ip6ToBigInt(parsed.address) + BigInt(n));
+}
+
+/** The last address of an IPv6 CIDR but one (fd00:10:244::/56 -> fd00:10:244:ff:ffff:ffff:ffff:fffe). */
+export function nearLastAddress6(cidr: string): string {
+  const parsed = parseCidr6(cidr);
+  if (!parsed) throw new Error(`not an IPv6 CIDR: ${cidr}`);
+  return nthAddress6(cidr, (1n << BigInt(128 - parsed.prefix)) - 2n);
 }
 
 /** True when the IPv6 address has no bits set past the prefix. */

@@ -96,7 +96,7 @@ export { haproxyConfig, loadBalancerSpec } from './lifecycle/load-balancer.js';
 export { hasComponentSettings, newProblems, stopReason } from './lifecycle/steps/validate.js';
 export { ensureHelm, helmBinary } from './lifecycle/helm.js';
 export { addAddon, networkOf } from './lifecycle/add-addon.js';
-export { chooseSubnet, withFreeSubnet } from './lifecycle/subnet.js';
+export { chooseSubnet, chooseSubnet6, withFreeSubnet } from './lifecycle/subnet.js';
 export { exportLogs, type ExportLogsOptions, type ExportLogsResult } from './lifecycle/export-logs.js';
 export { lockFile, type LockHolder, withClusterLock } from './lifecycle/lock.js';
 export { withWaitingLock } from './lock-file.js';

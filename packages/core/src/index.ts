@@ -31,7 +31,7 @@ export { capabilityName, extraNodeCapabilities, NODE_CAPABILITIES, NODE_CONTRACT
 // Config: the schema behind the file, the environment, the flags and the docs table
 export {
   cidrsOverlap, cidrsOverlapAny, type Component, type ConfigInput, configSchema, DEFAULT_KUBERNETES_VERSION,
-  IP_FAMILIES, type IpFamily, isNetworkAddress, mirrorUrlProblem, nearLastAddress6, nthAddress, nthAddress6, parseCidr, parseCidr6,
+  IP_FAMILIES, type IpFamily, isNetworkAddress, mirrorUrlProblem, nearLastAddress6, networkOf6, nthAddress, nthAddress6, parseCidr, parseCidr6,
   POD_SUBNET6, type ResolvedConfig, SERVICE_SUBNET6, type SettingMeta, SUPPORTED_KUBERNETES,
 } from './config/schema.js';
 export { type AddressFamily, familiesOf, hasIpv4, hasIpv6, ipv6Ranges, podRanges, serviceRanges } from './config/ip-family.js';

@@ -132,6 +132,14 @@ export function nthAddress6(cidr: string, n: number | bigint): string {
   return bigIntToIp6(ip6ToBigInt(parsed.address) + BigInt(n));
 }
 
+/** The IPv6 network of an address with its prefix (`fd00:10:241::2/64` -> `fd00:10:241::/64`). */
+export function networkOf6(addressWithPrefix: string): string | undefined {
+  const parsed = parseCidr6(addressWithPrefix);
+  if (!parsed) return undefined;
+  const hostBits = BigInt(128 - parsed.prefix);
+  return `${bigIntToIp6((ip6ToBigInt(parsed.address) >> hostBits) << hostBits)}/${parsed.prefix}`;
+}
+
 /** The last address of an IPv6 CIDR but one (fd00:10:244::/56 -> fd00:10:244:ff:ffff:ffff:ffff:fffe). */
 export function nearLastAddress6(cidr: string): string {
   const parsed = parseCidr6(cidr);

@@ -10,6 +10,7 @@ import {
   grid,
   hasAddress,
   HOST_SOURCE,
+  ofFamily,
   HOSTNET_CLOSED_PORT,
   HOSTNET_HTTP_PORT,
   hostnetSources,
@@ -189,7 +190,7 @@ const nodePort: NetcheckCase = {
 /** An address of the cluster's MetalLB pools that no Service has, for the negative control. */
 async function unassignedPoolAddress(f: Fixture, assigned: readonly string[]): Promise<string | undefined> {
   const pools = await f.kubectl(['get', 'ipaddresspools.metallb.io', '-A', '-o', 'jsonpath={.items[*].spec.addresses[*]}']).catch(() => '');
-  for (const range of pools.split(/\s+/).filter(Boolean).reverse()) {
+  for (const range of pools.split(/\s+/).filter(Boolean).filter((r) => !f.family || ofFamily(r, f.family)).reverse()) {
     const last = range.includes('-') ? range.split('-')[1]!.trim() : (() => {
       const c = parseCidr(range);
       return c ? nthAddress(range, 2 ** (32 - c.prefix) - 1) : undefined;

@@ -9,7 +9,7 @@ import { mismatches, report } from './netcheck-helpers.js';
 
 // cluster.ipFamily on the bridge CNI: dual stack and IPv6 alone, each checked through the API and
 // with every netcheck case in each family; and the IPv6 settings refused before anything is made.
-// Subnets 10.241/16 (fd00:10:241::/64) and 10.242/16 (fd00:10:242::/64): no other file uses them.
+// Subnets 10.241.0.0/24 (fd00:10:241::/64) and 10.242.0.0/24 (fd00:10:242::/64): no other file uses them.
 const DUAL = `v6-dual-${process.pid}`;
 const SIX = `v6-six-${process.pid}`;
 const BAD = `v6-bad-${process.pid}`;
@@ -51,16 +51,16 @@ describe('bad IPv6 input is refused before anything is made, naming the setting'
   });
 
   it('a dind.subnet6 that overlaps another Docker network', async () => {
-    await driver.createNetwork({ name: PROBE_NETWORK, subnet: '10.243.0.0/24', subnet6: 'fd00:10:243::/64', labels: { [LABELS.managed]: 'true', [LABELS.role]: 'test' } });
-    const r = await cli(['up', '--name', BAD, '--ip-family', 'dual', '--dind-subnet', '10.241.0.0/16', '--dind-subnet6', 'fd00:10:243::/64', '--addons', '']);
+    await driver.createNetwork({ name: PROBE_NETWORK, subnet: '10.242.3.0/24', subnet6: 'fd00:10:242:3::/64', labels: { [LABELS.managed]: 'true', [LABELS.role]: 'test' } });
+    const r = await cli(['up', '--name', BAD, '--ip-family', 'dual', '--dind-subnet', '10.241.2.0/24', '--dind-subnet6', 'fd00:10:242:3::/64', '--addons', '']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`dind\\.subnet6 fd00:10:243::/64 overlaps Docker network "${PROBE_NETWORK}"`));
+    expect(r.stderr).toMatch(new RegExp(`dind\\.subnet6 fd00:10:242:3::/64 overlaps Docker network "${PROBE_NETWORK}"`));
     expect(await leftovers(BAD)).toEqual([]);
     await driver.removeNetwork(PROBE_NETWORK, { role: 'test' });
   });
 
   it('a CNI plugin that cannot serve the family, named with the family', async () => {
-    const r = await cli(['up', '--name', BAD, '--ip-family', 'dual', '--cni-plugin', 'weave', '--dind-subnet', '10.241.0.0/16', '--addons', '']);
+    const r = await cli(['up', '--name', BAD, '--ip-family', 'dual', '--cni-plugin', 'weave', '--dind-subnet', '10.241.2.0/24', '--addons', '']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/cluster\.ipFamily is dual, but CNI plugin "weave" cannot serve IPv6/);
     expect(await leftovers(BAD)).toEqual([]);
@@ -71,7 +71,7 @@ describe('--ip-family dual on bridge', () => {
   const k = kubectlFor(DUAL);
 
   it('up: every node and every pod has one address of each family', async () => {
-    const r = await cli(['up', '--name', DUAL, '--ip-family', 'dual', '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.241.0.0/16']);
+    const r = await cli(['up', '--name', DUAL, '--ip-family', 'dual', '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.241.0.0/24', '--dind-subnet6', 'fd00:10:241::/64']);
     expect(r.code, r.stderr).toBe(0);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1']);
     const nodes = items((await k('get', 'nodes', '-o', 'json')).stdout);
@@ -136,7 +136,7 @@ describe('--ip-family ipv6 on bridge', () => {
   const k = kubectlFor(SIX);
 
   it('up: nodes, pods and Services have IPv6 addresses only', async () => {
-    const r = await cli(['up', '--name', SIX, '--ip-family', 'ipv6', '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.242.0.0/16']);
+    const r = await cli(['up', '--name', SIX, '--ip-family', 'ipv6', '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.242.0.0/24', '--dind-subnet6', 'fd00:10:242::/64']);
     expect(r.code, r.stderr).toBe(0);
     expect(readyNodes((await k('get', 'nodes', '-o', 'json')).stdout)).toEqual(['kube-master', 'kube-node-1']);
     for (const n of items((await k('get', 'nodes', '-o', 'json')).stdout)) {

@@ -25,9 +25,11 @@ function configError(options: LoadConfigOptions): ConfigError {
 const config = (input: ConfigInput) => configSchema.parse(input);
 
 /** The documents of `local-cluster config kubeadm` for a config. */
-function kubeadmDocs(input: ConfigInput): Record<string, any>[] {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the kubeadm documents, read field by field
+type AnyDoc = Record<string, any>;
+function kubeadmDocs(input: ConfigInput): AnyDoc[] {
   const c = config(input);
-  return yaml.loadAll(renderClusterKubeadm(c, planNodes(c), bridgeLike(['ipv4', 'ipv6']))) as Record<string, any>[];
+  return yaml.loadAll(renderClusterKubeadm(c, planNodes(c), bridgeLike(['ipv4', 'ipv6']))) as AnyDoc[];
 }
 
 describe('IPv6 addresses', () => {

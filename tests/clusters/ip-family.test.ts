@@ -182,7 +182,7 @@ describe('--ip-family dual on flannel (VXLAN in each family)', () => {
     for (const node of await driver.listNodes({ cluster: FLANNEL, role: 'node' })) {
       const env = (await node.exec(['cat', '/run/flannel/subnet.env'])).stdout;
       expect(env).toMatch(/FLANNEL_IPV6_NETWORK=fd00:10:244::\/56/);
-      expect(env).toMatch(/FLANNEL_IPV6_SUBNET=fd00:10:244:[0-9a-f]*::1\/64/);
+      expect(env).toMatch(/FLANNEL_IPV6_SUBNET=fd00:10:244:[0-9a-f:]*:1\/64/);
     }
     const dns = items((await k('-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '-o', 'json')).stdout);
     for (const p of dns) expect((p.status.podIPs as { ip: string }[]).map((x) => x.ip)).toEqual([expect.stringMatching(/^10\.244\./), expect.stringMatching(/^fd00:10:244:/)]);

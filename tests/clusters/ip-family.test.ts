@@ -203,3 +203,35 @@ describe('--ip-family dual on flannel (VXLAN in each family)', () => {
     expect(await leftovers(FLANNEL)).toEqual([]);
   });
 });
+
+describe('--ip-family dual on calico (an IPv6 pool over VXLAN)', () => {
+  const CALICO = `v6-calico-${process.pid}`;
+  const k = kubectlFor(CALICO);
+  afterAll(async () => {
+    await clean({ driver, cluster: CALICO }).catch(() => undefined);
+  });
+
+  it('up: pods on the pod network get an address of each family from the two pools', async () => {
+    const r = await cli(['up', '--name', CALICO, '--cni-plugin', 'calico', '--ip-family', 'dual', '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.241.0.0/24', '--dind-subnet6', 'fd00:10:241::/64']);
+    expect(r.code, r.stderr).toBe(0);
+    const pools = (await k('get', 'ippools.crd.projectcalico.org', '-o', 'jsonpath={range .items[*]}{.spec.cidr} {.spec.vxlanMode} {.spec.natOutgoing}{"\\n"}{end}')).stdout.trim().split('\n').sort();
+    expect(pools).toEqual(['192.168.0.0/16 Always true', 'fd00:10:244::/56 Always true']);
+    const dns = items((await k('-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '-o', 'json')).stdout);
+    for (const p of dns) expect((p.status.podIPs as { ip: string }[]).map((x) => x.ip)).toEqual([expect.stringMatching(/^192\.168\./), expect.stringMatching(/^fd00:10:244:/)]);
+  });
+
+  it('netcheck: every case green in each family', async () => {
+    const r = await cli(['netcheck', '--name', CALICO, '--json']);
+    const out = report(r.stdout);
+    expect(mismatches(out), r.stderr.slice(-2000)).toEqual([]);
+    expect(statuses(out, 'ipv4')).toEqual(ALL_PASSED);
+    expect(statuses(out, 'ipv6')).toEqual(ALL_PASSED);
+    expect(r.code).toBe(0);
+    console.log(`[${CALICO}] netcheck cells: ${out.cells.asExpected}/${out.cells.total} as expected`);
+  });
+
+  it('clean leaves nothing of the cluster', async () => {
+    expect((await cli(['clean', '--name', CALICO])).code).toBe(0);
+    expect(await leftovers(CALICO)).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { ADDON_API_VERSION, goModuleDir, nthAddress, parseCidr, type Addon, type ClusterContext, type GoBinary, type ImageRequirement } from '@local-cluster/core';
+import { ADDON_API_VERSION, familiesOf, goModuleDir, ipv6Ranges, nthAddress, nthAddress6, parseCidr, type Addon, type ClusterContext, type GoBinary, type ImageRequirement } from '@local-cluster/core';
 
 /**
  * LoadBalancer Services with addresses from the cluster's Docker network: MetalLB in L2 mode
@@ -290,11 +290,20 @@ export function metallbManifest(): object[] {
   ];
 }
 
-/** The pool (the top of the cluster's Docker network) and its announcement in L2 mode. */
-export function metallbPoolManifest(subnet: string): object[] {
+/**
+ * The IPv6 pool of a node network's IPv6 range: METALLB_POOL_SIZE addresses from ::ff00, far above
+ * the nodes' fixed ones (metallbPool6('fd00:10:241::/64') = 'fd00:10:241::ff00-fd00:10:241::ff0f').
+ */
+export function metallbPool6(subnet6: string): string {
+  return `${nthAddress6(subnet6, 0xff00)}-${nthAddress6(subnet6, 0xff00 + METALLB_POOL_SIZE - 1)}`;
+}
+
+/** The pool (the top of the cluster's Docker network; with IPv6 a range of its IPv6 range too, or that alone) and its announcement in L2 mode. */
+export function metallbPoolManifest(subnet: string, ipv6?: { subnet6: string; only: boolean }): object[] {
   const metadata = { name: METALLB_POOL_NAME, namespace: METALLB_NAMESPACE };
+  const addresses = [...(ipv6?.only ? [] : [metallbPool(subnet)]), ...(ipv6 ? [metallbPool6(ipv6.subnet6)] : [])];
   return [
-    { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata, spec: { addresses: [metallbPool(subnet)] } },
+    { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata, spec: { addresses } },
     { apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata, spec: { ipAddressPools: [METALLB_POOL_NAME] } },
   ];
 }
@@ -312,13 +321,16 @@ export function metallb(): Addon {
       await ctx.apply(crds);
       const names = crds.map((crd) => `crd/${(crd as Crd).metadata.name}`);
       await ctx.kubectl(['wait', '--for=condition=Established', ...names, '--timeout=60s']);
-      await ctx.apply([...metallbManifest(), ...metallbPoolManifest(ctx.config.dind.subnet)]);
+      const families = familiesOf(ctx.config);
+      const ipv6 = families.includes('ipv6') ? { subnet6: ipv6Ranges(ctx.config).node, only: !families.includes('ipv4') } : undefined;
+      await ctx.apply([...metallbManifest(), ...metallbPoolManifest(ctx.config.dind.subnet, ipv6)]);
     },
     async waitReady(ctx: ClusterContext) {
       await ctx.waitForRollout('deployment', METALLB_NAMESPACE, CONTROLLER, { timeoutSeconds: 180 });
       await ctx.waitForRollout('daemonset', METALLB_NAMESPACE, SPEAKER, { timeoutSeconds: 240 });
       // the controller has taken the pool: it counts its addresses in the pool's status
-      await ctx.kubectl(['wait', '--for=jsonpath={.status.availableIPv4}', '-n', METALLB_NAMESPACE, `ipaddresspool/${METALLB_POOL_NAME}`, '--timeout=60s']);
+      const counted = familiesOf(ctx.config).includes('ipv4') ? 'availableIPv4' : 'availableIPv6';
+      await ctx.kubectl(['wait', `--for=jsonpath={.status.${counted}}`, '-n', METALLB_NAMESPACE, `ipaddresspool/${METALLB_POOL_NAME}`, '--timeout=60s']);
     },
   };
 }

@@ -97,3 +97,14 @@ describe('metallb addon', () => {
     for (const crd of crds) expect(JSON.stringify(crd)).not.toContain('Webhook');
   }, 120_000);
 });
+
+describe('MetalLB pools per address family', () => {
+  it('a dual-stack cluster gets an IPv4 and an IPv6 range; an IPv6 one the IPv6 range alone', async () => {
+    const { metallbPool6 } = await import('../src/metallb.js');
+    expect(metallbPool6('fd00:10:241::/64')).toBe('fd00:10:241::ff00-fd00:10:241::ff0f');
+    const pool = (docs: object[]) => (docs[0] as { spec: { addresses: string[] } }).spec.addresses;
+    expect(pool(metallbPoolManifest('10.241.0.0/16'))).toEqual(['10.241.255.239-10.241.255.254']);
+    expect(pool(metallbPoolManifest('10.241.0.0/16', { subnet6: 'fd00:10:241::/64', only: false }))).toEqual(['10.241.255.239-10.241.255.254', 'fd00:10:241::ff00-fd00:10:241::ff0f']);
+    expect(pool(metallbPoolManifest('10.242.0.0/16', { subnet6: 'fd00:10:242::/64', only: true }))).toEqual(['fd00:10:242::ff00-fd00:10:242::ff0f']);
+  });
+});

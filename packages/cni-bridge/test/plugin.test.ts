@@ -32,3 +32,35 @@ describe('pod network hook', () => {
     expect(hook).toContain('-s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE');
   });
 });
+
+describe('bridge in each address family', () => {
+  it('declares both families', () => {
+    expect(factory().supports?.ipFamilies).toEqual(['ipv4', 'ipv6']);
+  });
+
+  it('dual stack: one host-local range and one default route per family', () => {
+    const conf = JSON.parse(bridgeConflist(['10.244.1.0/24', 'fd00:10:244:1::/64']));
+    expect(conf.plugins[0].ipam).toEqual({
+      type: 'host-local',
+      ranges: [[{ subnet: '10.244.1.0/24' }], [{ subnet: 'fd00:10:244:1::/64' }]],
+      routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }],
+    });
+  });
+
+  it('IPv4 alone: the conflist and hook are what they were before families', () => {
+    expect(bridgeConflist('10.244.1.0/24')).toBe(bridgeConflist(['10.244.1.0/24']));
+    expect(JSON.parse(bridgeConflist('10.244.1.0/24')).plugins[0].ipam.routes).toEqual([{ dst: '0.0.0.0/0' }]);
+    expect(podNetworkHook('10.244.0.0/16', [])).not.toMatch(/ip6|-6|ipv6/);
+  });
+
+  it('IPv6 routes go via the other node IPv6 address, with ip6tables masquerading and forwarding on', () => {
+    const hook = podNetworkHook(['10.244.0.0/16', 'fd00:10:244::/56'], [
+      { cidr: '10.244.1.0/24', via: '10.241.0.3' },
+      { cidr: 'fd00:10:244:1::/64', via: 'fd00:10:241::3' },
+    ]);
+    expect(hook).toContain('ip route replace 10.244.1.0/24 via 10.241.0.3');
+    expect(hook).toContain('ip -6 route replace fd00:10:244:1::/64 via fd00:10:241::3');
+    expect(hook).toContain('ip6tables -t nat -C POSTROUTING -s fd00:10:244::/56 ! -d fd00:10:244::/56 -j MASQUERADE');
+    expect(hook).toContain('sysctl -qw net.ipv6.conf.all.forwarding=1');
+  });
+});

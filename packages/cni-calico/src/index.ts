@@ -2,6 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CNI_API_VERSION,
+  familiesOf,
+  ipv6Ranges,
   goModuleDir,
   iptablesWrapperFiles,
   PreflightError,
@@ -102,7 +104,7 @@ export interface CalicoOptions {
 const NS = 'kube-system';
 
 /** The CNI config template the installer fills in on every node. */
-export function cniNetworkConfig(): string {
+export function cniNetworkConfig(ipv6?: { only: boolean }): string {
   return JSON.stringify(
     {
       name: 'k8s-pod-network',
@@ -115,7 +117,7 @@ export function cniNetworkConfig(): string {
           datastore_type: 'kubernetes',
           nodename: '__KUBERNETES_NODE_NAME__',
           mtu: '__CNI_MTU__',
-          ipam: { type: 'calico-ipam' },
+          ipam: { type: 'calico-ipam', ...(ipv6 ? { assign_ipv4: String(!ipv6.only), assign_ipv6: 'true' } : {}) },
           policy: { type: 'k8s' },
           kubernetes: { kubeconfig: '__KUBECONFIG_FILEPATH__' },
         },
@@ -190,7 +192,7 @@ function rbac(): object[] {
 }
 
 /** RBAC, config, the calico-node DaemonSet and kube-controllers, from the cluster's settings (CRDs apart). */
-export function calicoManifest(podSubnet: string, options: CalicoOptions = {}): object[] {
+export function calicoManifest(podSubnet: string, options: CalicoOptions = {}, ipv6?: { podSubnet: string; only: boolean }): object[] {
   const mtu = String(options.mtu ?? 0);
   const fromConfig = (key: string) => ({ valueFrom: { configMapKeyRef: { name: 'calico-config', key } } });
   const nodeName = { valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } };
@@ -203,12 +205,17 @@ export function calicoManifest(podSubnet: string, options: CalicoOptions = {}): 
     { name: 'NODENAME', ...nodeName },
     { name: 'CALICO_NETWORKING_BACKEND', ...fromConfig('calico_backend') },
     { name: 'CLUSTER_TYPE', value: 'k8s' },
-    { name: 'IP', value: 'autodetect' },
+    // an IPv6-only cluster's nodes have no IPv4 InternalIP for Calico
+    { name: 'IP', value: ipv6?.only ? 'none' : 'autodetect' },
     { name: 'IP_AUTODETECTION_METHOD', value: 'kubernetes-internal-ip' },
     { name: 'CALICO_IPV4POOL_CIDR', value: podSubnet },
     { name: 'CALICO_IPV4POOL_IPIP', value: 'Never' },
     { name: 'CALICO_IPV4POOL_VXLAN', value: 'Always' },
-    { name: 'CALICO_IPV6POOL_VXLAN', value: 'Never' },
+    { name: 'CALICO_IPV6POOL_VXLAN', value: ipv6 ? 'Always' : 'Never' },
+    // with cluster.ipFamily dual or ipv6: an IPv6 pool over VXLAN, each node at its IPv6 InternalIP
+    // NAT outgoing as the IPv4 pool has it: a pod's packets to another node's address leave with
+    // that node's source, so an externalTrafficPolicy Local NodePort treats them alike in both families
+    ...(ipv6 ? [{ name: 'IP6', value: 'autodetect' }, { name: 'IP6_AUTODETECTION_METHOD', value: 'kubernetes-internal-ip' }, { name: 'CALICO_IPV6POOL_CIDR', value: ipv6.podSubnet }, { name: 'CALICO_IPV6POOL_NAT_OUTGOING', value: 'true' }] : []),
     { name: 'FELIX_VXLANMTU', ...fromConfig('veth_mtu') },
     { name: 'FELIX_IPINIPENABLED', value: 'false' },
     { name: 'FELIX_BPFENABLED', value: 'false' },
@@ -216,7 +223,7 @@ export function calicoManifest(podSubnet: string, options: CalicoOptions = {}): 
     { name: 'FELIX_WIREGUARDENABLED', value: 'false' },
     { name: 'CALICO_DISABLE_FILE_LOGGING', value: 'true' },
     { name: 'FELIX_DEFAULTENDPOINTTOHOSTACTION', value: 'ACCEPT' },
-    { name: 'FELIX_IPV6SUPPORT', value: 'false' },
+    { name: 'FELIX_IPV6SUPPORT', value: String(ipv6 !== undefined) },
     { name: 'FELIX_HEALTHENABLED', value: 'true' },
     // the iptables data plane still cleans up a BPF connect-time load balancer at start, which
     // needs libbpf (cgo): built with CGO off there is none to clean up, and the stub would panic
@@ -241,7 +248,7 @@ export function calicoManifest(podSubnet: string, options: CalicoOptions = {}): 
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'calico-config', namespace: NS },
-      data: { typha_service_name: 'none', calico_backend: 'vxlan', veth_mtu: mtu, cni_network_config: cniNetworkConfig() },
+      data: { typha_service_name: 'none', calico_backend: 'vxlan', veth_mtu: mtu, cni_network_config: cniNetworkConfig(ipv6) },
     },
     {
       apiVersion: 'apps/v1',
@@ -369,14 +376,16 @@ export function calico(options: CalicoOptions = {}): CniPlugin {
     kind: 'cni',
     name: 'calico',
     defaultPodSubnet: podSubnet,
-    supports: { multiNode: true, ipFamilies: ['ipv4'], networkPolicy: true },
+    supports: { multiNode: true, ipFamilies: ['ipv4', 'ipv6'], networkPolicy: true },
     images: () => calicoImages(),
     configure: () => ({ podSubnet }),
     async install(ctx: ClusterContext) {
       // CRDs first: server-side, as upstream's are too large for client-side apply's annotation
       for (const crd of await calicoCrds()) await ctx.kubectl(['apply', '--server-side', '-f', '-'], { stdin: crd });
       await ctx.kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=60s']);
-      await ctx.apply(calicoManifest(ctx.podSubnet, options));
+      const families = familiesOf(ctx.config);
+      const ipv6 = families.includes('ipv6') ? { podSubnet: ipv6Ranges(ctx.config).pod, only: !families.includes('ipv4') } : undefined;
+      await ctx.apply(calicoManifest(ctx.podSubnet, options, ipv6));
     },
     async waitReady(ctx: ClusterContext) {
       await ctx.waitForRollout('daemonset', NS, 'calico-node', { timeoutSeconds: 240 });

@@ -64,3 +64,23 @@ describe('calico manifest and images', () => {
     expect((error as Error).message).toContain('no IPIP');
   });
 });
+
+describe('calico in each address family', () => {
+  const env = (objects: object[]) => {
+    const ds = objects.find((o) => (o as { kind?: string; metadata?: { name?: string } }).kind === 'DaemonSet') as { spec: { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } } };
+    return Object.fromEntries(ds.spec.template.spec.containers[0]!.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+  };
+
+  it('dual stack: an IPv6 VXLAN pool, Felix IPv6 support, nodes at their IPv6 InternalIP, IPAM of both families', () => {
+    const e = env(calicoManifest('192.168.0.0/16', {}, { podSubnet: 'fd00:10:244::/56', only: false }));
+    expect(e).toMatchObject({ IP: 'autodetect', IP6: 'autodetect', IP6_AUTODETECTION_METHOD: 'kubernetes-internal-ip', CALICO_IPV6POOL_CIDR: 'fd00:10:244::/56', CALICO_IPV6POOL_VXLAN: 'Always', CALICO_IPV6POOL_NAT_OUTGOING: 'true', FELIX_IPV6SUPPORT: 'true' });
+    expect(JSON.parse(cniNetworkConfig({ only: false }).replace('__CNI_MTU__', '0')).plugins[0].ipam).toEqual({ type: 'calico-ipam', assign_ipv4: 'true', assign_ipv6: 'true' });
+  });
+
+  it('IPv4 alone: as before (no IPv6 pool, Felix IPv6 off)', () => {
+    const e = env(calicoManifest('192.168.0.0/16'));
+    expect(e).toMatchObject({ CALICO_IPV6POOL_VXLAN: 'Never', FELIX_IPV6SUPPORT: 'false' });
+    expect(e).not.toHaveProperty('IP6');
+    expect(JSON.parse(cniNetworkConfig().replace('__CNI_MTU__', '0')).plugins[0].ipam).toEqual({ type: 'calico-ipam' });
+  });
+});

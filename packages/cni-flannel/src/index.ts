@@ -1,5 +1,7 @@
 import {
   CNI_API_VERSION,
+  familiesOf,
+  ipv6Ranges,
   iptablesWrapperFiles,
   type ClusterContext,
   type CniPlugin,
@@ -80,17 +82,21 @@ export function cniConfig(): object {
   };
 }
 
-/** flanneld's network config: the cluster's pod subnet over VXLAN. */
-export function netConfig(podSubnet: string, options: FlannelOptions = {}): object {
+/**
+ * flanneld's network config: the cluster's pod subnet over VXLAN; with an IPv6 pod subnet
+ * (cluster.ipFamily dual or ipv6) that one too, or that one alone.
+ */
+export function netConfig(podSubnet: string, options: FlannelOptions = {}, ipv6?: { podSubnet: string; only: boolean }): object {
   return {
-    Network: podSubnet,
+    ...(ipv6?.only ? { EnableIPv4: false } : { Network: podSubnet }),
+    ...(ipv6 ? { EnableIPv6: true, IPv6Network: ipv6.podSubnet } : {}),
     EnableNFTables: false,
     Backend: { Type: 'vxlan', ...(options.vni ? { VNI: options.vni } : {}), ...(options.port ? { Port: options.port } : {}) },
   };
 }
 
 /** Namespace, RBAC, config and DaemonSet, written from the cluster's settings. */
-export function flannelManifest(podSubnet: string, options: FlannelOptions = {}): object[] {
+export function flannelManifest(podSubnet: string, options: FlannelOptions = {}, ipv6?: { podSubnet: string; only: boolean }): object[] {
   const labels = { app: APP, tier: 'node' };
   const hostPath = (name: string, path: string, type?: string) => ({ name, hostPath: { path, ...(type ? { type } : {}) } });
   return [
@@ -119,7 +125,7 @@ export function flannelManifest(podSubnet: string, options: FlannelOptions = {})
       metadata: { name: 'kube-flannel-cfg', namespace: NAMESPACE, labels },
       data: {
         'cni-conf.json': JSON.stringify(cniConfig(), null, 2),
-        'net-conf.json': JSON.stringify(netConfig(podSubnet, options), null, 2),
+        'net-conf.json': JSON.stringify(netConfig(podSubnet, options, ipv6), null, 2),
       },
     },
     {
@@ -201,12 +207,14 @@ export function flannel(options: FlannelOptions = {}): CniPlugin {
     kind: 'cni',
     name: 'flannel',
     defaultPodSubnet: podSubnet,
-    supports: { multiNode: true, ipFamilies: ['ipv4'] },
+    supports: { multiNode: true, ipFamilies: ['ipv4', 'ipv6'] },
     images: () => flannelImages(),
     // the controller manager allocates each node's /24 (kubeadm turns it on with a pod subnet)
     configure: () => ({ podSubnet }),
     async install(ctx: ClusterContext) {
-      await ctx.apply(flannelManifest(ctx.podSubnet, options));
+      const families = familiesOf(ctx.config);
+      const ipv6 = families.includes('ipv6') ? { podSubnet: ipv6Ranges(ctx.config).pod, only: !families.includes('ipv4') } : undefined;
+      await ctx.apply(flannelManifest(ctx.podSubnet, options, ipv6));
     },
     async waitReady(ctx: ClusterContext) {
       await ctx.waitForRollout('daemonset', NAMESPACE, DAEMONSET, { timeoutSeconds: 180 });

@@ -61,3 +61,14 @@ describe('flannel manifest and images', () => {
     expect(factory({ podSubnet: '10.50.0.0/16' }).configure!(configSchema.parse({}))).toEqual({ podSubnet: '10.50.0.0/16' });
   });
 });
+
+describe('flannel in each address family', () => {
+  it('dual stack: both networks; IPv6 alone: IPv4 off', () => {
+    expect(netConfig('10.244.0.0/16', {}, { podSubnet: 'fd00:10:244::/56', only: false })).toMatchObject({ Network: '10.244.0.0/16', EnableIPv6: true, IPv6Network: 'fd00:10:244::/56' });
+    const six = netConfig('10.244.0.0/16', {}, { podSubnet: 'fd00:10:244::/56', only: true }) as Record<string, unknown>;
+    expect(six).toMatchObject({ EnableIPv4: false, EnableIPv6: true, IPv6Network: 'fd00:10:244::/56' });
+    expect(six).not.toHaveProperty('Network');
+    expect(netConfig('10.244.0.0/16')).not.toHaveProperty('EnableIPv6');
+    expect(factory().supports?.ipFamilies).toEqual(['ipv4', 'ipv6']);
+  });
+});

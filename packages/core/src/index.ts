@@ -30,10 +30,11 @@ export { capabilityName, extraNodeCapabilities, NODE_CAPABILITIES, NODE_CONTRACT
 
 // Config: the schema behind the file, the environment, the flags and the docs table
 export {
-  cidrsOverlap, type Component, type ConfigInput, configSchema, DEFAULT_KUBERNETES_VERSION,
-  isNetworkAddress, mirrorUrlProblem, nthAddress, parseCidr, type ResolvedConfig, type SettingMeta,
-  SUPPORTED_KUBERNETES,
+  cidrsOverlap, cidrsOverlapAny, type Component, type ConfigInput, configSchema, DEFAULT_KUBERNETES_VERSION,
+  IP_FAMILIES, type IpFamily, isNetworkAddress, mirrorUrlProblem, nearLastAddress6, networkOf6, nthAddress, nthAddress6, parseCidr, parseCidr6,
+  POD_SUBNET6, type ResolvedConfig, SERVICE_SUBNET6, type SettingMeta, SUPPORTED_KUBERNETES,
 } from './config/schema.js';
+export { type AddressFamily, familiesOf, hasIpv4, hasIpv6, ipv6Ranges, podRanges, serviceRanges } from './config/ip-family.js';
 export {
   containerdMajorFor, kubeletFailsCgroupV1, kubernetesVersionProblem,
 } from './config/kubernetes-versions.js';
@@ -96,12 +97,12 @@ export { haproxyConfig, loadBalancerSpec } from './lifecycle/load-balancer.js';
 export { hasComponentSettings, newProblems, stopReason } from './lifecycle/steps/validate.js';
 export { ensureHelm, helmBinary } from './lifecycle/helm.js';
 export { addAddon, networkOf } from './lifecycle/add-addon.js';
-export { chooseSubnet, withFreeSubnet } from './lifecycle/subnet.js';
+export { chooseSubnet, chooseSubnet6, withFreeSubnet } from './lifecycle/subnet.js';
 export { exportLogs, type ExportLogsOptions, type ExportLogsResult } from './lifecycle/export-logs.js';
 export { lockFile, type LockHolder, withClusterLock } from './lifecycle/lock.js';
 export { withWaitingLock } from './lock-file.js';
 export {
-  clusterPodSubnet, type Kubectl, kubeProxyMode, nodeAddresses, REAL_NODES_SELECTOR, serverVersion,
+  clusterFamilies, clusterPodSubnet, clusterPodSubnets, clusterServiceSubnets, type Kubectl, kubeProxyMode, nodeAddresses, REAL_NODES_SELECTOR, serverVersion,
 } from './lifecycle/cluster-facts.js';
 export {
   countReady, createFakeNodes, FAKE_NODE_LABEL, fakeNodeManifest, fakeNodeName, fakeNodesAddress,

@@ -99,7 +99,7 @@ export function containerCreateOptions(
           EndpointsConfig: {
             [spec.network]: {
               Aliases: [spec.hostname],
-              ...(spec.ip ? { IPAMConfig: { IPv4Address: spec.ip } } : {}),
+              ...(spec.ip ? { IPAMConfig: { IPv4Address: spec.ip, ...(spec.ip6 ? { IPv6Address: spec.ip6 } : {}) } } : {}),
             },
           },
         }

@@ -35,7 +35,8 @@ export async function createNetwork(ctx: DockerContext, spec: NetworkSpec, optio
       Name: spec.name,
       Driver: 'bridge',
       CheckDuplicate: true,
-      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, ...(spec.gateway ? { Gateway: spec.gateway } : {}) }] },
+      ...(spec.subnet6 ? { EnableIPv6: true } : {}),
+      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, ...(spec.gateway ? { Gateway: spec.gateway } : {}) }, ...(spec.subnet6 ? [{ Subnet: spec.subnet6 }] : [])] },
       Options: {
         'com.docker.network.bridge.enable_icc': 'true',
         'com.docker.network.bridge.enable_ip_masquerade': 'true',

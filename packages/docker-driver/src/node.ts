@@ -82,6 +82,16 @@ export class DockerNode implements NodeHandle {
     return address;
   }
 
+  async ip6(options: CallOptions = {}): Promise<string | undefined> {
+    const info = await this.inspect('read the IPv6 address', options.signal);
+    const networks = info.NetworkSettings.Networks ?? {};
+    return (
+      (this.network !== undefined ? networks[this.network]?.GlobalIPv6Address : undefined) ||
+      Object.values(networks).find((n) => n.GlobalIPv6Address)?.GlobalIPv6Address ||
+      undefined
+    );
+  }
+
   async state(options: CallOptions = {}): Promise<NodeState> {
     return toNodeState((await this.inspect('read the state', options.signal)).State.Status);
   }

@@ -310,15 +310,24 @@ export function convertKindConfig(doc: Doc, file: string): KindConversion {
   }
 
   const net = kind.networking ?? {};
-  if (net.ipFamily && net.ipFamily !== 'ipv4') {
-    refuse(file, 'networking.ipFamily', `is ${net.ipFamily}; local-cluster makes IPv4 clusters only for now (IPv6 is a separate issue)`, 'Remove it or set ipv4.');
+  if (net.ipFamily !== undefined) {
+    cluster.ipFamily = net.ipFamily;
+    origins.push(['cluster.ipFamily', 'networking.ipFamily']);
   }
   if (net.dnsSearch !== undefined) refuse(file, 'networking.dnsSearch', "has no equivalent: nodes keep the host's DNS search domains", 'Remove it.');
   if (net.kubeProxyMode === 'none') refuse(file, 'networking.kubeProxyMode', 'is none, which has no equivalent: every cluster here runs kube-proxy', 'Remove it or set iptables or nftables.');
+  // kind writes a dual-stack range as "v4,v6" and an IPv6 one alone: each family to its setting
+  for (const field of ['podSubnet', 'serviceSubnet'] as const) {
+    const value = net[field];
+    if (value === undefined) continue;
+    for (const range of value.split(',').map((r) => r.trim()).filter(Boolean)) {
+      const to = range.includes(':') ? `${field}6` : field;
+      cluster[to] = range;
+      origins.push([`cluster.${to}`, `networking.${field}`]);
+    }
+  }
   const netMap: [keyof typeof net, string][] = [
     ['apiServerAddress', 'apiServerAddress'],
-    ['podSubnet', 'podSubnet'],
-    ['serviceSubnet', 'serviceSubnet'],
     ['kubeProxyMode', 'kubeProxyMode'],
   ];
   for (const [from, to] of netMap) {

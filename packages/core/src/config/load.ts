@@ -5,7 +5,8 @@ import yaml from 'js-yaml';
 import { z } from 'zod';
 import { closest, distance } from 'fastest-levenshtein';
 import { ConfigError, describeSource, type ConfigSource } from '../errors.js';
-import { configSchema, type ConfigInput, type ResolvedConfig } from './schema.js';
+import { cidrsOverlapAny, configSchema, type ConfigInput, type ResolvedConfig } from './schema.js';
+import { ipv6Ranges, isUniqueLocal } from './ip-family.js';
 import { listSettings, settingByPath, type Setting } from './settings.js';
 import { convertKindConfig, isKindConfig, kindFieldOf } from './kind.js';
 
@@ -299,6 +300,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   for (const s of settings) sources[s.path] ??= { kind: 'default' };
   checkPairs(config, sources);
   checkMode(config, sources);
+  checkIpFamily(config, sources);
   checkNoCni(config, sources);
   const baseDir = file ? dirname(file) : cwd;
   checkHollowOn(config, sources, baseDir);
@@ -391,6 +393,60 @@ function checkPairs(config: ResolvedConfig, sources: Record<string, ConfigSource
  * Services mode has no nodes: settings that shape nodes, their network plugin or what runs on
  * them conflict with it when the user set them (their defaults are ignored).
  */
+/**
+ * cluster.ipFamily: the IPv6 settings only with ipv6 or dual; dind.subnet6 a unique local range
+ * clear of the pod and service ranges; and the parts not made for IPv6 yet refused, saying why.
+ */
+function checkIpFamily(config: ResolvedConfig, sources: Record<string, ConfigSource>): void {
+  const family = config.cluster.ipFamily;
+  const familySource = describeSource(sources['cluster.ipFamily'] ?? { kind: 'default' });
+  const v6Settings = ['dind.subnet6', 'cluster.podSubnet6', 'cluster.serviceSubnet6'];
+  if (family === 'ipv4') {
+    for (const path of v6Settings) {
+      const source = sources[path];
+      if (!source || source.kind === 'default') continue;
+      throw new ConfigError(`${path} (from ${describeSource(source)}) is an IPv6 range, but cluster.ipFamily is ipv4 (from ${familySource}).`, {
+        setting: path,
+        source,
+        hint: `Add --ip-family dual (or ipv6), or remove --${settingByPath(path)!.flag} / ${path}.`,
+      });
+    }
+    return;
+  }
+  const ranges = ipv6Ranges(config);
+  if (ranges.node && !isUniqueLocal(ranges.node)) {
+    throw new ConfigError(`dind.subnet6 ${ranges.node} is not a unique local IPv6 range (fc00::/7): the node network must not claim addresses of the Internet.`, {
+      setting: 'dind.subnet6',
+      source: sources['dind.subnet6'],
+      hint: 'Pick a range under fd00::/8, such as fd00:10:193::/64.',
+    });
+  }
+  for (const [path, range] of [['cluster.podSubnet6', ranges.pod], ['cluster.serviceSubnet6', ranges.service]] as const) {
+    if (ranges.node && cidrsOverlapAny(ranges.node, range)) {
+      throw new ConfigError(`dind.subnet6 ${ranges.node} overlaps ${path} ${range}.`, { setting: 'dind.subnet6', source: sources['dind.subnet6'], hint: 'Give the node network, the pods and the Services separate IPv6 ranges.' });
+    }
+  }
+  if (cidrsOverlapAny(ranges.pod, ranges.service)) {
+    throw new ConfigError(`cluster.podSubnet6 ${ranges.pod} overlaps cluster.serviceSubnet6 ${ranges.service}.`, { setting: 'cluster.podSubnet6', source: sources['cluster.podSubnet6'], hint: 'Give pods and Services separate IPv6 ranges.' });
+  }
+  const conflicts: { path: string; when: boolean; why: string }[] = [
+    { path: 'cluster.mode', when: config.cluster.mode === 'services', why: 'services mode runs its API server on IPv4 only' },
+    { path: 'dind.network', when: config.dind.network !== undefined, why: 'shared networks hand out IPv4 address blocks only' },
+    { path: 'cluster.controlPlanes', when: config.cluster.controlPlanes > 1, why: "the control planes' load balancer is set up for IPv4 only" },
+    { path: 'cluster.hollowNodes', when: config.cluster.hollowNodes > 0, why: 'hollow nodes register IPv4 addresses only' },
+    { path: 'cluster.fakeNodes', when: config.cluster.fakeNodes > 0, why: 'fake nodes are given IPv4 addresses only' },
+  ];
+  for (const { path, when, why } of conflicts) {
+    if (!when) continue;
+    const source = sources[path] ?? { kind: 'default' as const };
+    throw new ConfigError(`${path} (from ${describeSource(source)}) cannot go with cluster.ipFamily ${family} (from ${familySource}) yet: ${why}.`, {
+      setting: path,
+      source,
+      hint: `Use --ip-family ipv4 for this, or drop ${path}.`,
+    });
+  }
+}
+
 function checkMode(config: ResolvedConfig, sources: Record<string, ConfigSource>): void {
   if (config.cluster.mode !== 'services') return;
   const modeSource = describeSource(sources['cluster.mode']!);

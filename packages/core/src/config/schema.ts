@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import semver from 'semver';
-import { BlockList, isIPv4 } from 'node:net';
+import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { kubernetesVersionProblem, MIN_KUBERNETES_VERSION } from './kubernetes-versions.js';
 
 /**
@@ -15,6 +15,14 @@ export const DEFAULT_ADDONS = ['storage', 'metrics-server', 'dashboard'] as cons
 
 /** Default cluster.serviceSubnet: kubeadm's own default. */
 export const SERVICE_SUBNET = '10.96.0.0/12';
+
+/** The address families a cluster can have: kind's networking.ipFamily. */
+export const IP_FAMILIES = ['ipv4', 'ipv6', 'dual'] as const;
+export type IpFamily = (typeof IP_FAMILIES)[number];
+/** Default cluster.serviceSubnet6: kind's IPv6 service range. */
+export const SERVICE_SUBNET6 = 'fd00:10:96::/112';
+/** Default cluster.podSubnet6: kind's IPv6 pod range (a /64 per node from it). */
+export const POD_SUBNET6 = 'fd00:10:244::/56';
 
 /** Default Kubernetes version: the one images/binaries builds by default. */
 export const DEFAULT_KUBERNETES_VERSION = 'v1.34.4';
@@ -81,6 +89,96 @@ export function cidrsOverlap(a: string, b: string): boolean {
   other.addSubnet(pb.address, pb.prefix, 'ipv4');
   return other.check(pa.address, 'ipv4');
 }
+
+/** Parses an IPv6 CIDR ("fd00:10:192::/64"); undefined when it is not one. */
+export function parseCidr6(value: string): { address: string; prefix: number } | undefined {
+  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(value);
+  if (!m || !isIPv6(m[1]!)) return undefined;
+  const prefix = Number(m[2]);
+  if (prefix > 128) return undefined;
+  return { address: m[1]!, prefix };
+}
+
+/** An IPv6 address as a 128-bit number. */
+function ip6ToBigInt(address: string): bigint {
+  const [head = '', tail] = address.split('::');
+  const words = (part: string) => (part === '' ? [] : part.split(':'));
+  const left = words(head);
+  const right = tail === undefined ? [] : words(tail);
+  const all = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right];
+  return all.reduce((acc, w) => (acc << 16n) + BigInt(parseInt(w, 16)), 0n);
+}
+
+/** A 128-bit number written as an IPv6 address, zeros compressed (fd00:10:192::2). */
+function bigIntToIp6(value: bigint): string {
+  const words = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(16 * (7 - i))) & 0xffffn));
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8; ) {
+    if (words[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && words[j] === 0) j++;
+    if (j - i > best.len && j - i > 1) best = { at: i, len: j - i };
+    i = j;
+  }
+  const hex = words.map((w) => w.toString(16));
+  if (best.at < 0) return hex.join(':');
+  return `${hex.slice(0, best.at).join(':')}::${hex.slice(best.at + best.len).join(':')}`;
+}
+
+/** The n-th address of an IPv6 CIDR: nthAddress6('fd00:10:192::/64', 2) = fd00:10:192::2. */
+export function nthAddress6(cidr: string, n: number | bigint): string {
+  const parsed = parseCidr6(cidr);
+  if (!parsed) throw new Error(`not an IPv6 CIDR: ${cidr}`);
+  return bigIntToIp6(ip6ToBigInt(parsed.address) + BigInt(n));
+}
+
+/** The IPv6 network of an address with its prefix (`fd00:10:241::2/64` -> `fd00:10:241::/64`). */
+export function networkOf6(addressWithPrefix: string): string | undefined {
+  const parsed = parseCidr6(addressWithPrefix);
+  if (!parsed) return undefined;
+  const hostBits = BigInt(128 - parsed.prefix);
+  return `${bigIntToIp6((ip6ToBigInt(parsed.address) >> hostBits) << hostBits)}/${parsed.prefix}`;
+}
+
+/** The last address of an IPv6 CIDR but one (fd00:10:244::/56 -> fd00:10:244:ff:ffff:ffff:ffff:fffe). */
+export function nearLastAddress6(cidr: string): string {
+  const parsed = parseCidr6(cidr);
+  if (!parsed) throw new Error(`not an IPv6 CIDR: ${cidr}`);
+  return nthAddress6(cidr, (1n << BigInt(128 - parsed.prefix)) - 2n);
+}
+
+/** True when the IPv6 address has no bits set past the prefix. */
+export function isNetworkAddress6(cidr: { address: string; prefix: number }): boolean {
+  const hostBits = BigInt(128 - cidr.prefix);
+  return ip6ToBigInt(cidr.address) % (1n << hostBits) === 0n;
+}
+
+/** Whether two CIDRs of the same family (IPv4 or IPv6) share any address; CIDRs of different families never do. */
+export function cidrsOverlapAny(a: string, b: string): boolean {
+  const pa = parseCidr6(a);
+  const pb = parseCidr6(b);
+  if (!pa || !pb) return cidrsOverlap(a, b);
+  const one = new BlockList();
+  one.addSubnet(pa.address, pa.prefix, 'ipv6');
+  if (one.check(pb.address, 'ipv6')) return true;
+  const other = new BlockList();
+  other.addSubnet(pb.address, pb.prefix, 'ipv6');
+  return other.check(pa.address, 'ipv6');
+}
+
+const cidr6 = (minPrefix: number, maxPrefix: number) =>
+  z.string().superRefine((value, ctx) => {
+    const parsed = parseCidr6(value);
+    if (!parsed) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" is not an IPv6 CIDR such as fd00:10:192::/64` });
+      return;
+    }
+    if (parsed.prefix < minPrefix || parsed.prefix > maxPrefix) {
+      ctx.addIssue({ code: 'custom', message: `"${value}" has prefix /${parsed.prefix}; use a prefix between /${minPrefix} and /${maxPrefix}` });
+      return;
+    }
+    if (!isNetworkAddress6(parsed)) ctx.addIssue({ code: 'custom', message: `"${value}" has host bits set; write the network address of that range` });
+  });
 
 const cidr = (minPrefix: number, maxPrefix: number) =>
   z.string().superRefine((value, ctx) => {
@@ -268,6 +366,12 @@ export const configSchema = z.strictObject({
         placeholder: 'CIDR',
         description: "IP range of the Docker network the node containers live on; with dind.network, the cluster's address block on that shared network.",
       }),
+      subnet6: setting(cidr6(48, 112).optional(), {
+        flag: 'dind-subnet6',
+        placeholder: 'CIDR',
+        defaultText: 'fd00:10:N::/64 for a dind.subnet of 10.N.0.0/16, a free one',
+        description: 'IPv6 range (a ULA, fd00::/8) of the Docker network the node containers live on, with cluster.ipFamily ipv6 or dual.',
+      }),
       network: setting(
         z
           .string()
@@ -428,6 +532,24 @@ export const configSchema = z.strictObject({
         flag: 'service-subnet',
         placeholder: 'CIDR',
         description: 'IP range Service cluster IPs come from (kubeadm\'s networking.serviceSubnet; the API server takes at most a /12).',
+      }),
+      ipFamily: setting(z.enum(IP_FAMILIES, { error: 'must be ipv4, ipv6 or dual' }).default('ipv4'), {
+        flag: 'ip-family',
+        placeholder: 'FAMILY',
+        description:
+          "Address family of the cluster (kind's networking.ipFamily): ipv4; ipv6 (nodes, pods and Services IPv6 only); dual (every node and pod has an address of each, Services can have both, IPv4 first).",
+      }),
+      podSubnet6: setting(cidr6(48, 64).optional(), {
+        flag: 'pod-subnet6',
+        placeholder: 'CIDR',
+        defaultText: POD_SUBNET6,
+        description: 'IPv6 range pod addresses come from with cluster.ipFamily ipv6 or dual (a /64 per node from it).',
+      }),
+      serviceSubnet6: setting(cidr6(108, 120).optional(), {
+        flag: 'service-subnet6',
+        placeholder: 'CIDR',
+        defaultText: SERVICE_SUBNET6,
+        description: 'IPv6 range Service cluster IPs come from with cluster.ipFamily ipv6 or dual (the API server takes at most a /108).',
       }),
       noDedicated: setting(z.boolean().default(false), {
         flag: 'no-dedicated',

@@ -72,6 +72,8 @@ export interface NetworkSpec {
   name: string;
   subnet: string;
   gateway?: string;
+  /** An IPv6 range as well (a dual-stack network): the engine's EnableIPv6. */
+  subnet6?: string;
   labels: Record<string, string>;
 }
 
@@ -107,6 +109,8 @@ export interface NodeSpec {
   network?: string;
   /** Fixed IP on the network, if wanted. */
   ip?: string;
+  /** Fixed IPv6 address on the network (a network with an IPv6 range), if wanted. */
+  ip6?: string;
   labels: Record<string, string>;
   env?: Record<string, string>;
   mounts?: Mount[];
@@ -149,6 +153,8 @@ export interface NodeHandle {
   readonly image?: string;
   /** The container's IPv4 address on the cluster network. */
   ip(options?: CallOptions): Promise<string>;
+  /** The container's IPv6 address on the cluster network, when that network has an IPv6 range. */
+  ip6?(options?: CallOptions): Promise<string | undefined>;
   state(options?: CallOptions): Promise<'running' | 'exited' | 'created' | 'paused' | 'unknown'>;
   /** Runs argv; resolves with the result whatever the exit code. */
   run(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;

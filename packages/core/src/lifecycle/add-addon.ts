@@ -1,5 +1,5 @@
 import { localClusterHome } from '../config/load.js';
-import { isNetworkAddress, parseCidr, type ResolvedConfig } from '../config/schema.js';
+import { isNetworkAddress, networkOf6, parseCidr, type ResolvedConfig } from '../config/schema.js';
 import type { Addon } from '../contracts/addon.js';
 import { LocalClusterError } from '../errors.js';
 import type { Logger } from '../contracts/context.js';
@@ -7,7 +7,7 @@ import type { Driver } from '../contracts/driver.js';
 import { ensureImage, syncImagesIntoNodes } from '../images/index.js';
 import { clusterContext, controlPlaneOf, kubectlOn } from './context.js';
 import { imageCacheDir } from './images.js';
-import { clusterPodSubnet } from './cluster-facts.js';
+import { clusterFamilies, clusterPodSubnet } from './cluster-facts.js';
 import { runningNodes } from './load.js';
 import { pluginHook } from './steps/network-plugin.js';
 import { imagesByNodes } from './steps/images.js';
@@ -43,8 +43,18 @@ export async function addAddon(options: { driver: Driver; config: ResolvedConfig
   const controlPlane = controlPlaneOf(nodes);
   const eth0 = (await controlPlane.exec(['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'], { signal })).stdout;
   const subnet = networkOf(/inet (\S+)/.exec(eth0)?.[1] ?? '') ?? options.config.dind.subnet;
-  const podSubnet = (await clusterPodSubnet((args) => kubectlOn(controlPlane, args, { signal }))) ?? '';
-  const config: ResolvedConfig = { ...options.config, dind: { ...options.config.dind, subnet } };
+  const kubectl = (args: readonly string[]) => kubectlOn(controlPlane, args, { signal });
+  const podSubnet = (await clusterPodSubnet(kubectl)) ?? '';
+  // the cluster's address families as made (cluster.ipFamily), and its node network's IPv6 range
+  const families = await clusterFamilies(kubectl);
+  const ipFamily = families.length > 1 ? 'dual' : families[0]!;
+  const eth0v6 = ipFamily === 'ipv4' ? '' : (await controlPlane.exec(['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global'], { signal })).stdout;
+  const subnet6 = networkOf6(/inet6 (\S+)/.exec(eth0v6)?.[1] ?? '');
+  const config: ResolvedConfig = {
+    ...options.config,
+    dind: { ...options.config.dind, subnet, ...(subnet6 ? { subnet6 } : {}) },
+    cluster: { ...options.config.cluster, ipFamily },
+  };
   const home = options.home ?? localClusterHome();
   const images = addon.images?.(config) ?? [];
   const cacheDir = imageCacheDir(home);

@@ -23,18 +23,37 @@ export async function clusterPodSubnet(kubectl: Kubectl): Promise<string | undef
   return /podSubnet:\s*(\S+)/.exec(config)?.[1]?.split(',')[0];
 }
 
+/** The Service subnets kubeadm was given, one per address family (dual stack: two), primary first. */
+export async function clusterServiceSubnets(kubectl: Kubectl): Promise<string[]> {
+  const config = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}']).catch(() => '');
+  return (/serviceSubnet:\s*(\S+)/.exec(config)?.[1] ?? '').split(',').filter(Boolean);
+}
+
+/** The pod subnets kubeadm was given, one per address family, primary first. */
+export async function clusterPodSubnets(kubectl: Kubectl): Promise<string[]> {
+  const config = await kubectl(['-n', 'kube-system', 'get', 'configmap', 'kubeadm-config', '-o', 'jsonpath={.data.ClusterConfiguration}']).catch(() => '');
+  return (/podSubnet:\s*(\S+)/.exec(config)?.[1] ?? '').split(',').filter(Boolean);
+}
+
+/** The address families of a running cluster (from its Service subnets): ['ipv4'] unless it was made with another cluster.ipFamily. */
+export async function clusterFamilies(kubectl: Kubectl): Promise<('ipv4' | 'ipv6')[]> {
+  const subnets = await clusterServiceSubnets(kubectl);
+  const families = subnets.map((s) => (s.includes(':') ? ('ipv6' as const) : ('ipv4' as const)));
+  return families.length ? families : ['ipv4'];
+}
+
 /**
  * Nodes that run real pods: not kubemark hollow nodes (a fake runtime) nor KWOK fake nodes (no
  * kubelet at all), whose pods exist only as API objects.
  */
 export const REAL_NODES_SELECTOR = '!local-cluster.dev/hollow-node,type!=kwok';
 
-/** Every real node's name and InternalIP, in one read (the network checks put a pod on each). */
-export async function nodeAddresses(kubectl: Kubectl): Promise<{ name: string; ip: string }[]> {
+/** Every real node's name and InternalIP (the first; `ips`: one per family), in one read (the network checks put a pod on each). */
+export async function nodeAddresses(kubectl: Kubectl): Promise<{ name: string; ip: string; ips: string[] }[]> {
   const lines = (await kubectl(['get', 'nodes', '-l', REAL_NODES_SELECTOR, '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}'])).trim();
   return lines
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .filter((p) => p[0])
-    .map(([name, ip]) => ({ name: name!, ip: ip ?? '' }));
+    .map(([name, ip, ...more]) => ({ name: name!, ip: ip ?? '', ips: [ip ?? '', ...more] }));
 }

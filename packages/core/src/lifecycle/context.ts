@@ -14,6 +14,7 @@ import { apiServerPublish, type ApiServerPublish } from './api-address.js';
 import type { NeededImage } from '../images/factory.js';
 import { planNodes, type NodePlan } from './node-plan.js';
 import { podSubnetOf } from './kubeadm-config.js';
+import { ipv6Ranges } from '../config/ip-family.js';
 
 export const ADMIN_CONF = '/etc/kubernetes/admin.conf';
 
@@ -85,7 +86,8 @@ export interface UpContext extends UpOptions {
  */
 export function snapshotConfigHash(options: UpOptions, podSubnet: string, images: readonly NeededImage[] = []): string {
   const { cluster, dind, source } = options.config;
-  const clusterPart = { ...cluster, apiServerPort: undefined };
+  // cluster.ipFamily ipv4 (the default) leaves the hash as it was before the setting existed
+  const clusterPart = { ...cluster, apiServerPort: undefined, ...(cluster.ipFamily === 'ipv4' ? { ipFamily: undefined } : {}) };
   // the certificate names the address clients use; 127.0.0.1 is always in it
   const { address } = apiServerPublish(options.config, options.driver);
   return createHash('sha256')
@@ -93,6 +95,7 @@ export function snapshotConfigHash(options: UpOptions, podSubnet: string, images
       JSON.stringify({
         cluster: clusterPart,
         subnet: dind.subnet,
+        ...(cluster.ipFamily !== 'ipv4' ? { subnet6: ipv6Ranges(options.config).node } : {}),
         ...(dind.network ? { network: dind.network } : {}),
         source,
         nodeImage: options.nodeImage.ref,

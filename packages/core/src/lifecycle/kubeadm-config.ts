@@ -7,6 +7,18 @@ import { kubeletFailsCgroupV1 } from '../config/kubernetes-versions.js';
 import { nodeMonitorGraceSeconds } from './fake-nodes.js';
 import { API_SERVER_PORT, CONTROL_PLANE_HOSTNAME } from './naming.js';
 import { parseTaint, plannedNode, type NodePlan } from './node-plan.js';
+import { podRanges, serviceRanges } from '../config/ip-family.js';
+
+/**
+ * The addresses of a node in each family of the cluster, primary first: its IPv4 address on the
+ * Docker network, its IPv6 one (the plan's), or both (kubelet's --node-ip takes "v4,v6").
+ */
+export function nodeIps(config: ResolvedConfig, plan: NodePlan, hostname: string, ip: string): string[] {
+  const ip6 = plannedNode(plan, hostname)?.address6;
+  const family = config.cluster.ipFamily;
+  if (family === 'ipv4' || !ip6) return [ip];
+  return family === 'ipv6' ? [ip6] : [ip, ip6];
+}
 
 export const KUBEADM_API = 'kubeadm.k8s.io/v1beta4';
 export const CRI_SOCKET = 'unix:///run/containerd/containerd.sock';
@@ -197,7 +209,9 @@ const dump = (docs: Doc[]) => docs.map((d) => yaml.dump(d, { noRefs: true, lineW
 /** The kubeadm documents for `kubeadm init` on the control plane, before the user's patches. */
 export function initDocuments(input: KubeadmRenderInput): Doc[] {
   const { config, plan, patches } = input;
-  const podSubnet = patches.podSubnet;
+  const podSubnet = patches.podSubnet ? podRanges(config, patches.podSubnet).join(',') : undefined;
+  const serviceSubnet = serviceRanges(config).join(',');
+  const ips = nodeIps(config, plan, CONTROL_PLANE_HOSTNAME, input.controlPlaneIp);
   const apiServerFlags = componentFlags(config, 'apiServer');
   const lb = plan.loadBalancer;
   const ha = lb !== undefined;
@@ -209,13 +223,13 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       apiVersion: KUBEADM_API,
       kind: 'InitConfiguration',
       bootstrapTokens: [{ token: input.bootstrapToken, ttl: '0s', usages: ['signing', 'authentication'], groups: ['system:bootstrappers:kubeadm:default-node-token'] }],
-      localAPIEndpoint: { advertiseAddress: input.controlPlaneIp, bindPort: API_SERVER_PORT },
+      localAPIEndpoint: { advertiseAddress: ips[0], bindPort: API_SERVER_PORT },
       ...(ha && input.certificateKey ? { certificateKey: input.certificateKey } : {}),
       patches: { directory: KUBEADM_PATCHES_DIR },
       nodeRegistration: {
         name: CONTROL_PLANE_HOSTNAME,
         criSocket: CRI_SOCKET,
-        kubeletExtraArgs: args({ 'node-ip': input.controlPlaneIp, ...componentFlags(config, 'kubelet') }),
+        kubeletExtraArgs: args({ 'node-ip': ips.join(','), ...componentFlags(config, 'kubelet') }),
         ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
         imagePullPolicy: 'Never',
         taints: [
@@ -230,7 +244,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
       clusterName: config.cluster.name,
       kubernetesVersion: config.source.kubernetesVersion,
       controlPlaneEndpoint: controlPlaneEndpoint(plan),
-      networking: { serviceSubnet: config.cluster.serviceSubnet, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
+      networking: { serviceSubnet, dnsDomain: 'cluster.local', ...(podSubnet ? { podSubnet } : {}) },
       apiServer: {
         certSANs: [
           ...new Set([
@@ -238,6 +252,7 @@ export function initDocuments(input: KubeadmRenderInput): Doc[] {
             '127.0.0.1',
             CONTROL_PLANE_HOSTNAME,
             input.controlPlaneIp,
+            ...ips,
             ...(input.apiServerAddress ? [input.apiServerAddress] : []),
             ...(lb ? [lb.hostname, lb.address, ...plan.nodes.filter((n) => n.role === 'control-plane').slice(1).flatMap((n) => [n.hostname, n.address])] : []),
           ]),
@@ -296,12 +311,13 @@ export interface JoinRenderInput {
 
 export function joinDocument(input: JoinRenderInput): Doc {
   const controlPlane = plannedNode(input.plan, input.hostname)?.role === 'control-plane';
+  const ips = nodeIps(input.config, input.plan, input.hostname, input.ip);
   return {
     apiVersion: KUBEADM_API,
     kind: 'JoinConfiguration',
     ...(controlPlane
       ? {
-          controlPlane: { localAPIEndpoint: { advertiseAddress: input.ip, bindPort: API_SERVER_PORT }, ...(input.certificateKey ? { certificateKey: input.certificateKey } : {}) },
+          controlPlane: { localAPIEndpoint: { advertiseAddress: ips[0], bindPort: API_SERVER_PORT }, ...(input.certificateKey ? { certificateKey: input.certificateKey } : {}) },
           patches: { directory: KUBEADM_PATCHES_DIR },
         }
       : {}),
@@ -323,7 +339,7 @@ export function joinDocument(input: JoinRenderInput): Doc {
       // signer's default) without rotating; cluster.componentArgs.kubelet can turn rotation back
       // on. Not on a joining control plane: its kubelet bootstraps against its own API server,
       // which only that kubelet can start (etcd and the API server are its static pods)
-      kubeletExtraArgs: args({ 'node-ip': input.ip, ...(controlPlane ? {} : { 'rotate-certificates': 'false' }), ...componentFlags(input.config, 'kubelet') }),
+      kubeletExtraArgs: args({ 'node-ip': ips.join(','), ...(controlPlane ? {} : { 'rotate-certificates': 'false' }), ...componentFlags(input.config, 'kubelet') }),
       ignorePreflightErrors: IGNORED_PREFLIGHT_ERRORS,
       imagePullPolicy: 'Never',
       taints: [...(controlPlane && !input.plan.controlPlanesSchedulable ? [CONTROL_PLANE_TAINT] : []), ...taintsOf(input.plan, input.hostname)],

@@ -1,7 +1,8 @@
 import { TAINT_PATTERN, type ResolvedConfig } from '../config/schema.js';
 import type { NodeRole } from '../contracts/driver.js';
 import type { Addon } from '../contracts/addon.js';
-import { nthAddress, parseCidr } from '../config/schema.js';
+import { nthAddress, nthAddress6, parseCidr } from '../config/schema.js';
+import { hasIpv6, ipv6Ranges } from '../config/ip-family.js';
 import { controlPlaneHostname, LOAD_BALANCER_HOSTNAME, workerHostname } from './naming.js';
 
 /** What the config asks of one node: its labels, taints, mounts and port mappings. */
@@ -14,6 +15,8 @@ export interface PlannedNode {
   readonly index: number;
   /** Its fixed address on the cluster network: .(2 + index) of dind.subnet. */
   readonly address: string;
+  /** Its fixed IPv6 address, with cluster.ipFamily ipv6 or dual: .(2 + index) of dind.subnet6. */
+  readonly address6?: string;
   /** The worker group it belongs to (its name, or group-N). */
   readonly group?: string;
   readonly settings: NodeSettings;
@@ -52,7 +55,9 @@ export function planNodes(config: ResolvedConfig, addons: readonly Pick<Addon, '
   const published = addons.flatMap((a) => a.portMappings?.(config) ?? []).map((p) => ({ listenAddress: '127.0.0.1', protocol: 'TCP' as const, ...p }));
   const cp = published.length ? { ...own, extraPortMappings: [...own.extraPortMappings, ...published] } : own;
   const nodes: PlannedNode[] = [];
-  const add = (node: Omit<PlannedNode, 'address'>) => nodes.push({ ...node, address: nthAddress(subnet, 2 + node.index) });
+  const subnet6 = hasIpv6(config) ? ipv6Ranges(config).node : undefined;
+  const add = (node: Omit<PlannedNode, 'address'>) =>
+    nodes.push({ ...node, address: nthAddress(subnet, 2 + node.index), ...(subnet6 ? { address6: nthAddress6(subnet6, 2 + node.index) } : {}) });
   for (let i = 0; i < config.cluster.controlPlanes; i++) {
     add({ hostname: controlPlaneHostname(i), role: 'control-plane', index: i, settings: i === 0 ? cp : { ...cp, extraPortMappings: [] } });
   }
@@ -71,7 +76,8 @@ export function planNodes(config: ResolvedConfig, addons: readonly Pick<Addon, '
   return {
     nodes,
     ...(loadBalancer ? { loadBalancer } : {}),
-    apiEndpointAddress: loadBalancer?.address ?? nodes[0]!.address,
+    // an IPv6 cluster's pods have IPv6 addresses only
+    apiEndpointAddress: loadBalancer?.address ?? (config.cluster.ipFamily === 'ipv6' ? nodes[0]!.address6! : nodes[0]!.address),
     controlPlanesSchedulable: config.cluster.noDedicated || nodes.every((n) => n.role === 'control-plane'),
   };
 }

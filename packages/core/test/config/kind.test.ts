@@ -120,6 +120,16 @@ describe("kind's user-guide configs convert to the equivalent config", () => {
     expect(init.find((d) => d.kind === 'ClusterConfiguration')!.networking).toMatchObject({ podSubnet: '10.100.0.0/16', serviceSubnet: '10.101.0.0/16' });
   });
 
+  it('maps networking.ipFamily, and dual-stack "v4,v6" ranges to the setting of each family', () => {
+    expect(convert(`${HEAD}networking:\n  ipFamily: dual\n  podSubnet: 10.100.0.0/16,fd00:10:100::/56\n  serviceSubnet: 10.101.0.0/16,fd00:10:101::/112\n`)).toMatchObject({
+      cluster: { ipFamily: 'dual', podSubnet: '10.100.0.0/16', podSubnet6: 'fd00:10:100::/56', serviceSubnet: '10.101.0.0/16', serviceSubnet6: 'fd00:10:101::/112' },
+    });
+    expect(convert(`${HEAD}networking:\n  ipFamily: ipv6\n  serviceSubnet: fd00:10:101::/112\n`)).toMatchObject({ cluster: { ipFamily: 'ipv6', serviceSubnet6: 'fd00:10:101::/112' } });
+    const dir = tempDir();
+    writeTree(dir, { 'k.yaml': `${HEAD}networking:\n  ipFamily: dual\n` });
+    expect(load({ file: join(dir, 'k.yaml') }).config.cluster.ipFamily).toBe('dual');
+  });
+
   it('groups consecutive alike workers, keeps a worker with ports alone, and shares control-plane settings', () => {
     const config = convert(`${HEAD}nodes:
 - role: control-plane
@@ -161,8 +171,6 @@ describe('kind fields without an equivalent are refused, named', () => {
     ['an unknown top-level field', `${HEAD}kubeadmConfigPatchez: []\n`, /field kubeadmConfigPatchez is not part/, /kind-configs\.md/],
     ['another apiVersion', 'kind: Cluster\napiVersion: kind.sigs.k8s.io/v1alpha3\n', /apiVersion is "kind\.sigs\.k8s\.io\/v1alpha3"; only kind's kind\.x-k8s\.io\/v1alpha4/, /apiVersion: kind\.x-k8s\.io\/v1alpha4/],
     ['a node image', `${HEAD}nodes:\n- role: control-plane\n  image: kindest/node:v1.34.0@sha256:abc\n`, /nodes\[0\]\.image has no equivalent/, /source\.kubernetesVersion \(flag --kubernetes-version.*\) to v1\.34\.0/],
-    ['IPv6', `${HEAD}networking:\n  ipFamily: ipv6\n`, /networking\.ipFamily is ipv6; local-cluster makes IPv4 clusters only/, /ipv4/],
-    ['dual stack', `${HEAD}networking:\n  ipFamily: dual\n`, /networking\.ipFamily is dual/, /ipv4/],
     ['containerd patches', `${HEAD}containerdConfigPatches:\n- |\n  [plugins."io.containerd.grpc.v1.cri".registry]\n`, /containerdConfigPatches has no equivalent/, /Remove it/],
     ['kube-proxy off', `${HEAD}networking:\n  kubeProxyMode: none\n`, /networking\.kubeProxyMode is none, which has no equivalent/, /iptables or nftables/],
     ['a random host port', `${HEAD}nodes:\n- role: control-plane\n  extraPortMappings: [{containerPort: 80}]\n`, /nodes\[0\]\.extraPortMappings\[0\]\.hostPort is unset/, /Write the host port/],

@@ -17,6 +17,7 @@ describe('settings derived from the schema', () => {
     expect(settings.map((s) => s.path)).toEqual([
       'verbose',
       'dind.subnet',
+      'dind.subnet6',
       'dind.network',
       'dind.privileged',
       'source.kubernetesVersion',
@@ -43,6 +44,9 @@ describe('settings derived from the schema', () => {
       'cluster.cniPlugin',
       'cluster.podSubnet',
       'cluster.serviceSubnet',
+      'cluster.ipFamily',
+      'cluster.podSubnet6',
+      'cluster.serviceSubnet6',
       'cluster.noDedicated',
       'cluster.apiServerPort',
       'cluster.apiServerAddress',

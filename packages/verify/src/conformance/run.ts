@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { e2eBinaries } from './binaries.js';
 import { releaseTestImages } from './images.js';
 import { ensureSuiteBinaries, newReportDir, selectTests, specProgress, suiteOutcome, testFilters, type SpecEvent, type SuiteReport } from './suite.js';
-import { AbortedError, controlPlaneOf, type Driver, ensureImage, hostKubectl, imageCacheDir, isServicesNode, kubectlOn, LocalClusterError, localClusterHome, type Logger, requireKubeconfig, runningNodes, serverVersion, syncImagesIntoNodes } from '@local-cluster/core';
+import { AbortedError, clusterFamilies, controlPlaneOf, type Driver, ensureImage, hostKubectl, imageCacheDir, isServicesNode, kubectlOn, LocalClusterError, localClusterHome, type Logger, requireKubeconfig, runningNodes, serverVersion, syncImagesIntoNodes } from '@local-cluster/core';
 
 const exec = promisify(execFile);
 
@@ -79,7 +79,12 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const ginkgo = binaries.ginkgo!;
   const kubectl = await hostKubectl(controlPlane, join(home, 'cache', 'e2e', version), { signal });
 
-  const filters = testFilters(options, options.labelFilter ?? (options.serial ? 'Conformance && Serial' : 'Conformance && !Serial'));
+  // a dual-stack cluster also runs the upstream dual-stack tests ([Feature:IPv6DualStack])
+  const dual = (await clusterFamilies((args) => kubectlOn(controlPlane, args, { signal }))).length > 1;
+  // a label regex: a bare Feature:X would read as ginkgo's key: value label-set syntax
+  const conformance = dual ? '(Conformance || /^Feature:IPv6DualStack$/)' : 'Conformance';
+  if (dual && !options.labelFilter) logger.info('the cluster is dual-stack: the [Feature:IPv6DualStack] tests run too');
+  const filters = testFilters(options, options.labelFilter ?? (options.serial ? `${conformance} && Serial` : `${conformance} && !Serial`));
   const { labelFilter, focusGiven, skipGiven } = filters;
   const reportDir = await newReportDir(home, cluster, 'e2e');
   const log = join(reportDir, 'e2e.log');

@@ -1,4 +1,5 @@
 import {
+  addressRecord,
   answeredBy,
   APP,
   apply,
@@ -7,7 +8,9 @@ import {
   dnsName,
   type Fixture,
   grid,
+  hasAddress,
   HOST_SOURCE,
+  ofFamily,
   HOSTNET_CLOSED_PORT,
   HOSTNET_HTTP_PORT,
   hostnetSources,
@@ -46,7 +49,7 @@ const podToPod: NetcheckCase = {
   minNodes: 2,
   async run(f, probe) {
     const first = servers(f)[0]!;
-    const unused = await unusedPodAddress(f.kubectl);
+    const unused = await unusedPodAddress(f.kubectl, f.family);
     const tcp = await probe({
       name: 'pod-to-pod/tcp',
       description: `every pod reaches every pod on TCP ${HTTP_PORT}; a closed port and an address of the pod range no pod has answer nothing`,
@@ -133,15 +136,16 @@ const headless: NetcheckCase = {
     await waitEndpoints(f, 'headless', f.servers.size);
     const name = dnsName(f, 'headless');
     const has = (ip: string) => (answer: string) => answer.split(/\s+/).includes(ip);
+    const record = addressRecord(f);
     const table = await probe({
       name: 'headless/dns',
-      description: `A records of ${name}: one per ready pod, none for the unready pod; a headless Service without endpoints has none`,
+      description: `${addressRecord(f)} records of ${name}: one per ready pod, none for the unready pod; a headless Service without endpoints has none`,
       cells: grid(
         [...podSources(f), ...hostnetSources(f)],
         [
-          ...servers(f).map((s) => ({ target: `A ${s.ip} (pod@${s.node}, ready)`, probe: { kind: 'dns' as const, name, type: 'A' as const }, expect: true, accept: has(s.ip) })),
-          { target: `A ${unready} (unready pod)`, probe: { kind: 'dns', name, type: 'A' }, expect: false, accept: has(unready) },
-          { target: 'headless-empty: any A record', probe: { kind: 'dns', name: dnsName(f, 'headless-empty'), type: 'A' }, expect: false, accept: (a) => /\d+\.\d+\.\d+\.\d+/.test(a) },
+          ...servers(f).map((s) => ({ target: `${record} ${s.ip} (pod@${s.node}, ready)`, probe: { kind: 'dns' as const, name, type: record }, expect: true, accept: has(s.ip) })),
+          { target: `${record} ${unready} (unready pod)`, probe: { kind: 'dns', name, type: record }, expect: false, accept: has(unready) },
+          { target: `headless-empty: any ${record} record`, probe: { kind: 'dns', name: dnsName(f, 'headless-empty'), type: record }, expect: false, accept: hasAddress(f) },
         ],
       ),
     });
@@ -187,7 +191,7 @@ const nodePort: NetcheckCase = {
 /** An address of the cluster's MetalLB pools that no Service has, for the negative control. */
 async function unassignedPoolAddress(f: Fixture, assigned: readonly string[]): Promise<string | undefined> {
   const pools = await f.kubectl(['get', 'ipaddresspools.metallb.io', '-A', '-o', 'jsonpath={.items[*].spec.addresses[*]}']).catch(() => '');
-  for (const range of pools.split(/\s+/).filter(Boolean).reverse()) {
+  for (const range of pools.split(/\s+/).filter(Boolean).filter((r) => !f.family || ofFamily(r, f.family)).reverse()) {
     const last = range.includes('-') ? range.split('-')[1]!.trim() : (() => {
       const c = parseCidr(range);
       return c ? nthAddress(range, 2 ** (32 - c.prefix) - 1) : undefined;
@@ -248,7 +252,7 @@ const externalName: NetcheckCase = {
         [
           { target: `alias CNAME ${target}`, probe: { kind: 'dns', name: dnsName(f, 'alias'), type: 'CNAME' }, expect: true, accept: (a) => a.split(/\s+/).includes(`${target}.`) },
           { target: 'alias:80 (HTTP)', probe: { kind: 'http', host: dnsName(f, 'alias'), port: 80 }, expect: true, accept: answeredBy(serverNames(f)) },
-          { target: 'dangling: an A record', probe: { kind: 'dns', name: dnsName(f, 'dangling'), type: 'A' }, expect: false, accept: (a) => /\d+\.\d+\.\d+\.\d+/.test(a) },
+          { target: `dangling: an ${addressRecord(f)} record`, probe: { kind: 'dns', name: dnsName(f, 'dangling'), type: addressRecord(f) }, expect: false, accept: hasAddress(f) },
         ],
       ),
     });

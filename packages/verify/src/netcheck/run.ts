@@ -7,7 +7,7 @@ import {
   tableMatches,
   tableProber,
 } from '../reachability/index.js';
-import { controlPlaneOf, type Driver, ensureImage, imageCacheDir, kubectlOn, kubeProxyMode, LABELS, LocalClusterError, localClusterHome, type Logger, runningNodes, serverVersion, syncImagesIntoNodes } from '@local-cluster/core';
+import { clusterFamilies, controlPlaneOf, type Driver, ensureImage, imageCacheDir, kubectlOn, kubeProxyMode, LABELS, LocalClusterError, localClusterHome, type Logger, runningNodes, serverVersion, syncImagesIntoNodes } from '@local-cluster/core';
 
 export interface NetcheckOptions {
   driver: Driver;
@@ -27,6 +27,8 @@ export interface NetcheckOptions {
 
 export interface NetcheckCaseResult {
   name: string;
+  /** The address family its tables probed (a dual-stack cluster runs every case in each). */
+  family: 'ipv4' | 'ipv6';
   description: string;
   status: 'passed' | 'failed' | 'skipped';
   /** Why it was skipped, or why it could not run (set-up failed). */
@@ -41,6 +43,8 @@ export interface NetcheckReport {
   cni: string;
   proxyMode: string;
   nodes: string[];
+  /** The cluster's address families, each of which every case ran in. */
+  families: ('ipv4' | 'ipv6')[];
   namespace: string;
   cases: NetcheckCaseResult[];
   passed: number;
@@ -93,39 +97,50 @@ export async function runNetcheck(options: NetcheckOptions): Promise<NetcheckRep
 
   const proxyMode = await kubeProxyMode(kubectl);
   const cni = controlPlane.labels[LABELS.cni] ?? 'unknown';
+  const families = await clusterFamilies(kubectl);
   const namespace = `netcheck-${Math.random().toString(36).slice(2, 8)}`;
-  logger.info(`netcheck on ${cluster}: Kubernetes ${version}, CNI ${cni}, kube-proxy ${proxyMode}, ${nodes.length} node(s); namespace ${namespace}`);
-  const fixture = await deployFixture(kubectl, { server: agnhostServer(agnhost.image.ref), namespace, signal });
+  logger.info(`netcheck on ${cluster}: Kubernetes ${version}, CNI ${cni}, kube-proxy ${proxyMode}, ${nodes.length} node(s)${families.length > 1 || families[0] !== 'ipv4' ? `, ${families.join(' and ')}` : ''}; namespace ${namespace}`);
   // the ingress addon's ports as the host reaches them (its cases probe from 127.0.0.1 too)
   const hostPorts = new Map<number, number>();
   for (const port of [80, 443]) {
     const published = await controlPlane.hostPort(port, { signal }).catch(() => undefined);
     if (published !== undefined) hostPorts.set(port, published);
   }
-  fixture.hostPorts = hostPorts;
-  const probe = tableProber(fixture, { ...(options.attempts ? { attempts: options.attempts } : {}), ...(options.onTable ? { onTable: options.onTable } : {}) });
   const results: NetcheckCaseResult[] = [];
-  try {
-    for (const c of cases) {
-      const caseStarted = performance.now();
-      const base = { name: c.name, description: c.description };
-      if (c.minNodes && fixture.nodes.length < c.minNodes) {
-        results.push({ ...base, status: 'skipped', reason: `needs ${c.minNodes} nodes; cluster "${cluster}" has ${fixture.nodes.length}`, tables: [], durationMs: 0 });
-        continue;
+  let fixtureNodes: string[] = [];
+  // one family (the usual IPv4 cluster): its tables as ever; several: a namespace, fixture and table set per family
+  const perFamily = families.length > 1 || families[0] !== 'ipv4';
+  for (const family of families) {
+    const ns = perFamily && family === 'ipv6' && families.length > 1 ? `${namespace}-v6` : namespace;
+    if (perFamily) logger.info(`${family}: every case with addresses and Services of that family${ns !== namespace ? ` (namespace ${ns})` : ''}`);
+    const fixture = await deployFixture(kubectl, { server: agnhostServer(agnhost.image.ref), namespace: ns, ...(perFamily ? { family } : {}), signal });
+    fixture.hostPorts = hostPorts;
+    fixtureNodes = fixture.nodes.map((n) => n.name);
+    const prober = tableProber(fixture, { ...(options.attempts ? { attempts: options.attempts } : {}), ...(options.onTable ? { onTable: options.onTable } : {}) });
+    // a dual-stack run names its IPv6 tables apart from the IPv4 ones
+    const probe: typeof prober = perFamily && families.length > 1 && family === 'ipv6' ? (spec) => prober({ ...spec, name: `${spec.name} (ipv6)` }) : prober;
+    try {
+      for (const c of cases) {
+        const caseStarted = performance.now();
+        const base = { name: c.name, family, description: c.description };
+        if (c.minNodes && fixture.nodes.length < c.minNodes) {
+          results.push({ ...base, status: 'skipped', reason: `needs ${c.minNodes} nodes; cluster "${cluster}" has ${fixture.nodes.length}`, tables: [], durationMs: 0 });
+          continue;
+        }
+        logger.info(`case ${c.name}${perFamily ? ` (${family})` : ''}`);
+        try {
+          const outcome = await c.run(fixture, probe);
+          const durationMs = performance.now() - caseStarted;
+          if ('skipped' in outcome) results.push({ ...base, status: 'skipped', reason: outcome.skipped, tables: [], durationMs });
+          else results.push({ ...base, status: outcome.every(tableMatches) ? 'passed' : 'failed', tables: outcome, durationMs });
+        } catch (e) {
+          signal.throwIfAborted();
+          results.push({ ...base, status: 'failed', reason: `could not run: ${(e as Error).message}`, tables: [], durationMs: performance.now() - caseStarted });
+        }
       }
-      logger.info(`case ${c.name}`);
-      try {
-        const outcome = await c.run(fixture, probe);
-        const durationMs = performance.now() - caseStarted;
-        if ('skipped' in outcome) results.push({ ...base, status: 'skipped', reason: outcome.skipped, tables: [], durationMs });
-        else results.push({ ...base, status: outcome.every(tableMatches) ? 'passed' : 'failed', tables: outcome, durationMs });
-      } catch (e) {
-        signal.throwIfAborted();
-        results.push({ ...base, status: 'failed', reason: `could not run: ${(e as Error).message}`, tables: [], durationMs: performance.now() - caseStarted });
-      }
+    } finally {
+      if (!options.keep) await kubectlOn(controlPlane, ['delete', 'namespace', ns, '--wait=false']).catch(() => undefined);
     }
-  } finally {
-    if (!options.keep) await kubectlOn(controlPlane, ['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
   }
   const cells = results.flatMap((r) => r.tables.flatMap((t) => t.cells));
   return {
@@ -133,7 +148,8 @@ export async function runNetcheck(options: NetcheckOptions): Promise<NetcheckRep
     kubernetesVersion: version,
     cni,
     proxyMode,
-    nodes: fixture.nodes.map((n) => n.name),
+    nodes: fixtureNodes,
+    families,
     namespace,
     cases: results,
     passed: results.filter((r) => r.status === 'passed').length,

@@ -1,5 +1,5 @@
 import yaml from 'js-yaml';
-import { clusterPodSubnet, type Kubectl, nodeAddresses, nthAddress, parseCidr, waitFor } from '@local-cluster/core';
+import { clusterPodSubnets, type Kubectl, nearLastAddress6, nodeAddresses, nthAddress, parseCidr, parseCidr6, waitFor } from '@local-cluster/core';
 import { kubectlExec, runTable, type CellSpec, type Probe, type Source, type TableSpec } from './probe.js';
 import { HTTP_PORT, UDP_PORT, type ServerImage } from './servers.js';
 import type { NetcheckTable } from './table.js';
@@ -37,7 +37,27 @@ export interface Fixture {
    * (the ingress addon's 80 and 443): where the host source reaches them on 127.0.0.1.
    */
   hostPorts?: Map<number, number>;
+  /**
+   * The address family the tables probe: addresses of that family, Services of that family
+   * alone, AAAA records for IPv6. Unset: the cluster's one family, Services as the API makes them.
+   */
+  family?: 'ipv4' | 'ipv6';
   signal?: AbortSignal;
+}
+
+/** Whether an address is of the family (IPv6 addresses have colons). */
+export function ofFamily(address: string, family: 'ipv4' | 'ipv6'): boolean {
+  return address.includes(':') === (family === 'ipv6');
+}
+
+/** The DNS record type of the fixture's family: AAAA for IPv6, else A. */
+export function addressRecord(f: Fixture): 'A' | 'AAAA' {
+  return f.family === 'ipv6' ? 'AAAA' : 'A';
+}
+
+/** Whether a DNS answer holds an address of the fixture's family. */
+export function hasAddress(f: Fixture): (answer: string) => boolean {
+  return f.family === 'ipv6' ? (a) => a.split(/\s+/).some((w) => /^[0-9a-f]*:[0-9a-f:]*$/i.test(w) && w.length > 2) : (a) => /\d+\.\d+\.\d+\.\d+/.test(a);
 }
 
 export function podSources(f: Fixture): Source[] {
@@ -61,7 +81,14 @@ export const WEB_PORTS = [
 ];
 
 export async function apply(f: Fixture, objects: readonly object[]): Promise<void> {
-  await f.kubectl(['-n', f.namespace, 'apply', '-f', '-'], objects.map((o) => yaml.dump(o)).join('---\n'));
+  await f.kubectl(['-n', f.namespace, 'apply', '-f', '-'], objects.map((o) => yaml.dump(inFamily(f, o))).join('---\n'));
+}
+
+/** A Service of the fixture's family alone (an ExternalName Service has no family). */
+function inFamily(f: Fixture, object: object): object {
+  const o = object as { kind?: string; spec?: { type?: string } };
+  if (!f.family || o.kind !== 'Service' || o.spec?.type === 'ExternalName') return object;
+  return { ...o, spec: { ...o.spec, ipFamilyPolicy: 'SingleStack', ipFamilies: [f.family === 'ipv6' ? 'IPv6' : 'IPv4'] } };
 }
 
 export async function waitPodsReady(f: Fixture, selector: string, timeoutSeconds = 180): Promise<void> {
@@ -69,7 +96,12 @@ export async function waitPodsReady(f: Fixture, selector: string, timeoutSeconds
 }
 
 export async function podIp(f: Fixture, pod: string): Promise<string> {
-  return waitFor(`the IP of pod ${pod}`, async () => (await f.kubectl(['-n', f.namespace, 'get', 'pod', pod, '-o', 'jsonpath={.status.podIP}'])).trim() || undefined, {
+  const family = f.family;
+  const read = async () => {
+    const ips = (await f.kubectl(['-n', f.namespace, 'get', 'pod', pod, '-o', 'jsonpath={.status.podIPs[*].ip}'])).trim().split(/\s+/).filter(Boolean);
+    return (family ? ips.find((ip) => ofFamily(ip, family)) : ips[0]) || undefined;
+  };
+  return waitFor(`the IP of pod ${pod}`, read, {
     timeoutMs: 60_000,
     ...(f.signal ? { signal: f.signal } : {}),
   });
@@ -95,13 +127,18 @@ export function dnsName(f: Fixture, service: string): string {
   return `${service}.${f.namespace}.svc.cluster.local`;
 }
 
-/** The last usable address of the pod range kubeadm was given, unless a pod has it: nothing may answer there. */
-export async function unusedPodAddress(kubectl: Kubectl): Promise<string | undefined> {
-  const subnet = await clusterPodSubnet(kubectl);
-  const parsed = subnet ? parseCidr(subnet) : undefined;
-  if (!parsed || parsed.prefix > 30) return undefined;
-  const address = nthAddress(`${parsed.address}/${parsed.prefix}`, 2 ** (32 - parsed.prefix) - 2);
-  const used = (await kubectl(['get', 'pods', '-A', '-o', 'jsonpath={.items[*].status.podIP}'])).split(/\s+/);
+/** The last usable address of the pod range kubeadm was given (of that family; default the first range), unless a pod has it: nothing may answer there. */
+export async function unusedPodAddress(kubectl: Kubectl, family?: 'ipv4' | 'ipv6'): Promise<string | undefined> {
+  const subnets = await clusterPodSubnets(kubectl);
+  const subnet = family ? subnets.find((s) => ofFamily(s, family)) : subnets[0];
+  let address: string | undefined;
+  if (subnet && parseCidr6(subnet)) address = nearLastAddress6(subnet);
+  else {
+    const parsed = subnet ? parseCidr(subnet) : undefined;
+    if (!parsed || parsed.prefix > 30) return undefined;
+    address = nthAddress(`${parsed.address}/${parsed.prefix}`, 2 ** (32 - parsed.prefix) - 2);
+  }
+  const used = (await kubectl(['get', 'pods', '-A', '-o', 'jsonpath={.items[*].status.podIPs[*].ip}'])).split(/\s+/);
   return used.includes(address) ? undefined : address;
 }
 
@@ -152,13 +189,13 @@ export function tableProber(
  */
 export async function deployFixture(
   kubectl: Kubectl,
-  options: { server: ServerImage; namespace: string; hostNetwork?: boolean; signal?: AbortSignal },
+  options: { server: ServerImage; namespace: string; hostNetwork?: boolean; family?: 'ipv4' | 'ipv6'; signal?: AbortSignal },
 ): Promise<Fixture> {
-  const { server } = options;
+  const { server, family } = options;
   const hostNetwork = options.hostNetwork ?? true;
-  const nodes = await nodeAddresses(kubectl);
+  const nodes = (await nodeAddresses(kubectl)).map((n) => ({ name: n.name, ip: (family ? n.ips.find((ip) => ofFamily(ip, family)) : undefined) ?? n.ip }));
   await kubectl(['apply', '-f', '-'], yaml.dump({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: options.namespace, labels: { 'local-cluster.dev/netcheck': 'true' } } }));
-  const f: Fixture = { kubectl, namespace: options.namespace, server, image: server.image, nodes, servers: new Map(), hostServers: new Map(), ...(options.signal ? { signal: options.signal } : {}) };
+  const f: Fixture = { kubectl, namespace: options.namespace, server, image: server.image, nodes, servers: new Map(), hostServers: new Map(), ...(family ? { family } : {}), ...(options.signal ? { signal: options.signal } : {}) };
   const pods: object[] = [];
   nodes.forEach((n, i) => {
     pods.push(server.pod(`srv-${i}`, n.name, { labels: { app: APP, 'netcheck-node': `n${i}`, 'netcheck-dns': 'true' } }));
@@ -166,7 +203,7 @@ export async function deployFixture(
   });
   await apply(f, pods);
   await waitPodsReady(f, hostNetwork ? 'netcheck-role in (server,hostnet)' : 'netcheck-role=server');
-  const listed = JSON.parse(await kubectl(['-n', f.namespace, 'get', 'pods', '-o', 'json'])) as { items: { metadata: { name: string }; status: { podIP?: string } }[] };
+  const listed = JSON.parse(await kubectl(['-n', f.namespace, 'get', 'pods', '-o', 'json'])) as { items: { metadata: { name: string }; status: { podIP?: string; podIPs?: { ip: string }[] } }[] };
   const hostnames = new Map<string, string>();
   if (hostNetwork) {
     await Promise.all(
@@ -176,7 +213,10 @@ export async function deployFixture(
     );
   }
   nodes.forEach((n, i) => {
-    const ip = (pod: string) => listed.items.find((p) => p.metadata.name === pod)?.status.podIP ?? '';
+    const ip = (pod: string) => {
+      const status = listed.items.find((p) => p.metadata.name === pod)?.status;
+      return (family ? status?.podIPs?.map((p) => p.ip).find((a) => ofFamily(a, family)) : undefined) ?? status?.podIP ?? '';
+    };
     f.servers.set(n.name, { node: n.name, pod: `srv-${i}`, ip: ip(`srv-${i}`), hostname: `srv-${i}` });
     if (hostNetwork) f.hostServers.set(n.name, { node: n.name, pod: `hostnet-${i}`, ip: ip(`hostnet-${i}`), hostname: hostnames.get(`hostnet-${i}`) ?? n.name });
   });

@@ -34,6 +34,7 @@ export {
   UDP_PORT,
 } from './servers.js';
 export {
+  addressRecord,
   answeredBy,
   APP,
   apply,
@@ -42,9 +43,11 @@ export {
   dnsName,
   type Fixture,
   grid,
+  hasAddress,
   HOST_SOURCE,
   hostnetSources,
   type NodeInfo,
+  ofFamily,
   podIp,
   podSources,
   removeFixture,

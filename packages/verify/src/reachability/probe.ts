@@ -23,7 +23,7 @@ export type Probe =
   /** A UDP datagram (netexec answers `hostname` with its name); `sourcePort` pins the flow (conntrack). */
   | { kind: 'udp'; host: string; port: number; payload?: string; sourcePort?: number }
   /** A DNS query through the pod's resolver; the answer is `dig +short`'s lines. */
-  | { kind: 'dns'; name: string; type: 'A' | 'CNAME' };
+  | { kind: 'dns'; name: string; type: 'A' | 'AAAA' | 'CNAME' };
 
 /** A pod probes run in (through `kubectl exec`); `namespace` when it is not the table's. */
 export interface PodSource {
@@ -183,7 +183,7 @@ export async function hostProbe(probe: Probe): Promise<ProbeResult> {
   }
   if (probe.kind === 'udp') {
     return new Promise((resolve) => {
-      const socket = createSocket('udp4');
+      const socket = createSocket(probe.host.includes(':') ? 'udp6' : 'udp4');
       const done = (r: ProbeResult) => {
         clearTimeout(timer);
         socket.close();

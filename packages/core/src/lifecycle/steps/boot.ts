@@ -3,6 +3,7 @@ import { NODE_CONTRACT } from '../../contracts/node.js';
 import type { Step, StepRuntime } from '../../engine/steps.js';
 import { waitFor, writeNodeFile } from '../../nodeutil.js';
 import { CLUSTER_RANGES_HOOK, clusterRangesHook } from '../cluster-ranges.js';
+import { hasIpv6, ipv6Ranges } from '../../config/ip-family.js';
 import type { UpContext } from '../context.js';
 
 /**
@@ -45,7 +46,8 @@ export const boot: Step<UpContext> = {
   name: 'boot',
   title: 'Boot nodes',
   async run(ctx, rt) {
-    const hook = clusterRangesHook(ctx.config.cluster.serviceSubnet, ctx.podSubnet);
+    const v6 = hasIpv6(ctx.config) ? ipv6Ranges(ctx.config) : undefined;
+    const hook = clusterRangesHook(ctx.config.cluster.serviceSubnet, ctx.podSubnet, v6 ? { serviceSubnet: v6.service, podSubnet: v6.pod } : undefined);
     await Promise.all(ctx.nodes.map(async (n) => {
       // a restored or resumed node has the hook from its snapshot (the same config made both),
       // and its entrypoint ran it at this start

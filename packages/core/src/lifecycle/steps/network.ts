@@ -2,6 +2,7 @@ import type { Step } from '../../engine/steps.js';
 import type { UpContext } from '../context.js';
 import { networkName, ownerLabels } from '../naming.js';
 import { LABELS } from '../../contracts/driver.js';
+import { hasIpv6, ipv6Ranges } from '../../config/ip-family.js';
 import { sharedNetworkSelector, sharedRangeFor } from '../shared-network.js';
 
 /**
@@ -32,11 +33,13 @@ export const network: Step<UpContext> = {
     const name = networkName(cluster);
     const selector = { cluster, role: 'network' as const };
     const existing = (await ctx.driver.listNetworks(selector, rt)).find((n) => n.name === name);
-    if (existing?.subnets.includes(ctx.config.dind.subnet)) {
+    const subnet6 = hasIpv6(ctx.config) ? ipv6Ranges(ctx.config).node : undefined;
+    const wanted = [ctx.config.dind.subnet, ...(subnet6 ? [subnet6] : [])];
+    if (existing && wanted.every((s) => existing.subnets.includes(s)) && existing.subnets.length === wanted.length) {
       rt.logger.info(`reusing network ${name} (${ctx.config.dind.subnet})`);
     } else {
       if (existing) await ctx.driver.removeNetwork(name, selector, rt);
-      await ctx.driver.createNetwork({ name, subnet: ctx.config.dind.subnet, labels: ownerLabels(cluster, 'network') }, rt);
+      await ctx.driver.createNetwork({ name, subnet: ctx.config.dind.subnet, ...(subnet6 ? { subnet6 } : {}), labels: ownerLabels(cluster, 'network') }, rt);
       rt.onRollback(`network ${name}`, () => ctx.driver.removeNetwork(name, selector));
     }
     ctx.networkName = name;

@@ -38,6 +38,7 @@ function spec(ctx: UpContext, planned: PlannedNode): NodeSpec {
     ],
     network: ctx.networkName!,
     ip: address,
+    ...(planned.address6 ? { ip6: planned.address6 } : {}),
     labels: {
       ...ownerLabels(cluster, 'node', role),
       // what `e2e` needs to know about the running cluster

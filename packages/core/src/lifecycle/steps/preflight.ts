@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { familiesOf, hasIpv6, ipv6Ranges } from '../../config/ip-family.js';
+import { subnet6Clash } from '../subnet.js';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { cidrsOverlap, isSupportedKubernetesVersion, SUPPORTED_KUBERNETES } from '../../config/schema.js';
@@ -111,6 +113,47 @@ export async function checkPortAndSubnet(ctx: UpContext, rt: CallOptions): Promi
   }
 }
 
+/** The CNI plugin serves every address family of the cluster (its supports.ipFamilies). */
+export function checkCniFamilies(ctx: Pick<UpContext, 'config' | 'cni'>): void {
+  const { config, cni } = ctx;
+  const served = cni.supports?.ipFamilies ?? ['ipv4'];
+  const missing = familiesOf(config).filter((f) => !served.includes(f));
+  if (missing.length === 0) return;
+  throw new PreflightError('ip-family', `cluster.ipFamily is ${config.cluster.ipFamily}, but CNI plugin "${cni.name}" cannot serve ${missing.map((f) => (f === 'ipv4' ? 'IPv4' : 'IPv6')).join(' or ')} (its supports.ipFamilies: ${served.join(', ') || 'none'}).`, {
+    hint: `Use --ip-family ${served.length === 2 ? 'dual' : served[0] ?? 'ipv4'}, or a CNI plugin that serves ${config.cluster.ipFamily} (see docs/user/ip-families.md).`,
+  });
+}
+
+/**
+ * IPv6 can work here: this machine has it on (a remote engine's machine is judged by the engine
+ * when the network is made), and dind.subnet6 and the IPv6 pod and Service ranges are free.
+ */
+async function checkIpv6(ctx: UpContext, remote: boolean, rt: CallOptions): Promise<void> {
+  const { config, driver } = ctx;
+  if (!remote) {
+    let disabled: string;
+    try {
+      disabled = readFileSync('/proc/sys/net/ipv6/conf/all/disable_ipv6', 'utf8').trim();
+    } catch {
+      disabled = 'missing';
+    }
+    if (disabled !== '0') {
+      throw new PreflightError('ipv6', `cluster.ipFamily is ${config.cluster.ipFamily}, but this machine has IPv6 ${disabled === 'missing' ? 'compiled out (no /proc/sys/net/ipv6)' : 'turned off (net.ipv6.conf.all.disable_ipv6 = 1)'}.`, {
+        hint: disabled === 'missing'
+          ? 'Use a kernel with IPv6, or --ip-family ipv4.'
+          : 'Turn it on with `sysctl -w net.ipv6.conf.all.disable_ipv6=0` (and net.ipv6.conf.default.disable_ipv6=0; put both in /etc/sysctl.d to keep them), or use --ip-family ipv4.',
+      });
+    }
+  }
+  const ranges = ipv6Ranges(config);
+  const clash = subnet6Clash(config.cluster.name, ranges.node, await driver.listAllNetworks(rt));
+  if (clash) {
+    throw new PreflightError('subnet', `dind.subnet6 ${ranges.node} overlaps Docker network "${clash.network}" (${clash.range}).`, {
+      hint: 'Choose another IPv6 range with --dind-subnet6 (for example fd00:10:193::/64), or leave it unset for a free one.',
+    });
+  }
+}
+
 /** Everything that can be known before anything is created is checked here. */
 export const preflight: Step<UpContext> = {
   name: 'preflight',
@@ -158,7 +201,9 @@ export const preflight: Step<UpContext> = {
       });
     }
 
+    checkCniFamilies(ctx);
     const remote = ctx.apiServer.remote;
+    if (hasIpv6(config)) await checkIpv6(ctx, remote, rt);
     if (remote) {
       rt.logger.info(
         `the engine runs on another machine (${ctx.driver.location?.endpoint ?? ctx.info.endpoint}${ctx.driver.location?.origin ? `, from ${ctx.driver.location.origin}` : ''}): the API server is published on its ${ctx.apiServer.listen} and the kubeconfig points at ${ctx.apiServer.address}; host paths and ports are that machine's`,

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean, LABELS } from '@local-cluster/core';
-import type { NetcheckReport } from '@local-cluster/verify';
 import { cli, driver, kubectlFor, leftovers, readyNodes } from './helpers.js';
-import { mismatches, report } from './netcheck-helpers.js';
+import { ALL_PASSED, familyStatuses as statuses, items, isV6, mismatches, report } from './netcheck-helpers.js';
 
 // cluster.ipFamily on the bridge CNI: dual stack and IPv6 alone, each checked through the API and
 // with every netcheck case in each family; and the IPv6 settings refused before anything is made.
+// Flannel and calico in dual stack run in the CNI matrix (tests/cni-matrix/ip-family.test.ts).
 // Subnets 10.241.0.0/24 (fd00:10:241::/64) and 10.242.0.0/24 (fd00:10:242::/64): no other file uses them.
 const DUAL = `v6-dual-${process.pid}`;
 const SIX = `v6-six-${process.pid}`;
@@ -19,18 +19,6 @@ afterAll(async () => {
   for (const cluster of [DUAL, SIX, BAD]) await clean({ driver, cluster }).catch(() => undefined);
   await driver.removeNetwork(PROBE_NETWORK, { role: 'test' }).catch(() => undefined);
 });
-
-type Item = { metadata: { name: string; namespace?: string }; spec: Record<string, unknown>; status: Record<string, unknown> };
-const items = (json: string) => (JSON.parse(json) as { items: Item[] }).items;
-const isV6 = (ip: string) => ip.includes(':');
-
-/** Per netcheck case of one family: its status. */
-function statuses(r: NetcheckReport, family: 'ipv4' | 'ipv6'): Record<string, string> {
-  return Object.fromEntries(r.cases.filter((c) => (c as { family?: string }).family === family).map((c) => [c.name, c.status]));
-}
-
-// netcheck installs the metallb addon on demand: it has a pool in each family
-const ALL_PASSED = { 'pod-to-pod': 'passed', clusterip: 'passed', headless: 'passed', nodeport: 'passed', loadbalancer: 'passed', externalname: 'passed', hairpin: 'passed', affinity: 'passed', hostnetwork: 'passed', 'udp-stale': 'passed', terminating: 'passed' };
 
 describe('bad IPv6 input is refused before anything is made, naming the setting', () => {
   it('an unknown --ip-family', async () => {
@@ -166,72 +154,5 @@ describe('--ip-family ipv6 on bridge', () => {
   it('clean leaves nothing of the cluster', async () => {
     expect((await cli(['clean', '--name', SIX])).code).toBe(0);
     expect(await leftovers(SIX)).toEqual([]);
-  });
-});
-
-describe('--ip-family dual on flannel (VXLAN in each family)', () => {
-  const FLANNEL = `v6-flannel-${process.pid}`;
-  const k = kubectlFor(FLANNEL);
-  afterAll(async () => {
-    await clean({ driver, cluster: FLANNEL }).catch(() => undefined);
-  });
-
-  it('up: every pod on the pod network has an address of each family from its node flannel subnets', async () => {
-    const r = await cli(['up', '--name', FLANNEL, '--cni-plugin', 'flannel', '--ip-family', 'dual', '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.241.0.0/24', '--dind-subnet6', 'fd00:10:241::/64']);
-    expect(r.code, r.stderr).toBe(0);
-    for (const node of await driver.listNodes({ cluster: FLANNEL, role: 'node' })) {
-      const env = (await node.exec(['cat', '/run/flannel/subnet.env'])).stdout;
-      expect(env).toMatch(/FLANNEL_IPV6_NETWORK=fd00:10:244::\/56/);
-      expect(env).toMatch(/FLANNEL_IPV6_SUBNET=fd00:10:244:[0-9a-f:]*:1\/64/);
-    }
-    const dns = items((await k('-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '-o', 'json')).stdout);
-    for (const p of dns) expect((p.status.podIPs as { ip: string }[]).map((x) => x.ip)).toEqual([expect.stringMatching(/^10\.244\./), expect.stringMatching(/^fd00:10:244:/)]);
-  });
-
-  it('netcheck: every case green in each family', async () => {
-    const r = await cli(['netcheck', '--name', FLANNEL, '--json']);
-    const out = report(r.stdout);
-    expect(mismatches(out), r.stderr.slice(-2000)).toEqual([]);
-    expect(statuses(out, 'ipv4')).toEqual(ALL_PASSED);
-    expect(statuses(out, 'ipv6')).toEqual(ALL_PASSED);
-    expect(r.code).toBe(0);
-    console.log(`[${FLANNEL}] netcheck cells: ${out.cells.asExpected}/${out.cells.total} as expected`);
-  });
-
-  it('clean leaves nothing of the cluster', async () => {
-    expect((await cli(['clean', '--name', FLANNEL])).code).toBe(0);
-    expect(await leftovers(FLANNEL)).toEqual([]);
-  });
-});
-
-describe('--ip-family dual on calico (an IPv6 pool over VXLAN)', () => {
-  const CALICO = `v6-calico-${process.pid}`;
-  const k = kubectlFor(CALICO);
-  afterAll(async () => {
-    await clean({ driver, cluster: CALICO }).catch(() => undefined);
-  });
-
-  it('up: pods on the pod network get an address of each family from the two pools', async () => {
-    const r = await cli(['up', '--name', CALICO, '--cni-plugin', 'calico', '--ip-family', 'dual', '--num-nodes', '1', '--addons', '', '--dind-subnet', '10.241.0.0/24', '--dind-subnet6', 'fd00:10:241::/64']);
-    expect(r.code, r.stderr).toBe(0);
-    const pools = (await k('get', 'ippools.crd.projectcalico.org', '-o', 'jsonpath={range .items[*]}{.spec.cidr} {.spec.vxlanMode} {.spec.natOutgoing}{"\\n"}{end}')).stdout.trim().split('\n').sort();
-    expect(pools).toEqual(['192.168.0.0/16 Always true', 'fd00:10:244::/56 Always true']);
-    const dns = items((await k('-n', 'kube-system', 'get', 'pods', '-l', 'k8s-app=kube-dns', '-o', 'json')).stdout);
-    for (const p of dns) expect((p.status.podIPs as { ip: string }[]).map((x) => x.ip)).toEqual([expect.stringMatching(/^192\.168\./), expect.stringMatching(/^fd00:10:244:/)]);
-  });
-
-  it('netcheck: every case green in each family', async () => {
-    const r = await cli(['netcheck', '--name', CALICO, '--json']);
-    const out = report(r.stdout);
-    expect(mismatches(out), r.stderr.slice(-2000)).toEqual([]);
-    expect(statuses(out, 'ipv4')).toEqual(ALL_PASSED);
-    expect(statuses(out, 'ipv6')).toEqual(ALL_PASSED);
-    expect(r.code).toBe(0);
-    console.log(`[${CALICO}] netcheck cells: ${out.cells.asExpected}/${out.cells.total} as expected`);
-  });
-
-  it('clean leaves nothing of the cluster', async () => {
-    expect((await cli(['clean', '--name', CALICO])).code).toBe(0);
-    expect(await leftovers(CALICO)).toEqual([]);
   });
 });

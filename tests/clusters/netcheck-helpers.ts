@@ -23,3 +23,16 @@ export function expectAllGreen(r: NetcheckReport, stderr: string): void {
     expect(cells.some((x) => !x.expected), `${c.name} has a negative control`).toBe(true);
   }
 }
+
+/** An API list's items, as the ip-family files read them. */
+export type Item = { metadata: { name: string; namespace?: string }; spec: Record<string, unknown>; status: Record<string, unknown> };
+export const items = (json: string) => (JSON.parse(json) as { items: Item[] }).items;
+export const isV6 = (ip: string) => ip.includes(':');
+
+/** Per netcheck case of one family: its status. */
+export function familyStatuses(r: NetcheckReport, family: 'ipv4' | 'ipv6'): Record<string, string> {
+  return Object.fromEntries(r.cases.filter((c) => (c as { family?: string }).family === family).map((c) => [c.name, c.status]));
+}
+
+/** Every netcheck case passed (netcheck installs the metallb addon on demand: it has a pool in each family). */
+export const ALL_PASSED = { 'pod-to-pod': 'passed', clusterip: 'passed', headless: 'passed', nodeport: 'passed', loadbalancer: 'passed', externalname: 'passed', hairpin: 'passed', affinity: 'passed', hostnetwork: 'passed', 'udp-stale': 'passed', terminating: 'passed' };

@@ -95,3 +95,31 @@ export function readyNodes(json: string): string[] {
   const list = JSON.parse(json) as { items: { metadata: { name: string }; status: { conditions: { type: string; status: string }[] } }[] };
   return list.items.filter((n) => n.status.conditions.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name).sort();
 }
+
+/** A Deployment of pause pods placed on hollow nodes only (their label and taint), as JSON. */
+export function hollowDeployment(replicas: number): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'on-hollow', namespace: 'default' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'on-hollow' } },
+      template: {
+        metadata: { labels: { app: 'on-hollow' } },
+        spec: {
+          nodeSelector: { 'local-cluster.dev/hollow-node': 'true' },
+          tolerations: [{ key: 'local-cluster.dev/hollow-node', operator: 'Exists', effect: 'NoSchedule' }],
+          containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }],
+        },
+      },
+    },
+  });
+}
+
+/** The hollowDeployment's pods: how many Running, on which nodes, how many in all. */
+export async function hollowDeploymentPods(kubectl: (...args: string[]) => Promise<Run>): Promise<{ running: number; nodes: Set<string>; total: number }> {
+  const r = await kubectl('get', 'pods', '-l', 'app=on-hollow', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}');
+  const rows = r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' '));
+  return { running: rows.filter(([, phase]) => phase === 'Running').length, nodes: new Set(rows.map(([node]) => node!)), total: rows.length };
+}

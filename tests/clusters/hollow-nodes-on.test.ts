@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { clean, waitFor } from '@local-cluster/core';
-import { cli, driver, kubectlFor, leftovers, readyNodes, toolHome } from './helpers.js';
+import { cli, driver, hollowDeployment, hollowDeploymentPods, kubectlFor, leftovers, readyNodes, toolHome } from './helpers.js';
 
 // Hollow nodes on another cluster (cluster.hollowNodesOn, kubemark's "pre-existing" provider):
 // a local cluster EXT with 3 nodes runs the hollow kubelets of SIM (one control plane, no
@@ -56,29 +56,7 @@ function kubeconfigWithToken(token: string): string {
   return file;
 }
 
-const deployment = JSON.stringify({
-  apiVersion: 'apps/v1',
-  kind: 'Deployment',
-  metadata: { name: 'on-hollow', namespace: 'default' },
-  spec: {
-    replicas: PODS,
-    selector: { matchLabels: { app: 'on-hollow' } },
-    template: {
-      metadata: { labels: { app: 'on-hollow' } },
-      spec: {
-        nodeSelector: { 'local-cluster.dev/hollow-node': 'true' },
-        tolerations: [{ key: 'local-cluster.dev/hollow-node', operator: 'Exists', effect: 'NoSchedule' }],
-        containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }],
-      },
-    },
-  },
-});
-
-async function deploymentPods(): Promise<{ running: number; nodes: Set<string> }> {
-  const r = await sim('get', 'pods', '-l', 'app=on-hollow', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}');
-  const rows = r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' '));
-  return { running: rows.filter(([, p]) => p === 'Running').length, nodes: new Set(rows.map(([n]) => n!)) };
-}
+const deploymentPods = () => hollowDeploymentPods(sim);
 
 /** Hollow nodes whose Ready condition says True with a heartbeat at or after `since` (ms). */
 async function readySince(since: number): Promise<number> {
@@ -139,7 +117,7 @@ describe('hollow nodes on another cluster', () => {
     expect(status.stdout).toMatch(new RegExp(`hollow nodes run on cluster "${EXT}", namespace ${NAMESPACE}: 1 of 1 pods Running on kube-node-`));
 
     const file = join(dir, 'deployment.json');
-    writeFileSync(file, deployment);
+    writeFileSync(file, hollowDeployment(PODS));
     expect((await sim('apply', '-f', file)).code).toBe(0);
     let state = await deploymentPods();
     await waitFor(`${PODS} pods Running on hollow nodes`, async () => ((state = await deploymentPods()).running === PODS ? true : undefined), { timeoutMs: 300_000, intervalMs: 3000 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clean, hollowMemoryProblem, waitFor } from '@local-cluster/core';
-import { cli, driver, kubectlFor, leftovers, readyNodes } from './helpers.js';
+import { cli, driver, hollowDeployment, hollowDeploymentPods, kubectlFor, leftovers, readyNodes } from './helpers.js';
 
 // Kubemark hollow nodes: real kubelets of the cluster's version with a fake runtime, registered
 // with the cluster's own control plane beside its real nodes; pods scheduled onto them are
@@ -20,31 +20,7 @@ afterAll(async () => {
   await clean({ driver, cluster: `${NAME}-big` }).catch(() => undefined);
 });
 
-const deployment = (replicas: number) =>
-  JSON.stringify({
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'on-hollow', namespace: 'default' },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: 'on-hollow' } },
-      template: {
-        metadata: { labels: { app: 'on-hollow' } },
-        spec: {
-          nodeSelector: { 'local-cluster.dev/hollow-node': 'true' },
-          tolerations: [{ key: 'local-cluster.dev/hollow-node', operator: 'Exists', effect: 'NoSchedule' }],
-          containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }],
-        },
-      },
-    },
-  });
-
-/** Pod phase per node name, for the Deployment's pods. */
-async function podsByNode(): Promise<{ running: number; nodes: Set<string>; total: number }> {
-  const r = await kubectl('get', 'pods', '-l', 'app=on-hollow', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase}{"\\n"}{end}');
-  const rows = r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split(' '));
-  return { running: rows.filter(([, phase]) => phase === 'Running').length, nodes: new Set(rows.map(([node]) => node!)), total: rows.length };
-}
+const podsByNode = () => hollowDeploymentPods(kubectl);
 
 describe('hollow nodes', () => {
   it('refuses more hollow nodes than this machine has memory for, with the estimate, and makes nothing', async () => {
@@ -79,7 +55,7 @@ describe('hollow nodes', () => {
     expect(containers).toHaveLength(2);
 
     const file = join(mkdtempSync(join(tmpdir(), 'hollow-')), 'deployment.json');
-    writeFileSync(file, deployment(200));
+    writeFileSync(file, hollowDeployment(200));
     const applied = await kubectl('apply', '-f', file);
     expect(applied.code, applied.stderr).toBe(0);
     let state = await podsByNode();

@@ -33,7 +33,7 @@ describe('netcheck: bad input', () => {
   it('--list describes every case', async () => {
     const r = await cli(['netcheck', '--list']);
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n')).toHaveLength(11);
+    expect(r.stdout.trim().split('\n')).toHaveLength(13);
     expect(r.stdout).toMatch(/^affinity\s+sessionAffinity ClientIP .* \(needs 2 nodes\)$/m);
   });
 });

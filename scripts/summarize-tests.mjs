@@ -10,6 +10,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 const rows = [];
+/** Each failed test: its file, its full name and the first lines of its error (printed last, where a CI log's tail shows them). */
+const failures = [];
 for (const report of reports) {
   const path = join(root, report);
   if (!existsSync(path)) {
@@ -22,6 +24,13 @@ for (const report of reports) {
   const f = (data.numFailedTests ?? 0) + (data.numRuntimeErrorTestSuites ?? 0);
   const s = (data.numPendingTests ?? 0) + (data.numTodoTests ?? 0);
   rows.push(`  ${report.padEnd(44)} ${String(p).padStart(4)} passed ${String(f).padStart(3)} failed ${String(s).padStart(3)} skipped`);
+  for (const file of data.testResults ?? []) {
+    const name = file.name?.startsWith(root) ? file.name.slice(root.length) : file.name;
+    const bad = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
+    for (const t of bad) failures.push({ where: `${name} > ${t.fullName ?? t.title}`, error: (t.failureMessages ?? []).join('\n') });
+    // a file that failed outside its tests (an import, a hook): its own message
+    if (!bad.length && file.status === 'failed' && file.message) failures.push({ where: name, error: file.message });
+  }
   passed += p;
   failed += f;
   skipped += s;
@@ -31,6 +40,14 @@ for (const row of rows) console.log(row);
 if (process.env.CI && skipped > 0) {
   console.error(`${skipped} test(s) skipped under CI: every test must run here.`);
   failed += skipped;
+}
+if (failures.length) {
+  console.log(`Failed (${failures.length}):`);
+  for (const { where, error } of failures) {
+    console.log(`  ✗ ${where}`);
+    const lines = error.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+    for (const line of lines.slice(0, 6)) console.log(`      ${line.slice(0, 300)}`);
+  }
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
 process.exit(failed > 0 ? 1 : 0);

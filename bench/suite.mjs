@@ -10,7 +10,7 @@
 // directories, removed afterwards unless --keep), none of our images in the engine (only images
 // labelled as local-cluster's are removed, as `clean` would) and the engine restarted.
 // Progress goes to stderr; the JSON goes to the file and to stdout.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,49 @@ let code = values.from ? null : 0; // unknown for a run only read
 let wallSeconds = Number(values.wall ?? 0);
 /** Share of the cores busy in each 10 s of the run (a run only read has none). */
 const cpuBusy = [];
+/** CPU-seconds of each of our containers (by id), the largest reading seen, and its cluster's name: sampled every 10 s. */
+const containerCpu = new Map();
+/** A container's CPU time so far in seconds, from its cgroup (v1 cpuacct or v2 cpu.stat), or undefined. */
+function containerCpuSeconds(id) {
+  for (const [file, parse] of [
+    [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, (t) => Number(t) / 1e9],
+    [`/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`, (t) => Number(/usage_usec (\d+)/.exec(t)?.[1]) / 1e6],
+    [`/sys/fs/cgroup/docker/${id}/cpu.stat`, (t) => Number(/usage_usec (\d+)/.exec(t)?.[1]) / 1e6],
+  ]) {
+    try {
+      const v = parse(readFileSync(file, 'utf8'));
+      if (Number.isFinite(v)) return v;
+    } catch {
+      // not this cgroup layout
+    }
+  }
+  return undefined;
+}
+
+/** Reads the CPU time of every running container of ours (labelled with a cluster), asynchronously. */
+function sampleContainers() {
+  execFile('docker', ['ps', '--filter', 'label=dev.local-cluster.cluster', '--format', '{{.ID}}\t{{.Label "dev.local-cluster.cluster"}}', '--no-trunc'], (err, out) => {
+    if (err) return;
+    for (const line of out.trim().split('\n').filter(Boolean)) {
+      const [id, cluster] = line.split('\t');
+      const seconds = containerCpuSeconds(id);
+      if (seconds === undefined) continue;
+      const seen = containerCpu.get(id);
+      if (!seen || seconds > seen.seconds) containerCpu.set(id, { cluster, seconds });
+    }
+  });
+}
+
+/** The containers' CPU-seconds by cluster name, a trailing process id or random suffix dropped (one row per test's cluster). */
+function cpuByCluster() {
+  const rows = new Map();
+  for (const { cluster, seconds } of containerCpu.values()) {
+    const name = cluster.replace(/-\d{3,}$/, '').replace(/-\d{3,}-/, '-');
+    rows.set(name, (rows.get(name) ?? 0) + seconds);
+  }
+  return [...rows].map(([cluster, seconds]) => ({ cluster, cpuSeconds: Math.round(seconds) })).sort((a, b) => b.cpuSeconds - a.cpuSeconds);
+}
+
 if (!values.from) {
   say(`fresh clone of ${commit.slice(0, 12)} in ${checkout}`);
   sh('git', ['clone', '--quiet', ROOT, checkout]);
@@ -96,6 +139,7 @@ if (!values.from) {
     const all = delta.reduce((a, b) => a + b, 0);
     cpuBusy.push(all ? Math.round((1 - (delta[3] + delta[4]) / all) * 100) / 100 : 0); // idle + iowait
     previous = now;
+    sampleContainers();
   }, 10_000);
   code = await new Promise((resolve) => {
     const child = spawn('bash', ['scripts/test.sh'], { cwd: checkout, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -197,6 +241,10 @@ const result = {
   reports,
   clusterFiles,
   slowestTests,
+  // what each cluster's containers used (sampled every 10 s: a container removed between two
+  // samples loses up to 10 s of its time); the rest of the machine's time went to the test
+  // processes, the CLI, kubectl, the builds and the engine
+  clusterCpuSeconds: containerCpu.size ? cpuByCluster() : undefined,
   cpuBusy: cpuBusy.length ? { everySeconds: 10, mean: Math.round((cpuBusy.reduce((a, b) => a + b, 0) / cpuBusy.length) * 100) / 100, samples: cpuBusy } : undefined,
   imageBuilds: builds,
   buildLogsUnderOneSecond: foundInCache,

@@ -64,7 +64,7 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
       skip: { type: 'string', valueHint: 'TEXT', description: 'Leave out tests whose name contains this text.' },
       'focus-regex': { type: 'string', valueHint: 'RE', description: 'Only tests whose name matches this regular expression (ginkgo --focus).' },
       'skip-regex': { type: 'string', valueHint: 'RE', description: 'Leave out tests whose name matches this regular expression.' },
-      'label-filter': { type: 'string', valueHint: 'EXPR', description: `Ginkgo label filter (default "Conformance && ${serial ? '' : '!'}Serial"; on a dual-stack cluster "(Conformance || /^Feature:IPv6DualStack$/) && ${serial ? '' : '!'}Serial").` },
+      'label-filter': { type: 'string', valueHint: 'EXPR', description: `Ginkgo label filter (default "Conformance && ${serial ? '' : '!'}Serial"; on a dual-stack cluster "(Conformance || /^Feature:IPv6DualStack$/) && ${serial ? '' : '!'}Serial", without the SCTP ones where the nodes' kernel has no SCTP).` },
       junit: { type: 'string', valueHint: 'DIR', description: 'Also write the JUnit XML report into DIR.' },
       list: { type: 'boolean', description: 'List the tests the filters select, run nothing.' },
       ...settingArgs(),

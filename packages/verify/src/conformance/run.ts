@@ -55,6 +55,17 @@ async function e2eNamespaces(kubectl: string, kubeconfig: string): Promise<strin
 }
 
 /**
+ * `e2e`'s default ginkgo label filter: the Conformance tests, serial or not; on a dual-stack
+ * cluster the [Feature:IPv6DualStack] tests too, without the SCTP ones where the kernel has none.
+ */
+export function e2eDefaultLabelFilter(o: { dual: boolean; sctp: boolean; serial: boolean }): string {
+  // label regexes: a bare Feature:X would read as ginkgo's key: value label-set syntax
+  const dualStack = o.sctp ? '/^Feature:IPv6DualStack$/' : '(/^Feature:IPv6DualStack$/ && !/^Feature:SCTPConnectivity$/)';
+  const conformance = o.dual ? `(Conformance || ${dualStack})` : 'Conformance';
+  return `${conformance} && ${o.serial ? '' : '!'}Serial`;
+}
+
+/**
  * Runs Kubernetes' own conformance suite (`e2e.test` of the cluster's exact
  * version, built from the Go module proxy) against a running cluster, with
  * every image the tests use built offline and loaded into the nodes.
@@ -85,11 +96,8 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   // /proc/net/sctp: its module is not loaded) their servers cannot listen, and each waits out its 5
   // minutes and fails; they are left out there
   const sctp = dual && (await controlPlane.exec(['sh', '-c', 'if [ -d /proc/net/sctp ]; then echo yes; else echo no; fi'], { signal })).stdout.trim() === 'yes';
-  // label regexes: a bare Feature:X would read as ginkgo's key: value label-set syntax
-  const dualStack = sctp ? '/^Feature:IPv6DualStack$/' : '(/^Feature:IPv6DualStack$/ && !/^Feature:SCTPConnectivity$/)';
-  const conformance = dual ? `(Conformance || ${dualStack})` : 'Conformance';
   if (dual && !options.labelFilter) logger.info(`the cluster is dual-stack: the [Feature:IPv6DualStack] tests run too${sctp ? '' : " (not their SCTP ones: the nodes' kernel has no SCTP)"}`);
-  const filters = testFilters(options, options.labelFilter ?? (options.serial ? `${conformance} && Serial` : `${conformance} && !Serial`));
+  const filters = testFilters(options, options.labelFilter ?? e2eDefaultLabelFilter({ dual, sctp, serial: options.serial === true }));
   const { labelFilter, focusGiven, skipGiven } = filters;
   const reportDir = await newReportDir(home, cluster, 'e2e');
   const log = join(reportDir, 'e2e.log');

@@ -3,6 +3,7 @@
 // under CI (an engine-dependent test that skips in CI is a failure).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 
 const root = new URL('..', import.meta.url).pathname;
 const reports = process.argv.slice(2);
@@ -45,7 +46,7 @@ if (failures.length) {
   console.log(`Failed (${failures.length}):`);
   for (const { where, error } of failures) {
     console.log(`  ✗ ${where}`);
-    const lines = error.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
+    const lines = stripVTControlCharacters(error).split('\n').filter((l) => l.trim() && !/^\s+at /.test(l));
     for (const line of lines.slice(0, 6)) console.log(`      ${line.slice(0, 300)}`);
   }
 }

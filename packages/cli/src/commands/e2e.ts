@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty';
 import { makeLogger } from '@local-cluster/core';
-import { runConformance, type ConformanceReport } from '@local-cluster/verify';
+import { e2eDefaultLabelFilter, runConformance, type ConformanceReport } from '@local-cluster/verify';
 import { configFromArgs, outputArgs, settingArgs } from '../settings-args.js';
 import { progressMode, progressRenderer, specPrinter } from '../progress.js';
 import { createDriver } from '../wiring.js';
@@ -64,7 +64,7 @@ function e2eCommand(name: 'e2e' | 'e2e-serial', serial: boolean) {
       skip: { type: 'string', valueHint: 'TEXT', description: 'Leave out tests whose name contains this text.' },
       'focus-regex': { type: 'string', valueHint: 'RE', description: 'Only tests whose name matches this regular expression (ginkgo --focus).' },
       'skip-regex': { type: 'string', valueHint: 'RE', description: 'Leave out tests whose name matches this regular expression.' },
-      'label-filter': { type: 'string', valueHint: 'EXPR', description: `Ginkgo label filter (default "Conformance && ${serial ? '' : '!'}Serial"; on a dual-stack cluster "(Conformance || /^Feature:IPv6DualStack$/) && ${serial ? '' : '!'}Serial", without the SCTP ones where the nodes' kernel has no SCTP).` },
+      'label-filter': { type: 'string', valueHint: 'EXPR', description: `Ginkgo label filter (default "${e2eDefaultLabelFilter({ dual: false, sctp: true, serial })}"; on a dual-stack cluster "${e2eDefaultLabelFilter({ dual: true, sctp: true, serial })}", without the SCTP ones where the nodes' kernel has no SCTP).` },
       junit: { type: 'string', valueHint: 'DIR', description: 'Also write the JUnit XML report into DIR.' },
       list: { type: 'boolean', description: 'List the tests the filters select, run nothing.' },
       ...settingArgs(),
